@@ -1,0 +1,85 @@
+/**
+ * The validated, normalised form of a `kubedb.com/v1alpha1 Postgres` manifest.
+ * Parsing and validation (src/lib/manifest) produce it; rendering (src/lib/render)
+ * and every command consume it. Defaults are already applied and deprecated
+ * fields already mapped onto their replacements, so consumers never look at
+ * the raw document.
+ */
+
+/** Where a document came from, for error messages. */
+export interface SourceRef {
+  /** File path, URL, or `<stdin>`. */
+  source: string;
+  /** 0-based index of the document within a multi-document source. */
+  index: number;
+}
+
+export type StandbyMode = 'hot' | 'warm';
+export type StreamingMode = 'asynchronous' | 'synchronous';
+export type StorageType = 'Durable' | 'Ephemeral';
+export type TerminationPolicy = 'DoNotTerminate' | 'Pause' | 'Delete' | 'WipeOut';
+
+/** A PostgreSQL major version kpg supports, e.g. "9.6", "10", "15". */
+export type PgMajor = string;
+
+export interface StorageSpec {
+  /** Absent means the cluster's default StorageClass. */
+  storageClassName?: string;
+  accessModes: string[];
+  /** A Kubernetes quantity, e.g. "1Gi". */
+  size: string;
+}
+
+export interface PodTemplateSpec {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  resources?: Record<string, unknown>;
+  nodeSelector?: Record<string, string>;
+  affinity?: Record<string, unknown>;
+  tolerations?: Record<string, unknown>[];
+  imagePullSecrets?: { name: string }[];
+  schedulerName?: string;
+  env?: Record<string, unknown>[];
+  priorityClassName?: string;
+}
+
+export interface ServiceTemplateSpec {
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+export interface PostgresCluster {
+  name: string;
+  /** Absent when the manifest names none: the command's namespace applies. */
+  namespace?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** The version as written in the manifest, e.g. "9.6-v1". */
+  version: string;
+  /** Its PostgreSQL major, e.g. "9.6" or "15". */
+  major: PgMajor;
+  /** Container image for that major, e.g. "postgres:15". */
+  image: string;
+  replicas: number;
+  standbyMode: StandbyMode;
+  streamingMode: StreamingMode;
+  storageType: StorageType;
+  /** Present when storageType is Durable. */
+  storage?: StorageSpec;
+  /** Name of an existing Secret with POSTGRES_PASSWORD; absent → kpg creates NAME-auth. */
+  databaseSecretName?: string;
+  /** ConfigMap of SQL/shell scripts run once on the new primary. */
+  initScriptConfigMap?: string;
+  /** ConfigMap with extra postgresql.conf settings. */
+  configConfigMap?: string;
+  podTemplate: PodTemplateSpec;
+  serviceTemplate: ServiceTemplateSpec;
+  updateStrategy: { type: 'RollingUpdate' | 'OnDelete' };
+  terminationPolicy: TerminationPolicy;
+  /** Kept as given; kpg does not deploy monitoring itself. */
+  monitor?: Record<string, unknown>;
+  /** The raw document as given (for the cluster's record of the applied spec). */
+  raw: Record<string, unknown>;
+  from: SourceRef;
+}
