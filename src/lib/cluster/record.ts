@@ -1,0 +1,82 @@
+/**
+ * The cluster's record: a ConfigMap `NAME-kpg` kept in the cluster itself, so
+ * every kpg command (from any machine) and every pod at start knows which pod
+ * is primary, the timeline, the applied spec, the history of role changes and
+ * any operation left unfinished. Pure parsing and serialising; no I/O.
+ */
+
+export interface HistoryEntry {
+  /** RFC 3339 time the change completed. */
+  time: string;
+  reason: 'switchover' | 'failover' | string;
+  oldPrimary: string;
+  newPrimary: string;
+  timeline: number;
+  /** The new primary's LSN at promotion, e.g. "0/3000148". */
+  lsn?: string;
+}
+
+/** An operation in progress: its plan and the steps already completed. */
+export interface PendingOperation {
+  id: string;
+  kind: 'switchover' | 'failover';
+  startedAt: string;
+  holder: string;
+  oldPrimary: string;
+  newPrimary: string;
+  completedSteps: string[];
+  [extra: string]: unknown;
+}
+
+export interface ClusterRecord {
+  primary: string;
+  timeline: number;
+  /** The applied manifest as YAML. */
+  spec: string;
+  generation: number;
+  history: HistoryEntry[];
+  operation?: PendingOperation;
+}
+
+export class RecordFormatError extends Error {}
+
+export function parseRecord(data: Record<string, string> | undefined): ClusterRecord {
+  if (!data || typeof data.primary !== 'string' || data.primary === '') {
+    throw new RecordFormatError('the record has no primary');
+  }
+  return {
+    primary: data.primary,
+    timeline: toInt(data.timeline, 1),
+    spec: data.spec ?? '',
+    generation: toInt(data.generation, 1),
+    history: parseJson<HistoryEntry[]>(data.history, []),
+    ...(data.operation ? { operation: parseJson<PendingOperation>(data.operation, undefined as never) } : {}),
+  };
+}
+
+/** The ConfigMap `data` for a record; `operation` is removed when absent. */
+export function serializeRecord(r: ClusterRecord): Record<string, string> {
+  const data: Record<string, string> = {
+    primary: r.primary,
+    timeline: String(r.timeline),
+    spec: r.spec,
+    generation: String(r.generation),
+    history: JSON.stringify(r.history),
+  };
+  if (r.operation) data.operation = JSON.stringify(r.operation);
+  return data;
+}
+
+function toInt(v: string | undefined, fallback: number): number {
+  const n = Number.parseInt(v ?? '', 10);
+  return Number.isFinite(n) ? n : fallback;
+}
+
+function parseJson<T>(text: string | undefined, fallback: T): T {
+  if (text === undefined || text === '') return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new RecordFormatError(`the record holds malformed JSON: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,112 @@
+import type { PostgresCluster } from '../manifest/types.js';
+import { baseLabels, objectNames } from './labels.js';
+import { Paths, PG_PORT } from './paths.js';
+import { SCRIPTS } from './scripts.js';
+import type { KubeObject } from './types.js';
+import { versionTraits } from './version.js';
+
+/** WAL kept for standbys that fall behind: KubeDB's 32 segments of 16 MB. */
+const WAL_KEEP_SEGMENTS = 32;
+const WAL_KEEP_SIZE = '512MB';
+
+/** WAL senders: one per standby plus two per concurrent base backup (-X stream), with headroom. */
+export function walSenders(replicas: number): number {
+  return Math.max(10, replicas * 2 + 4);
+}
+
+const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * postgresql.conf for the cluster's major version. The same file serves the
+ * primary and the standbys; what makes a standby (recovery.conf below 12,
+ * standby.signal plus primary_conninfo in postgresql.auto.conf from 12) is
+ * written into PGDATA by start.sh, because it names the pod.
+ */
+export function postgresqlConf(c: PostgresCluster): string {
+  const v = versionTraits(c.major);
+  const senders = walSenders(c.replicas);
+  const lines = [
+    `# Rendered by kpg for PostgreSQL ${c.major} (cluster ${c.name}). kpg replaces this file on every apply:`,
+    `# put your own settings in the ConfigMap named by spec.configSource (key user.conf).`,
+    '',
+    `listen_addresses = '*'`,
+    `port = ${PG_PORT}`,
+    `unix_socket_directories = ${q(`${Paths.socketDir},${Paths.tmp}`)}`,
+    `hba_file = ${q(Paths.hbaConf)}`,
+    `max_connections = 100`,
+    v.scram
+      ? `password_encryption = scram-sha-256`
+      : `password_encryption = on  # md5: before 10 this setting is a boolean`,
+    '',
+    '# Replication',
+    `wal_level = replica`,
+    `max_wal_senders = ${senders}`,
+    `max_replication_slots = ${senders}`,
+    v.walKeepSize
+      ? `wal_keep_size = ${q(WAL_KEEP_SIZE)}`
+      : `wal_keep_segments = ${WAL_KEEP_SEGMENTS}`,
+    `wal_log_hints = on  # pg_rewind needs it to turn a failed primary into a standby`,
+    `hot_standby = ${c.standbyMode === 'hot' ? 'on' : 'off'}  # standbyMode: ${c.standbyMode}`,
+    ...syncLines(c, v.scram),
+    ...(v.promoteTriggerFile ? [`promote_trigger_file = ${q(Paths.promoteTrigger)}`] : []),
+    '',
+    '# Logging goes to the container output (kubectl logs)',
+    `logging_collector = off`,
+    `log_destination = 'stderr'`,
+    `log_line_prefix = '%m [%p] %q%u@%d '`,
+    '',
+    `include_if_exists ${q(Paths.customConf)}`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/**
+ * Synchronous streaming: commits wait for any one standby. With a single
+ * replica there is no standby to wait for, so every commit would hang; the
+ * setting is left out then.
+ */
+function syncLines(c: PostgresCluster, anySyntax: boolean): string[] {
+  if (c.streamingMode !== 'synchronous') return [];
+  if (c.replicas < 2) {
+    return [
+      '# streamingMode synchronous: no standby with replicas: 1, so commits are not made to wait',
+    ];
+  }
+  return [
+    `synchronous_commit = on`,
+    `synchronous_standby_names = ${q(anySyntax ? 'ANY 1 (*)' : '*')}`,
+  ];
+}
+
+/**
+ * pg_hba.conf: the container's own Unix socket is trusted (probes, kubectl
+ * exec, the scripts); every TCP connection, localhost included (kubectl
+ * port-forward arrives there), needs a password.
+ */
+export function pgHbaConf(c: PostgresCluster): string {
+  const method = versionTraits(c.major).hbaScram ? 'scram-sha-256' : 'md5';
+  return [
+    `# Rendered by kpg for PostgreSQL ${c.major} (cluster ${c.name}).`,
+    '# TYPE  DATABASE     USER  ADDRESS  METHOD',
+    'local   all          all            trust',
+    'local   replication  all            trust',
+    `host    all          all   all      ${method}`,
+    `host    replication  all   all      ${method}`,
+    '',
+  ].join('\n');
+}
+
+/** ConfigMap NAME-config: postgresql.conf, pg_hba.conf and the container's scripts. */
+export function renderConfigMap(c: PostgresCluster, namespace: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: objectNames(c.name).config, namespace, labels: baseLabels(c) },
+    data: {
+      'postgresql.conf': postgresqlConf(c),
+      'pg_hba.conf': pgHbaConf(c),
+      ...SCRIPTS,
+    },
+  };
+}

@@ -1,0 +1,25 @@
+// Regenerates ../scripts.ts from the shell scripts in this folder:
+//   node src/lib/render/scripts/generate.mjs
+// The scripts live here as real .sh files (bash -n, editors, diffs); the
+// build only compiles TypeScript, so their text ships inside scripts.ts.
+// test/unit/render/scripts.test.ts fails when the two disagree.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const names = ['start.sh', 'ready.sh', 'live.sh', 'kube.sh'];
+const body = names
+  .map((n) => `  ${JSON.stringify(n)}: ${JSON.stringify(readFileSync(join(here, n), 'utf8'))},`)
+  .join('\n');
+const out = `// Generated from src/lib/render/scripts/*.sh by \`node src/lib/render/scripts/generate.mjs\`.
+// Do not edit: edit the .sh file and run the generator.
+
+export const SCRIPT_NAMES = ${JSON.stringify(names)} as const;
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+export const SCRIPTS: Record<ScriptName, string> = {
+${body}
+};
+`;
+writeFileSync(join(here, '..', 'scripts.ts'), out);

@@ -1,0 +1,402 @@
+#!/usr/bin/env bash
+# start.sh: the postgres container's command, rendered by kpg.
+#
+# Reads the cluster's record (ConfigMap $KPG_CLUSTER-kpg) to learn which pod
+# is the primary, prepares PGDATA for this pod's role, labels the pod
+# (kubedb.com/role) and execs postgres, so the postmaster gets the signals.
+#
+#   primary: initdb on empty PGDATA (replication role, init scripts once).
+#   standby: base backup on empty PGDATA, pg_rewind for a former primary,
+#            then recovery.conf (< 12) or standby.signal (>= 12).
+#
+# Safety first: existing data is never started as primary unless the record
+# names this pod, the script never promotes (kpg's failover does), and no
+# data is ever deleted (a failed rewind moves the old data aside).
+#
+# Passwords come from the environment (secretKeyRef) and go only into a 0600
+# passfile under /tmp (the pod's own emptyDir): never into a command line,
+# a log line or a config file.
+set -euo pipefail
+
+: "${POD_NAME:?}" "${POD_NAMESPACE:?}" "${KPG_CLUSTER:?}" "${PGDATA:?}" "${POSTGRES_PASSWORD:?}"
+
+KPG_SCRIPTS=${KPG_SCRIPTS:-/scripts}
+KPG_CONFIG=${KPG_CONFIG:-/etc/kpg/config/postgresql.conf}
+KPG_INITDB_D=${KPG_INITDB_D:-/docker-entrypoint-initdb.d}
+KPG_TMP=${KPG_TMP:-/tmp/kpg}
+KPG_STATE=${KPG_STATE:-/tmp/kpg-state}
+KPG_TRIGGER=${KPG_TRIGGER:-/tmp/kpg-promote}
+KPG_RECORD_TIMEOUT=${KPG_RECORD_TIMEOUT:-60}
+PRIMARY_HOST=$KPG_CLUSTER
+PG_PORT=5432
+SUPERUSER=${POSTGRES_USER:-postgres}
+REPL_USER=${REPLICATION_USER:-}
+REPL_PASSWORD=${REPLICATION_PASSWORD:-}
+PASSFILE=$KPG_TMP/pgpass
+
+# shellcheck source=kube.sh
+source "$KPG_SCRIPTS/kube.sh"
+
+log() { printf 'kpg: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
+loud() { log "!!! $*"; }
+die() { loud "$*"; exit 1; }
+set_state() { printf '%s\n' "$1" >"$KPG_STATE"; }
+
+# pg_num MAJOR: "9.6" -> 906, "15" -> 1500.
+pg_num() {
+  local v=$1
+  if [[ $v == *.* ]]; then echo $((${v%%.*} * 100 + ${v#*.})); else echo $((v * 100)); fi
+}
+
+detect_major() {
+  local m=${KPG_PG_MAJOR:-${PG_MAJOR:-}}
+  if [[ -z $m ]]; then
+    m=$(postgres --version | sed -n 's/^[^0-9]*\([0-9][0-9]*\)\(\.[0-9]*\)\{0,1\}.*/\1\2/p')
+    [[ ${m%%.*} -ge 10 ]] && m=${m%%.*}
+  fi
+  printf '%s\n' "$m"
+}
+
+# pgpass_field VALUE: escapes \ and : for a .pgpass line.
+pgpass_field() {
+  local s=${1//\\/\\\\}
+  printf '%s' "${s//:/\\:}"
+}
+
+# conf_quote VALUE: a postgresql.conf string literal.
+conf_quote() { printf "'%s'" "${1//\'/\'\'}"; }
+
+# conninfo_value VALUE: a libpq keyword value, quoted when it needs to be.
+conninfo_value() {
+  if [[ $1 =~ ^[A-Za-z0-9_.@/-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    local s=${1//\\/\\\\}
+    printf "'%s'" "${s//\'/\\\'}"
+  fi
+}
+
+setup_tmp() {
+  umask 077
+  mkdir -p "$KPG_TMP"
+  chmod 700 "$KPG_TMP"
+  # A trigger file left from an earlier run of this pod must not promote it now.
+  rm -f "$KPG_TRIGGER"
+  if [[ -z $REPL_USER || -z $REPL_PASSWORD ]]; then
+    log "the Secret has no replication user: standbys replicate as $SUPERUSER"
+    REPL_USER=$SUPERUSER
+    REPL_PASSWORD=$POSTGRES_PASSWORD
+  fi
+  {
+    printf '*:*:*:%s:%s\n' "$(pgpass_field "$SUPERUSER")" "$(pgpass_field "$POSTGRES_PASSWORD")"
+    if [[ $REPL_USER != "$SUPERUSER" ]]; then
+      printf '*:*:*:%s:%s\n' "$(pgpass_field "$REPL_USER")" "$(pgpass_field "$REPL_PASSWORD")"
+    fi
+  } >"$PASSFILE"
+  chmod 600 "$PASSFILE"
+  # Every libpq client started from here on (pg_basebackup, pg_rewind, psql,
+  # and the postmaster's walreceiver, which inherits the environment) uses it.
+  export PGPASSFILE=$PASSFILE
+  mkdir -p /var/run/postgresql 2>/dev/null || true
+}
+
+# data_state: empty | standby | primary (what PGDATA holds).
+data_state() {
+  if [[ ! -s $PGDATA/PG_VERSION ]]; then
+    echo empty
+  elif [[ -f $PGDATA/standby.signal || -f $PGDATA/recovery.conf ]]; then
+    echo standby
+  else
+    echo primary
+  fi
+}
+
+# Sets RECORD (found | absent | unknown) and RECORD_PRIMARY.
+read_record() {
+  local deadline=$((SECONDS + KPG_RECORD_TIMEOUT)) out rc
+  RECORD=unknown RECORD_PRIMARY=''
+  while :; do
+    rc=0
+    out=$(record_primary) || rc=$?
+    case $rc in
+      0) RECORD=found RECORD_PRIMARY=$out; return 0 ;;
+      4) RECORD=absent; return 0 ;;
+    esac
+    if ((SECONDS >= deadline)); then return 0; fi
+    log "cannot read the cluster record $KPG_CLUSTER-kpg yet (status $rc); retrying"
+    sleep 3
+  done
+}
+
+# decide_role STATE: prints primary | standby, or fails when unsafe to guess.
+decide_role() {
+  local state=$1 ordinal=${POD_NAME##*-}
+  case $RECORD in
+    found)
+      if [[ $RECORD_PRIMARY == "$POD_NAME" ]]; then echo primary; else echo standby; fi ;;
+    absent)
+      if [[ $state == empty && $ordinal == 0 ]]; then
+        echo primary
+      else
+        [[ $state == primary ]] && loud "the cluster record is missing: this pod's data is a former primary, starting it as a standby"
+        echo standby
+      fi ;;
+    *)
+      if [[ $state == empty ]]; then
+        loud "cannot read the cluster record $KPG_CLUSTER-kpg (see above) and PGDATA is empty: not guessing a role"
+        return 1
+      fi
+      loud "cannot read the cluster record $KPG_CLUSTER-kpg (see above): starting the existing data as a standby"
+      echo standby ;;
+  esac
+}
+
+label_role() {
+  local role=$1 i
+  for i in $(seq 1 20); do
+    if label_self "$role"; then
+      log "labelled this pod kubedb.com/role=$role"
+      return 0
+    fi
+    sleep 3
+  done
+  die "cannot label this pod kubedb.com/role=$role"
+}
+
+# --------------------------------------------------------------- primary
+
+bootstrap_primary() {
+  local stage=$PGDATA.initdb
+  if [[ -e $stage ]]; then
+    log "removing $stage: an unfinished bootstrap that never served clients"
+    rm -rf "$stage"
+  fi
+  set_state initdb
+  local pwfile=$KPG_TMP/pwfile auth=md5
+  ((PGNUM >= 1000)) && auth=scram-sha-256
+  printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
+  log "initdb: new cluster in $PGDATA (superuser $SUPERUSER, data checksums)"
+  initdb -D "$stage" -U "$SUPERUSER" --pwfile="$pwfile" --auth-local=trust --auth-host="$auth" \
+    -E UTF8 --data-checksums >/dev/null
+  rm -f "$pwfile"
+
+  # A private server (Unix socket in $KPG_TMP only, no synchronous standby to
+  # wait for) for the replication role and the init scripts.
+  trap "pg_ctl -D '$stage' -m immediate stop >/dev/null 2>&1 || true" EXIT
+  log "starting a private server for the initial setup"
+  pg_ctl -D "$stage" -w -t 120 -o "-c config_file=$KPG_CONFIG -c listen_addresses='' -c unix_socket_directories=$KPG_TMP -c synchronous_standby_names=''" start >/dev/null
+  export PGHOST=$KPG_TMP PGPORT=$PG_PORT PGUSER=$SUPERUSER PGDATABASE=postgres
+  create_replication_role
+  create_database
+  run_init_scripts
+  pg_ctl -D "$stage" -m fast -w -t 120 stop >/dev/null
+  trap - EXIT
+  unset PGHOST PGPORT PGUSER PGDATABASE
+  rmdir "$PGDATA" 2>/dev/null || true
+  mv "$stage" "$PGDATA"
+  log "initdb: done"
+}
+
+# psql without echo of the statements: the password is read by psql itself
+# from the environment (backquote), and the session neither logs statements
+# nor the statement of an error.
+create_replication_role() {
+  [[ $REPL_USER == "$SUPERUSER" ]] && return 0
+  log "creating the replication role $REPL_USER"
+  KPG_RU=$REPL_USER KPG_RP=$REPL_PASSWORD psql -X -q -v ON_ERROR_STOP=1 <<'EOSQL'
+SET log_statement = 'none';
+SET log_min_error_statement = 'panic';
+\set ru `printf '%s' "$KPG_RU"`
+\set rp `printf '%s' "$KPG_RP"`
+CREATE ROLE :"ru" WITH LOGIN REPLICATION PASSWORD :'rp';
+EOSQL
+}
+
+# POSTGRES_DB (podTemplate env), as in the official image: created at bootstrap.
+create_database() {
+  local db=${POSTGRES_DB:-}
+  [[ -z $db || $db == postgres ]] && return 0
+  log "creating database $db"
+  KPG_DB=$db psql -X -q -v ON_ERROR_STOP=1 <<'EOSQL'
+\set db `printf '%s' "$KPG_DB"`
+CREATE DATABASE :"db";
+EOSQL
+  export PGDATABASE=$db
+}
+
+run_init_scripts() {
+  local f
+  [[ -d $KPG_INITDB_D ]] || return 0
+  for f in "$KPG_INITDB_D"/*; do
+    [[ -f $f ]] || continue
+    case $f in
+      *.sql) log "init script $f"; psql -X -q -v ON_ERROR_STOP=1 -f "$f" ;;
+      *.sql.gz) log "init script $f"; gunzip -c "$f" | psql -X -q -v ON_ERROR_STOP=1 ;;
+      *.sh) log "init script $f"; bash "$f" ;;
+      *) log "init script $f: ignored (not .sh, .sql or .sql.gz)" ;;
+    esac
+  done
+}
+
+# --------------------------------------------------------------- standby
+
+wait_for_primary() {
+  local waited=0
+  until pg_isready -q -h "$PRIMARY_HOST" -p "$PG_PORT" -t 3; do
+    if ((waited % 30 == 0)); then log "waiting for the primary (Service $PRIMARY_HOST) to accept connections"; fi
+    sleep 3
+    waited=$((waited + 3))
+  done
+  log "the primary (Service $PRIMARY_HOST) accepts connections"
+}
+
+base_backup() {
+  local stage=$PGDATA.basebackup
+  if [[ -e $stage ]]; then
+    log "removing $stage: an unfinished base backup"
+    rm -rf "$stage"
+  fi
+  set_state basebackup
+  log "base backup from $PRIMARY_HOST as $REPL_USER"
+  pg_basebackup -h "$PRIMARY_HOST" -p "$PG_PORT" -U "$REPL_USER" -D "$stage" -X stream -c fast -w
+  rmdir "$PGDATA" 2>/dev/null || true
+  mv "$stage" "$PGDATA"
+  chmod 700 "$PGDATA"
+  log "base backup: done"
+}
+
+# pg_rewind needs a target that was shut down cleanly (it does this itself only from 13).
+ensure_clean_shutdown() {
+  local st
+  st=$(LC_ALL=C pg_controldata "$PGDATA" | sed -n 's/^Database cluster state: *//p')
+  case $st in
+    "shut down" | "shut down in recovery") return 0 ;;
+  esac
+  set_state recovering
+  log "PGDATA was not shut down cleanly ($st): crash recovery in single-user mode"
+  postgres --single -D "$PGDATA" -c config_file="$KPG_CONFIG" -c synchronous_standby_names='' postgres </dev/null >/dev/null
+}
+
+rewind_or_rebuild() {
+  ensure_clean_shutdown
+  set_state rewind
+  log "pg_rewind: turning this former primary into a standby of $PRIMARY_HOST"
+  if pg_rewind --target-pgdata="$PGDATA" \
+    --source-server="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres"; then
+    log "pg_rewind: done"
+    return 0
+  fi
+  move_aside_and_rebuild
+}
+
+move_aside_and_rebuild() {
+  local parent need avail aside
+  parent=$(dirname "$PGDATA")
+  aside=$PGDATA.failed-$(date -u +%Y%m%dT%H%M%SZ)
+  need=$(du -sk "$PGDATA" | cut -f1)
+  avail=$(df -Pk "$parent" | tail -n 1 | tr -s ' ' | cut -d' ' -f4)
+  if ((avail < need + need / 10 + 65536)); then
+    die "pg_rewind failed and there is no room to keep the old data beside a new copy (need about ${need} KiB, ${avail} KiB free): nothing was changed; free space or move $PGDATA away by hand"
+  fi
+  loud "pg_rewind failed: moving the old data aside to $aside (kept: delete it when you no longer need it) and taking a fresh base backup"
+  mv "$PGDATA" "$aside"
+  base_backup
+}
+
+# A standby that replayed WAL the new primary never had (it was ahead when a
+# failover picked another pod) cannot follow the new timeline. When it was
+# shut down cleanly and the primary answers soon, pg_rewind fixes that; it is
+# a quick no-op when nothing diverged. Otherwise the standby starts as it is.
+maybe_rewind_standby() {
+  local st i
+  st=$(LC_ALL=C pg_controldata "$PGDATA" | sed -n 's/^Database cluster state: *//p')
+  [[ $st == "shut down in recovery" ]] || return 0
+  for i in 1 2 3 4 5; do
+    pg_isready -q -h "$PRIMARY_HOST" -p "$PG_PORT" -t 3 && break
+    [[ $i == 5 ]] && return 0
+    sleep 2
+  done
+  set_state rewind
+  log "pg_rewind: checking this standby against $PRIMARY_HOST"
+  if ! pg_rewind --target-pgdata="$PGDATA" \
+    --source-server="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres"; then
+    loud "pg_rewind failed for this standby: starting it as it is"
+  fi
+}
+
+write_standby_config() {
+  local conninfo
+  conninfo="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$REPL_USER") application_name=$POD_NAME"
+  ((PGNUM >= 1000)) && conninfo+=" passfile=$PASSFILE"
+  if ((PGNUM < 1200)); then
+    {
+      echo "# Written by kpg's start.sh at every start of a standby."
+      echo "standby_mode = 'on'"
+      echo "primary_conninfo = $(conf_quote "$conninfo")"
+      echo "recovery_target_timeline = 'latest'"
+      echo "trigger_file = $(conf_quote "$KPG_TRIGGER")"
+    } >"$PGDATA/recovery.conf"
+    log "standby: wrote recovery.conf (primary $PRIMARY_HOST)"
+  else
+    local auto=$PGDATA/postgresql.auto.conf
+    [[ -f $auto ]] || printf '# Do not edit this file manually!\n# It will be overwritten by the ALTER SYSTEM command.\n' >"$auto"
+    sed -i -E '/^[[:space:]]*(primary_conninfo|primary_slot_name|recovery_target_timeline)[[:space:]]*=/d' "$auto"
+    {
+      echo "primary_conninfo = $(conf_quote "$conninfo")"
+      echo "recovery_target_timeline = 'latest'"
+    } >>"$auto"
+    : >"$PGDATA/standby.signal"
+    log "standby: wrote standby.signal and primary_conninfo (primary $PRIMARY_HOST)"
+  fi
+}
+
+# --------------------------------------------------------------- main
+
+start_postgres() {
+  set_state running
+  log "starting postgres $PG_MAJOR_DETECTED as $1"
+  exec postgres -D "$PGDATA" -c config_file="$KPG_CONFIG"
+}
+
+main() {
+  set_state preparing
+  PG_MAJOR_DETECTED=$(detect_major)
+  PGNUM=$(pg_num "$PG_MAJOR_DETECTED")
+  log "pod $POD_NAME of cluster $KPG_CLUSTER, PostgreSQL $PG_MAJOR_DETECTED"
+  setup_tmp
+  local state role
+  state=$(data_state)
+  if [[ $state == empty && -d $PGDATA && -n $(ls -A "$PGDATA") ]]; then
+    local aside
+    aside=$PGDATA.invalid-$(date -u +%Y%m%dT%H%M%SZ)
+    loud "$PGDATA holds files but no database: moving them aside to $aside"
+    mv "$PGDATA" "$aside"
+  fi
+  read_record
+  log "record: $RECORD${RECORD_PRIMARY:+ (primary $RECORD_PRIMARY)}; PGDATA: $state"
+  role=$(decide_role "$state") || exit 1
+
+  if [[ $role == primary && $state == standby ]]; then
+    loud "the record names this pod primary but its data is a standby: starting as a standby (kpg's failover finishes the promotion)"
+    role=standby
+  fi
+
+  if [[ $role == primary ]]; then
+    [[ $state == empty ]] && bootstrap_primary
+    label_role primary
+    start_postgres primary
+  fi
+
+  label_role replica
+  case $state in
+    empty) wait_for_primary; base_backup ;;
+    primary) wait_for_primary; rewind_or_rebuild ;;
+    standby) [[ $RECORD_PRIMARY == "$POD_NAME" ]] || maybe_rewind_standby ;;
+  esac
+  write_standby_config
+  start_postgres standby
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi

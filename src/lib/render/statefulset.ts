@@ -1,0 +1,291 @@
+import { createHash } from 'node:crypto';
+import type { PostgresCluster } from '../manifest/types.js';
+import {
+  CONFIG_HASH_ANNOTATION,
+  baseLabels,
+  objectNames,
+  podLabels,
+  selectorLabels,
+} from './labels.js';
+import { PG_PORT, Paths } from './paths.js';
+import { SecretKeys, authSecretName } from './secret.js';
+import type { KubeObject } from './types.js';
+
+const POSTGRES_UID = 999;
+
+type Obj = Record<string, unknown>;
+
+/** Ephemeral storage (or, defensively, Durable without a storage spec): an emptyDir. */
+const ephemeral = (c: PostgresCluster) => c.storageType === 'Ephemeral' || !c.storage;
+
+/** Environment variables kpg sets; podTemplate env entries with these names are dropped. */
+export const RESERVED_ENV = [
+  SecretKeys.user,
+  SecretKeys.password,
+  SecretKeys.replicationUser,
+  SecretKeys.replicationPassword,
+  'POD_NAME',
+  'POD_NAMESPACE',
+  'POD_IP',
+  'KPG_CLUSTER',
+  'KPG_PG_MAJOR',
+  'PGDATA',
+] as const;
+
+function secretEnv(c: PostgresCluster): Obj[] {
+  const secret = authSecretName(c);
+  // A user's own Secret must hold POSTGRES_PASSWORD; the rest is optional
+  // (start.sh defaults the user to postgres and replicates as the superuser).
+  const own = c.databaseSecretName !== undefined;
+  const ref = (key: string, optional: boolean) => ({
+    name: key,
+    valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional: true } : {}) } },
+  });
+  return [
+    ref(SecretKeys.user, own),
+    ref(SecretKeys.password, false),
+    ref(SecretKeys.replicationUser, own),
+    ref(SecretKeys.replicationPassword, own),
+  ];
+}
+
+function env(c: PostgresCluster): Obj[] {
+  const field = (name: string, fieldPath: string) => ({
+    name,
+    valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } },
+  });
+  const reserved = new Set<string>(RESERVED_ENV);
+  const user = (c.podTemplate.env ?? []).filter((e) => !reserved.has(String(e['name'])));
+  return [
+    ...secretEnv(c),
+    field('POD_NAME', 'metadata.name'),
+    field('POD_NAMESPACE', 'metadata.namespace'),
+    field('POD_IP', 'status.podIP'),
+    { name: 'KPG_CLUSTER', value: c.name },
+    { name: 'KPG_PG_MAJOR', value: c.major },
+    { name: 'PGDATA', value: Paths.pgdata },
+    ...user,
+  ];
+}
+
+function volumes(c: PostgresCluster): Obj[] {
+  const config = objectNames(c.name).config;
+  const out: Obj[] = [
+    {
+      name: 'config',
+      configMap: {
+        name: config,
+        items: [
+          { key: 'postgresql.conf', path: 'postgresql.conf' },
+          { key: 'pg_hba.conf', path: 'pg_hba.conf' },
+        ],
+      },
+    },
+    {
+      name: 'scripts',
+      configMap: {
+        name: config,
+        defaultMode: 0o755,
+        items: ['start.sh', 'ready.sh', 'live.sh', 'kube.sh'].map((k) => ({ key: k, path: k })),
+      },
+    },
+    // The pod's private /tmp (passfile, state, promote trigger): never shared
+    // with another pod, and kept across container restarts of this pod.
+    { name: 'tmp', emptyDir: {} },
+    { name: 'run', emptyDir: {} },
+  ];
+  if (ephemeral(c)) out.push({ name: 'data', emptyDir: {} });
+  if (c.configConfigMap)
+    out.push({ name: 'custom-config', configMap: { name: c.configConfigMap } });
+  if (c.initScriptConfigMap) {
+    out.push({ name: 'init-scripts', configMap: { name: c.initScriptConfigMap } });
+  }
+  return out;
+}
+
+function volumeMounts(c: PostgresCluster): Obj[] {
+  return [
+    { name: 'data', mountPath: Paths.dataMount },
+    { name: 'config', mountPath: Paths.configDir, readOnly: true },
+    { name: 'scripts', mountPath: Paths.scriptsDir, readOnly: true },
+    { name: 'tmp', mountPath: Paths.tmp },
+    { name: 'run', mountPath: Paths.socketDir },
+    ...(c.configConfigMap
+      ? [{ name: 'custom-config', mountPath: Paths.customDir, readOnly: true }]
+      : []),
+    ...(c.initScriptConfigMap
+      ? [{ name: 'init-scripts', mountPath: Paths.initScriptsDir, readOnly: true }]
+      : []),
+  ];
+}
+
+const script = (name: string, ...args: string[]) => ({
+  exec: { command: ['bash', `${Paths.scriptsDir}/${name}`, ...args] },
+});
+
+/**
+ * Startup: up to an hour for the postmaster to come up (waiting for the
+ * primary, base backup); liveness: the postmaster is alive, never failing
+ * during initdb, base backup or pg_rewind; readiness: serving the pod's role.
+ */
+function probes(): Obj {
+  return {
+    startupProbe: {
+      ...script('live.sh', '--startup'),
+      periodSeconds: 5,
+      timeoutSeconds: 10,
+      failureThreshold: 720,
+    },
+    livenessProbe: {
+      ...script('live.sh'),
+      periodSeconds: 10,
+      timeoutSeconds: 10,
+      failureThreshold: 6,
+    },
+    readinessProbe: {
+      ...script('ready.sh'),
+      periodSeconds: 5,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+      successThreshold: 1,
+    },
+  };
+}
+
+/** The user's affinity, else: prefer one pod of the cluster per node. */
+function affinity(c: PostgresCluster): Obj {
+  if (c.podTemplate.affinity) return c.podTemplate.affinity;
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        {
+          weight: 100,
+          podAffinityTerm: {
+            labelSelector: { matchLabels: selectorLabels(c) },
+            topologyKey: 'kubernetes.io/hostname',
+          },
+        },
+      ],
+    },
+  };
+}
+
+function container(c: PostgresCluster): Obj {
+  return {
+    name: 'postgres',
+    image: c.image,
+    // No reliance on the image's entrypoint: start.sh does all of it.
+    command: ['bash', `${Paths.scriptsDir}/start.sh`],
+    env: env(c),
+    ports: [{ name: 'api', containerPort: PG_PORT, protocol: 'TCP' }],
+    volumeMounts: volumeMounts(c),
+    ...probes(),
+    // A fast shutdown (SIGTERM alone is PostgreSQL's "smart" one, which waits
+    // for every client) so the pod stops cleanly within the grace period and
+    // a former primary can be rewound.
+    lifecycle: {
+      preStop: {
+        exec: {
+          command: [
+            'bash',
+            '-c',
+            'pg_ctl -D "$PGDATA" -m fast -w -t 25 stop >/dev/null 2>&1 || true',
+          ],
+        },
+      },
+    },
+    ...(c.podTemplate.resources ? { resources: c.podTemplate.resources } : {}),
+    securityContext: { allowPrivilegeEscalation: false },
+  };
+}
+
+function podSpec(c: PostgresCluster): Obj {
+  const t = c.podTemplate;
+  return {
+    serviceAccountName: objectNames(c.name).main,
+    automountServiceAccountToken: true,
+    terminationGracePeriodSeconds: 30,
+    securityContext: {
+      runAsUser: POSTGRES_UID,
+      runAsGroup: POSTGRES_UID,
+      fsGroup: POSTGRES_UID,
+      runAsNonRoot: true,
+    },
+    containers: [container(c)],
+    volumes: volumes(c),
+    affinity: affinity(c),
+    ...(t.nodeSelector ? { nodeSelector: t.nodeSelector } : {}),
+    ...(t.tolerations ? { tolerations: t.tolerations } : {}),
+    ...(t.imagePullSecrets ? { imagePullSecrets: t.imagePullSecrets } : {}),
+    ...(t.schedulerName ? { schedulerName: t.schedulerName } : {}),
+    ...(t.priorityClassName ? { priorityClassName: t.priorityClassName } : {}),
+  };
+}
+
+function volumeClaimTemplates(c: PostgresCluster): Obj[] {
+  if (ephemeral(c) || !c.storage) return [];
+  const s = c.storage;
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data', labels: baseLabels(c) },
+      spec: {
+        accessModes: [...s.accessModes],
+        ...(s.storageClassName !== undefined ? { storageClassName: s.storageClassName } : {}),
+        resources: { requests: { storage: s.size } },
+      },
+    },
+  ];
+}
+
+/** podTemplate.controller.annotations, for the StatefulSet itself. */
+function controllerAnnotations(c: PostgresCluster): Record<string, string> | undefined {
+  const a = c.podTemplate.controller?.annotations ?? {};
+  return Object.keys(a).length > 0 ? { ...a } : undefined;
+}
+
+/** Short hash of the rendered configuration: the pods roll when it changes. */
+export function configHash(config: KubeObject): string {
+  return createHash('sha256').update(JSON.stringify(config['data'])).digest('hex').slice(0, 16);
+}
+
+/**
+ * StatefulSet NAME. Parallel pod management: a standby must not wait for a
+ * lower ordinal, which after a failover may no longer be the primary.
+ */
+export function renderStatefulSet(
+  c: PostgresCluster,
+  namespace: string,
+  config: KubeObject,
+): KubeObject {
+  const claims = volumeClaimTemplates(c);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {
+      name: objectNames(c.name).main,
+      namespace,
+      labels: { ...(c.podTemplate.controller?.labels ?? {}), ...baseLabels(c) },
+      ...(controllerAnnotations(c) ? { annotations: controllerAnnotations(c) } : {}),
+    },
+    spec: {
+      serviceName: objectNames(c.name).podsService,
+      replicas: c.replicas,
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: c.updateStrategy.type },
+      selector: { matchLabels: selectorLabels(c) },
+      template: {
+        metadata: {
+          labels: podLabels(c),
+          annotations: {
+            ...c.podTemplate.annotations,
+            [CONFIG_HASH_ANNOTATION]: configHash(config),
+          },
+        },
+        spec: podSpec(c),
+      },
+      ...(claims.length > 0 ? { volumeClaimTemplates: claims } : {}),
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { pgHbaConf, postgresqlConf, walSenders } from '../../../src/lib/render/config.js';
+import { majorNum, versionTraits } from '../../../src/lib/render/version.js';
+import { cluster } from './fixture.js';
+
+/** `key = value` settings of a postgresql.conf, comments stripped. */
+function settings(conf: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of conf.split('\n')) {
+    const m = /^\s*([a-z_]+)\s*=\s*(.*?)\s*(#.*)?$/.exec(line);
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
+const MAJORS = ['9.6', '10', '11', '12', '13', '15', '16', '17'];
+
+describe('majorNum', () => {
+  it('orders majors like PG_VERSION_NUM', () => {
+    expect(MAJORS.map(majorNum)).toEqual([906, 1000, 1100, 1200, 1300, 1500, 1600, 1700]);
+    expect(() => majorNum('x')).toThrow(/not a PostgreSQL major/);
+  });
+});
+
+describe.each(MAJORS)('postgresql.conf for PostgreSQL %s', (major) => {
+  const n = majorNum(major);
+  const conf = postgresqlConf(cluster({ major }));
+  const s = settings(conf);
+
+  it('streams WAL at replica level with rewind support', () => {
+    expect(s.get('wal_level')).toBe('replica');
+    expect(s.get('wal_log_hints')).toBe('on');
+    expect(Number(s.get('max_wal_senders'))).toBeGreaterThanOrEqual(10);
+    expect(Number(s.get('max_replication_slots'))).toBeGreaterThanOrEqual(10);
+    expect(s.get('listen_addresses')).toBe("'*'");
+    expect(s.get('unix_socket_directories')).toBe("'/var/run/postgresql,/tmp'");
+    expect(s.get('hba_file')).toBe("'/etc/kpg/config/pg_hba.conf'");
+  });
+
+  it('keeps WAL with the setting this major knows', () => {
+    if (n < 1300) {
+      expect(s.get('wal_keep_segments')).toBe('32');
+      expect(s.has('wal_keep_size')).toBe(false);
+    } else {
+      expect(s.get('wal_keep_size')).toBe("'512MB'");
+      expect(s.has('wal_keep_segments')).toBe(false);
+    }
+  });
+
+  it('has promote_trigger_file only in 12 to 15', () => {
+    expect(s.has('promote_trigger_file')).toBe(n >= 1200 && n < 1600);
+    if (s.has('promote_trigger_file'))
+      expect(s.get('promote_trigger_file')).toBe("'/tmp/kpg-promote'");
+    // Never recovery settings here: start.sh writes them per pod.
+    expect(s.has('primary_conninfo')).toBe(false);
+    expect(s.has('trigger_file')).toBe(false);
+    expect(s.has('standby_mode')).toBe(false);
+  });
+
+  it('encrypts passwords with SCRAM from 10 and md5 before', () => {
+    // 9.6's password_encryption is a boolean: on means md5.
+    expect(s.get('password_encryption')).toBe(n >= 1000 ? 'scram-sha-256' : 'on');
+    const hba = pgHbaConf(cluster({ major }));
+    expect(hba).toMatch(
+      n >= 1400 ? /host\s+all\s+all\s+all\s+scram-sha-256/ : /host\s+all\s+all\s+all\s+md5/,
+    );
+    expect(hba).toMatch(/host\s+replication\s+all\s+all\s+(md5|scram-sha-256)/);
+    expect(hba).toMatch(/^local\s+all\s+all\s+trust$/m);
+    expect(hba).not.toMatch(/^host.*trust/m);
+  });
+
+  it('sets synchronous replication with the syntax of this major', () => {
+    const sync = settings(postgresqlConf(cluster({ major, streamingMode: 'synchronous' })));
+    expect(sync.get('synchronous_commit')).toBe('on');
+    expect(sync.get('synchronous_standby_names')).toBe(n >= 1000 ? "'ANY 1 (*)'" : "'*'");
+    expect(s.has('synchronous_standby_names')).toBe(false);
+  });
+
+  it('includes the custom configuration last', () => {
+    const lines = conf.trim().split('\n');
+    expect(lines.at(-1)).toBe("include_if_exists '/etc/kpg/custom/user.conf'");
+  });
+});
+
+describe('postgresql.conf choices', () => {
+  it('hot standby on for hot, off for warm', () => {
+    expect(settings(postgresqlConf(cluster({ standbyMode: 'hot' }))).get('hot_standby')).toBe('on');
+    expect(settings(postgresqlConf(cluster({ standbyMode: 'warm' }))).get('hot_standby')).toBe(
+      'off',
+    );
+  });
+
+  it('does not make commits wait for a standby a single pod cannot have', () => {
+    const s = settings(postgresqlConf(cluster({ replicas: 1, streamingMode: 'synchronous' })));
+    expect(s.has('synchronous_standby_names')).toBe(false);
+  });
+
+  it('scales WAL senders with the replicas', () => {
+    expect(walSenders(3)).toBe(10);
+    expect(walSenders(9)).toBe(22);
+    expect(settings(postgresqlConf(cluster({ replicas: 9 }))).get('max_wal_senders')).toBe('22');
+  });
+
+  it('traits follow the version rules', () => {
+    expect(versionTraits('11')).toMatchObject({
+      recoveryConf: true,
+      promoteTriggerFile: false,
+      passfileParam: true,
+    });
+    expect(versionTraits('9.6')).toMatchObject({
+      recoveryConf: true,
+      passfileParam: false,
+      scram: false,
+    });
+    expect(versionTraits('16')).toMatchObject({
+      recoveryConf: false,
+      promoteTriggerFile: false,
+      walKeepSize: true,
+    });
+  });
+});

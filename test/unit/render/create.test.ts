@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Config, Errors } from '@oclif/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import Create from '../../../src/commands/create.js';
+import { memoryTerminal } from '../../../src/lib/cli/terminal.js';
+
+const ROOT = join(import.meta.dirname, '../../..');
+const dir = mkdtempSync(join(tmpdir(), 'kpg-create-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const HA = `apiVersion: kubedb.com/v1alpha1
+kind: Postgres
+metadata:
+  name: ha-postgres
+  namespace: demo
+spec:
+  version: "15"
+  replicas: 3
+  standbyMode: Hot
+  storage:
+    storageClassName: "standard"
+    accessModes:
+    - ReadWriteOnce
+    resources:
+      requests:
+        storage: 1Gi
+`;
+
+let config: Config;
+beforeAll(async () => {
+  config = await Config.load(ROOT);
+});
+
+/** Runs `kpg create ARGV` in process with a recording terminal. */
+async function create(argv: string[]) {
+  const term = memoryTerminal();
+  const cmd = new Create(argv, config);
+  cmd.terminal = term;
+  let exit = 0;
+  try {
+    // _run (init, run, catch) is protected in oclif types; tests drive it like oclif does.
+    await (cmd as unknown as { _run(): Promise<unknown> })._run();
+  } catch (err) {
+    if (!(err instanceof Errors.ExitError)) throw err;
+    exit = err.oclif.exit ?? 1;
+  }
+  return { exit, stdout: term.out(), stderr: term.err() };
+}
+
+describe('kpg create --dry-run=client', () => {
+  const file = join(dir, 'ha.yaml');
+  writeFileSync(file, HA);
+
+  it('-o yaml prints a YAML stream with every kind, record before the StatefulSet', async () => {
+    const r = await create(['-f', file, '--dry-run=client', '-o', 'yaml']);
+    expect(r.exit).toBe(0);
+    expect(r.stderr).toBe('');
+    const docs = parseAllDocuments(r.stdout).map(
+      (d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string } },
+    );
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
+      'Secret/ha-postgres-auth',
+      'ServiceAccount/ha-postgres',
+      'Role/ha-postgres',
+      'RoleBinding/ha-postgres',
+      'ConfigMap/ha-postgres-config',
+      'Service/ha-postgres',
+      'Service/ha-postgres-replicas',
+      'Service/ha-postgres-pods',
+      'ConfigMap/ha-postgres-kpg',
+      'StatefulSet/ha-postgres',
+      'PodDisruptionBudget/ha-postgres',
+    ]);
+    expect(docs.every((d) => d.metadata.namespace === 'demo')).toBe(true);
+  });
+
+  it('-o json prints a v1 List', async () => {
+    const r = await create(['-f', file, '--dry-run=client', '-o', 'json']);
+    const list = JSON.parse(r.stdout);
+    expect(list.kind).toBe('List');
+    expect(list.items).toHaveLength(11);
+  });
+
+  it('-n names the namespace of manifests without one, else default', async () => {
+    const f = join(dir, 'nons.yaml');
+    writeFileSync(f, HA.replace('  namespace: demo\n', ''));
+    const ns = async (argv: string[]) =>
+      new Set(
+        JSON.parse(
+          (await create(['-f', f, '--dry-run=client', '-o', 'json', ...argv])).stdout,
+        ).items.map((i: { metadata: { namespace: string } }) => i.metadata.namespace),
+      );
+    expect(await ns(['-n', 'team'])).toEqual(new Set(['team']));
+    expect(await ns([])).toEqual(new Set(['default']));
+  });
+
+  it('refuses invalid input with its problems and exit 1, printing no objects', async () => {
+    const f = join(dir, 'bad.yaml');
+    writeFileSync(f, HA.replace('replicas: 3', 'replicas: three'));
+    const r = await create(['-f', f, '--dry-run=client', '-o', 'yaml']);
+    expect(r.exit).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('bad.yaml');
+  });
+});
+
+describe('kpg create (live)', () => {
+  it('is not built yet: says so with exit 2 and sends nothing', async () => {
+    const f = join(dir, 'live.yaml');
+    writeFileSync(f, HA);
+    const r = await create(['-f', f]);
+    expect(r.exit).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('--dry-run=client');
+  });
+});
