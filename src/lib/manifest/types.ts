@@ -41,6 +41,8 @@ export interface PodTemplateSpec {
   schedulerName?: string;
   env?: Record<string, unknown>[];
   priorityClassName?: string;
+  /** `spec.podTemplate.controller`: labels and annotations for the StatefulSet itself. */
+  controller?: { labels: Record<string, string>; annotations: Record<string, string> };
 }
 
 export interface ServiceTemplateSpec {
