@@ -1,19 +1,45 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
+import { parseDuration } from '../lib/cli/duration.js';
+import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
+import { Progress } from '../lib/cli/progress.js';
+import { executePlan, prepareCreate, type CreatePlan } from '../lib/cluster/create.js';
+import { waitForCluster } from '../lib/cluster/wait.js';
+import { runWizard } from '../lib/cluster/wizard.js';
 import { InvalidInputError, UsageError } from '../lib/errors.js';
-import { loadManifests } from '../lib/manifest/index.js';
+import type { Kube } from '../lib/kube/index.js';
+import {
+  loadManifests,
+  validateText,
+  type LoadResult,
+  type PostgresCluster,
+} from '../lib/manifest/index.js';
 import {
   allObjects,
+  clusterNamespace,
   renderCluster,
   toJsonList,
   toYamlStream,
   type KubeObject,
 } from '../lib/render/index.js';
 
+export interface CreatedCluster {
+  name: string;
+  namespace: string;
+  created: string[];
+  applied: string[];
+  skipped: string[];
+  resumed: boolean;
+  ready: boolean;
+  /** Milliseconds each wait step took. */
+  durations: Record<string, number>;
+}
+
 export interface CreateResult {
-  /** The objects rendered (dry run) or created, in creation order. */
-  objects: KubeObject[];
   dryRun: 'none' | 'client' | 'server';
+  /** The objects rendered (client dry run). */
+  objects?: KubeObject[];
+  clusters: CreatedCluster[];
 }
 
 export default class Create extends BaseCommand<typeof Create> {
@@ -22,36 +48,56 @@ export default class Create extends BaseCommand<typeof Create> {
 
   static override description = `Renders each Postgres manifest into the Kubernetes objects that run it without an operator: a Secret (unless spec.databaseSecret names one), a ServiceAccount with the Role the pods need, a ConfigMap with postgresql.conf, pg_hba.conf and the start scripts, the Services <name> (primary), <name>-replicas and <name>-pods, a StatefulSet, a PodDisruptionBudget, and the cluster's record (ConfigMap <name>-kpg).
 
-With --dry-run=client the objects are printed (-o yaml, the default, or -o json as a v1 List) and nothing is sent anywhere. Manifests without a namespace go to -n, else "default".`;
+Every document is validated first; if any is invalid nothing is sent. The record and the generated Secret are created only when absent; everything else is server-side applied (field manager kpg), so running create again on a half-created cluster finishes it. A cluster that already exists is refused (exit 6): change it with kpg apply.
+
+Then kpg waits (--wait=false to skip, --timeout to bound it) until the primary accepts writes and every standby streams from it (pg_stat_replication on the primary), showing progress.
+
+Without -f on a terminal, an interactive wizard asks for the cluster's settings and builds the manifest.
+
+With --dry-run=client the objects are printed (-o yaml, the default, or -o json as a v1 List) and nothing is sent anywhere; with --dry-run=server the API server validates everything and persists nothing.`;
 
   static override examples = [
     {
-      description: 'Print the objects of a cluster without creating anything.',
+      description: "Create the cluster of KubeDB's guide and wait for it.",
+      command: '<%= config.bin %> <%= command.id %> -f examples/ha-postgres.yaml',
+    },
+    {
+      description: 'Answer a few questions instead of writing a manifest.',
+      command: '<%= config.bin %> <%= command.id %>',
+    },
+    {
+      description: 'Print the objects without creating anything.',
       command:
         '<%= config.bin %> <%= command.id %> -f examples/ha-postgres.yaml --dry-run=client -o yaml',
     },
     {
-      description: 'The same as a JSON List, from standard input.',
-      command: 'cat pg.yaml | <%= config.bin %> <%= command.id %> -f - --dry-run=client -o json',
+      description: 'Create without waiting.',
+      command: '<%= config.bin %> <%= command.id %> -f pg.yaml --wait=false',
     },
   ];
 
   static override flags = {
+    ...kubeFlags,
     filename: Flags.string({
       char: 'f',
-      summary: 'Manifest file, directory, URL, or - for standard input. Repeatable.',
+      summary:
+        'Manifest file, directory, URL, or - for standard input. Repeatable. Without it: the wizard (terminal only).',
       multiple: true,
-      required: true,
-    }),
-    namespace: Flags.string({
-      char: 'n',
-      summary: 'Namespace for manifests that name none (default: "default").',
     }),
     'dry-run': Flags.string({
-      summary: 'client: only print the objects, send nothing.',
+      summary:
+        'client: only print the objects; server: let the API server validate them, persist nothing.',
       options: ['none', 'client', 'server'],
       default: 'none',
     }),
+    wait: Flags.boolean({
+      summary:
+        'Wait until the primary accepts writes and every standby streams (--wait=false: do not).',
+      allowNo: true,
+      default: true,
+    }),
+    timeout: Flags.string({ summary: 'How long to wait, e.g. 90s, 10m.', default: '10m' }),
+    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation (wizard).' }),
     output: Flags.string({
       char: 'o',
       summary: 'Output format; with --dry-run=client, text prints YAML.',
@@ -61,29 +107,159 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
     }),
   };
 
+  override async init(): Promise<void> {
+    // kubectl spells it --wait=false; oclif booleans take no value.
+    this.argv = this.argv.map((a) =>
+      a === '--wait=false' ? '--no-wait' : a === '--wait=true' ? '--wait' : a,
+    );
+    await super.init();
+  }
+
   async run(): Promise<CreateResult> {
-    const loaded = await loadManifests(this.flags.filename, { stdin: this.terminal.stdin });
+    const dryRun = this.flags['dry-run'] as CreateResult['dryRun'];
+    const timeoutMs = parseDuration(this.flags.timeout);
+    const loaded = await this.manifests();
     this.printProblems(loaded.problems, { summary: true });
     if (!loaded.ok) throw new InvalidInputError('the manifests were refused; nothing was created');
 
-    const namespace = this.flags.namespace ?? 'default';
-    const objects = loaded.clusters.flatMap((c) => allObjects(renderCluster(c, { namespace })));
-    const dryRun = this.flags['dry-run'] as CreateResult['dryRun'];
-
     if (dryRun === 'client') {
+      const namespace = this.flags.namespace ?? 'default';
+      const objects = loaded.clusters.flatMap((c) => allObjects(renderCluster(c, { namespace })));
       const json = (this.flags.output as string) === 'json';
       this.out((json ? toJsonList(objects) : toYamlStream(objects)).trimEnd());
-      return { objects, dryRun };
+      return { objects, dryRun, clusters: [] };
     }
 
-    // ── LIVE CREATE: the lead builds this path ─────────────────────────────
-    // Namespace default from the kubeconfig context; server-side apply of
-    // renderCluster().objects, except those isCreateOnly() marks (the
-    // generated Secret) which, like the record, are created only when absent;
-    // the record before the StatefulSet (allObjects() gives that order);
-    // waiting for the pods; --dry-run=server.
-    throw new UsageError(`--dry-run=${dryRun} is not available yet: use --dry-run=client`, {
-      suggestions: [`kpg create -f ${this.flags.filename.join(' -f ')} --dry-run=client -o yaml`],
+    const kube = await kubeFromFlags(this.flags, this.terminal.env);
+    this.checkNamespaces(loaded.clusters, kube);
+    // Plan every cluster before sending anything: one refusal sends nothing.
+    const plans: [PostgresCluster, CreatePlan][] = [];
+    for (const c of loaded.clusters) {
+      plans.push([c, await prepareCreate(kube, c, kube.namespace, this.applyHint())]);
+    }
+    const results: CreatedCluster[] = [];
+    for (const [c, plan] of plans)
+      results.push(await this.createOne(kube, c, plan, dryRun, timeoutMs));
+    if (this.output === 'json' || (this.flags.output as string) === 'yaml') {
+      const doc = { dryRun, clusters: results };
+      this.out(
+        (this.flags.output as string) === 'yaml'
+          ? toYamlStream([doc as never]).trimEnd()
+          : JSON.stringify(doc, null, 2),
+      );
+    }
+    return { dryRun, clusters: results };
+  }
+
+  private async manifests(): Promise<LoadResult> {
+    if (this.flags.filename?.length)
+      return loadManifests(this.flags.filename, { stdin: this.terminal.stdin });
+    const stdin = this.terminal.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
+    if (!stdin.isTTY || !this.terminal.stdout.isTTY) {
+      throw new UsageError('no manifest given: pass -f FILE (or -f - for standard input)', {
+        suggestions: [
+          'run kpg create in a terminal, without -f, to be asked for the settings instead',
+        ],
+      });
+    }
+    const kube = await kubeFromFlags(this.flags, this.terminal.env);
+    const manifest = await runWizard({
+      kube,
+      terminal: this.terminal,
+      namespace: this.flags.namespace,
+      yes: this.flags.yes,
     });
+    return validateText(manifest, 'wizard');
+  }
+
+  private applyHint(): string {
+    const f = this.flags.filename?.length
+      ? this.flags.filename.map((x) => `-f ${x}`).join(' ')
+      : '-f FILE';
+    return `kpg apply ${f}`;
+  }
+
+  private checkNamespaces(clusters: PostgresCluster[], kube: Kube): void {
+    const flag = this.flags.namespace;
+    if (!flag) return;
+    for (const c of clusters) {
+      if (c.namespace && c.namespace !== flag) {
+        throw new InvalidInputError(
+          `postgres "${c.name}" names namespace ${c.namespace}, which does not match --namespace ${flag}; nothing was created`,
+          {
+            suggestions: [
+              'remove metadata.namespace from the manifest, or pass the same --namespace',
+            ],
+          },
+        );
+      }
+    }
+    void kube;
+  }
+
+  private async createOne(
+    kube: Kube,
+    c: PostgresCluster,
+    plan: CreatePlan,
+    dryRun: CreateResult['dryRun'],
+    timeoutMs: number,
+  ): Promise<CreatedCluster> {
+    const ns = clusterNamespace(c, { namespace: kube.namespace });
+    const human = this.output === 'text';
+    await executePlan(kube, plan, dryRun === 'server' ? { dryRun: 'server' } : {});
+    const names = (a: string) =>
+      plan.steps
+        .filter((s) => s.action === a)
+        .map((s) => `${s.object.kind}/${s.object.metadata.name}`);
+    const result: CreatedCluster = {
+      name: c.name,
+      namespace: ns,
+      created: names('create'),
+      applied: names('apply'),
+      skipped: names('skip'),
+      resumed: plan.resuming,
+      ready: false,
+      durations: {},
+    };
+    if (human) {
+      const suffix =
+        dryRun === 'server'
+          ? ' (server dry run)'
+          : plan.resuming
+            ? ' (finishing an earlier create)'
+            : '';
+      this.out(`postgres "${c.name}" created${suffix}`);
+    }
+    if (dryRun === 'server' || !this.flags.wait) return result;
+
+    const stderr = this.terminal.stderr;
+    const progress = new Progress(stderr, {
+      tty: stderr.isTTY === true,
+      color: this.colorErr,
+      enabled: human,
+    });
+    const started = Date.now();
+    try {
+      await waitForCluster(
+        kube,
+        { ns, name: c.name, replicas: c.replicas, primary: `${c.name}-0` },
+        { timeoutMs, major: c.major, onUpdate: (steps) => progress.update(steps) },
+      );
+      progress.stop();
+    } catch (err) {
+      progress.stop(true);
+      throw err;
+    }
+    result.ready = true;
+    result.durations = progress.durations();
+    if (human) {
+      const standbys = c.replicas - 1;
+      this.out(
+        `postgres "${c.name}" is ready: primary ${c.name}-0 accepts writes` +
+          (standbys > 0 ? `, ${standbys} standby${standbys === 1 ? '' : 's'} streaming` : '') +
+          ` (${((Date.now() - started) / 1000).toFixed(1)}s)`,
+      );
+    }
+    return result;
   }
 }

@@ -108,12 +108,18 @@ describe('kpg create --dry-run=client', () => {
 });
 
 describe('kpg create (live)', () => {
-  it('is not built yet: says so with exit 2 and sends nothing', async () => {
+  it('without a usable kubeconfig: exit 3, nothing printed as created', async () => {
     const f = join(dir, 'live.yaml');
     writeFileSync(f, HA);
-    const r = await create(['-f', f]);
-    expect(r.exit).toBe(2);
+    const r = await create(['-f', f, '--kubeconfig', join(dir, 'missing-kubeconfig')]);
+    expect(r.exit).toBe(3);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('--dry-run=client');
+    expect(r.stderr).toContain('missing-kubeconfig');
+  });
+
+  it('without -f and without a terminal: a usage error (exit 2)', async () => {
+    const r = await create([]);
+    expect(r.exit).toBe(2);
+    expect(r.stderr).toContain('no manifest given');
   });
 });

@@ -1,0 +1,383 @@
+/**
+ * Gathers everything `describe` (and `get`) shows about one cluster, in
+ * parallel. Each pod is asked with its own deadline, so one hung pod degrades
+ * the answer (its error is listed) instead of hanging it. Never throws for a
+ * partial failure: errors met on the way end up in `errors`.
+ */
+import { parse as parseYaml } from 'yaml';
+import type { Kube, KubeObject } from '../kube/index.js';
+import { validateText } from '../manifest/index.js';
+import {
+  lsnDiff,
+  PsqlError,
+  queryControlData,
+  queryInstance,
+  queryReplication,
+  type PodExec,
+  type ReplicationView,
+} from '../postgres/index.js';
+import { objectNames, ROLE_LABEL } from '../render/index.js';
+import { evaluateHealth } from './health.js';
+import { parseRecord } from './record.js';
+import type {
+  ClusterStatus,
+  EventStatus,
+  InstanceStatus,
+  RecordStatus,
+  SecretStatus,
+  ServiceStatus,
+  SpecSummary,
+  StatefulSetSummary,
+} from './status.js';
+import {
+  type K8sEvent,
+  type K8sPod,
+  type K8sService,
+  type K8sSlice,
+  type K8sStatefulSet,
+  podSummary,
+  stsSummary,
+} from './objects.js';
+
+export interface CollectOptions {
+  /** Deadline for asking one pod (each psql call). Default 5000 ms. */
+  podTimeoutMs?: number;
+  /** Now, for `collectedAt` (injected in tests). */
+  now?: () => Date;
+  /** Ask PostgreSQL too (describe); `get` skips it. Default true. */
+  queryPostgres?: boolean;
+  /** How many recent events to keep. Default 20. */
+  maxEvents?: number;
+}
+
+export const CLUSTER_SELECTOR = (name: string) =>
+  `kubedb.com/kind=Postgres,kubedb.com/name=${name}`;
+
+type Sub = KubeObject & { data?: Record<string, string> };
+
+/** A promise that rejects after ms (the work itself is abandoned, its signal aborted). */
+export async function withDeadline<T>(
+  ms: number,
+  what: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const ctl = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ctl.abort();
+      reject(new Error(`${what}: no answer within ${Math.round(ms / 100) / 10}s`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([fn(ctl.signal), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function errText(err: unknown): string {
+  if (err instanceof PsqlError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function specFromRecord(yamlText: string): SpecSummary | undefined {
+  if (!yamlText) return undefined;
+  const res = validateText(yamlText, 'record');
+  const c = res.clusters[0];
+  if (c) {
+    const s: SpecSummary = {
+      version: c.version,
+      major: c.major,
+      replicas: c.replicas,
+      standbyMode: c.standbyMode,
+      streamingMode: c.streamingMode,
+      storageType: c.storageType,
+      terminationPolicy: c.terminationPolicy,
+    };
+    if (c.storage?.storageClassName) s.storageClass = c.storage.storageClassName;
+    if (c.storage?.size) s.storageSize = c.storage.size;
+    return s;
+  }
+  // Not valid any more (a newer kpg?): show what can be read.
+  const raw = parseYaml(yamlText) as { spec?: Record<string, unknown> } | null;
+  const spec = raw?.spec ?? {};
+  return {
+    version: String(spec.version ?? ''),
+    major: String(spec.version ?? ''),
+    replicas: Number(spec.replicas ?? 1),
+    standbyMode: String(spec.standbyMode ?? spec.standby ?? 'warm').toLowerCase(),
+    streamingMode: String(spec.streamingMode ?? spec.streaming ?? 'asynchronous').toLowerCase(),
+    storageType: String(spec.storageType ?? 'Durable'),
+  };
+}
+
+interface Ctx {
+  kube: Kube;
+  ns: string;
+  name: string;
+  errors: string[];
+}
+
+async function attempt<T>(ctx: Ctx, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    ctx.errors.push(`${what}: ${errText(err)}`);
+    return undefined;
+  }
+}
+
+async function readRecord(ctx: Ctx): Promise<{ record?: RecordStatus; spec?: SpecSummary }> {
+  const cm = await attempt(ctx, 'reading the record', () =>
+    ctx.kube.find<Sub>('ConfigMap', ctx.ns, objectNames(ctx.name).record),
+  );
+  if (!cm) return {};
+  try {
+    const r = parseRecord(cm.data);
+    const record: RecordStatus = {
+      primary: r.primary,
+      timeline: r.timeline,
+      generation: r.generation,
+      history: r.history,
+    };
+    if (r.operation) record.operation = r.operation;
+    return { record, spec: specFromRecord(r.spec) };
+  } catch (err) {
+    ctx.errors.push(`the record ${objectNames(ctx.name).record} is unreadable: ${errText(err)}`);
+    return {};
+  }
+}
+
+function servicesFrom(services: K8sService[], slices: K8sSlice[]): ServiceStatus[] {
+  return services
+    .map((s): ServiceStatus => {
+      const name = s.metadata?.name ?? '';
+      const endpoints = slices
+        .filter((sl) => sl.metadata?.labels?.['kubernetes.io/service-name'] === name)
+        .flatMap((sl) => sl.endpoints ?? [])
+        .flatMap((e) =>
+          (e.addresses ?? []).map((ip) => ({
+            ip,
+            ready: e.conditions?.ready !== false,
+            ...(e.targetRef?.name ? { pod: e.targetRef.name } : {}),
+          })),
+        )
+        .sort((a, b) => (a.pod ?? a.ip).localeCompare(b.pod ?? b.ip));
+      const out: ServiceStatus = {
+        name,
+        ports: (s.spec?.ports ?? []).map(
+          (p) => `${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol ?? 'TCP'}`,
+        ),
+        selector: s.spec?.selector ?? {},
+        endpoints,
+      };
+      if (s.spec?.type) out.type = s.spec.type;
+      if (s.spec?.clusterIP) out.clusterIP = s.spec.clusterIP;
+      return out;
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function secretName(sts: K8sStatefulSet | undefined, name: string): string {
+  const env = sts?.spec?.template?.spec?.containers?.flatMap((c) => c.env ?? []) ?? [];
+  const ref = env.find((e) => e.name === 'POSTGRES_PASSWORD')?.valueFrom?.secretKeyRef?.name;
+  return ref ?? objectNames(name).authSecret;
+}
+
+async function readSecret(ctx: Ctx, name: string): Promise<SecretStatus | undefined> {
+  const s = await attempt(ctx, `reading Secret ${name}`, () =>
+    ctx.kube.find<Sub & { type?: string }>('Secret', ctx.ns, name),
+  );
+  if (!s) return undefined;
+  const keys = Object.entries(s.data ?? {})
+    .map(([key, v]) => ({ key, bytes: Buffer.from(v, 'base64').length }))
+    .sort((a, b) => a.key.localeCompare(b.key));
+  return { name, ...(s.type ? { type: s.type } : {}), keys };
+}
+
+function eventsFor(events: K8sEvent[], objects: Set<string>, max: number): EventStatus[] {
+  return events
+    .filter((e) => objects.has(`${e.involvedObject?.kind}/${e.involvedObject?.name}`))
+    .map((e): EventStatus => {
+      const out: EventStatus = {
+        object: `${e.involvedObject?.kind?.toLowerCase()}/${e.involvedObject?.name}`,
+        count: e.count ?? 1,
+      };
+      const first = e.firstTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp;
+      const last = e.lastTimestamp ?? e.series?.lastObservedTime ?? e.eventTime ?? first;
+      if (e.type) out.type = e.type;
+      if (e.reason) out.reason = e.reason;
+      if (e.message) out.message = e.message.trim();
+      if (first) out.firstSeen = first;
+      if (last) out.lastSeen = last;
+      return out;
+    })
+    .sort((a, b) => (a.lastSeen ?? '').localeCompare(b.lastSeen ?? ''))
+    .slice(-max);
+}
+
+async function askInstance(
+  ctx: Ctx,
+  inst: InstanceStatus,
+  major: string,
+  timeoutMs: number,
+): Promise<void> {
+  const at = { ns: ctx.ns, pod: inst.pod };
+  const kube: PodExec = ctx.kube;
+  try {
+    inst.postgres = await withDeadline(timeoutMs, `asking ${inst.pod}`, (signal) =>
+      queryInstance(kube, at, major, { timeoutMs, signal }),
+    );
+  } catch (err) {
+    if (err instanceof PsqlError && err.notAccepting) {
+      // A warm standby refuses connections: read its control file instead.
+      try {
+        inst.controlData = await withDeadline(
+          timeoutMs,
+          `pg_controldata in ${inst.pod}`,
+          (signal) => queryControlData(kube, at, { timeoutMs, signal }),
+        );
+        return;
+      } catch (err2) {
+        inst.error = errText(err2);
+        return;
+      }
+    }
+    inst.error = errText(err);
+  }
+}
+
+async function askReplication(
+  ctx: Ctx,
+  primary: string,
+  major: string,
+  timeoutMs: number,
+): Promise<ReplicationView | undefined> {
+  return attempt(ctx, `reading pg_stat_replication on ${primary}`, () =>
+    withDeadline(timeoutMs, `asking ${primary}`, (signal) =>
+      queryReplication(ctx.kube, { ns: ctx.ns, pod: primary }, major, { timeoutMs, signal }),
+    ),
+  );
+}
+
+function applyLag(
+  instances: InstanceStatus[],
+  view: ReplicationView | undefined,
+  primary: string,
+): void {
+  if (!view) return;
+  for (const i of instances) {
+    if (i.pod === primary) continue;
+    const row = view.rows.find((r) => r.standby === i.pod);
+    const pos = row?.replayLsn ?? i.postgres?.lsn ?? i.controlData?.lsn;
+    const bytes = lsnDiff(view.currentLsn, pos);
+    if (bytes !== undefined) i.lagBytes = bytes;
+    if (row?.replayLag !== undefined) i.lagSeconds = row.replayLag;
+    else if (row && row.state === 'streaming' && bytes === 0) i.lagSeconds = 0;
+  }
+}
+
+/** Which pod to ask for pg_stat_replication: the one writing, else the labelled primary, else the record's. */
+function primaryToAsk(
+  instances: InstanceStatus[],
+  recorded: string | undefined,
+): string | undefined {
+  const writer = instances.find((i) => i.postgres?.inRecovery === false);
+  const labelled = instances.find((i) => i.role === 'primary');
+  return writer?.pod ?? labelled?.pod ?? recorded;
+}
+
+export async function collectStatus(
+  kube: Kube,
+  ns: string,
+  name: string,
+  opts: CollectOptions = {},
+): Promise<ClusterStatus> {
+  const now = opts.now ?? (() => new Date());
+  const ctx: Ctx = { kube, ns, name, errors: [] };
+  const sel = CLUSTER_SELECTOR(name);
+  const [rec, sts, pods, services, slices, events] = await Promise.all([
+    readRecord(ctx),
+    attempt(ctx, 'reading the StatefulSet', () =>
+      kube.find<K8sStatefulSet>('StatefulSet', ns, name),
+    ),
+    attempt(ctx, 'listing pods', () =>
+      kube.list<K8sPod>('Pod', { namespace: ns, labelSelector: sel }),
+    ),
+    attempt(ctx, 'listing Services', () =>
+      kube.list<K8sService>('Service', { namespace: ns, labelSelector: sel }),
+    ),
+    attempt(ctx, 'listing EndpointSlices', () =>
+      kube.list<K8sSlice>('EndpointSlice', { namespace: ns }),
+    ),
+    attempt(ctx, 'listing events', () => kube.list<K8sEvent>('Event', { namespace: ns })),
+  ]);
+  const podItems = (pods?.items ?? []).sort((a, b) =>
+    (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+  );
+  const instances = podItems.map(podSummary);
+  const stsSum: StatefulSetSummary | undefined = sts ? stsSummary(sts) : undefined;
+  const major = rec.spec?.major ?? stsSum?.major ?? '15';
+  const timeoutMs = opts.podTimeoutMs ?? 5000;
+
+  let replication: ClusterStatus['replication'];
+  if (opts.queryPostgres !== false) {
+    await Promise.all(
+      instances
+        .filter((i) => i.phase === 'Running')
+        .map((i) => askInstance(ctx, i, major, timeoutMs)),
+    );
+    const primary = primaryToAsk(instances, rec.record?.primary);
+    const asked = instances.find((i) => i.pod === primary);
+    if (primary && asked && !asked.error && asked.postgres?.inRecovery === false) {
+      const view = await askReplication(ctx, primary, major, timeoutMs);
+      if (view)
+        replication = {
+          primary,
+          ...(view.currentLsn ? { currentLsn: view.currentLsn } : {}),
+          standbys: view.rows,
+        };
+      applyLag(instances, view, primary);
+    }
+    for (const i of instances) if (i.error) ctx.errors.push(`pod ${i.pod}: ${i.error}`);
+  }
+
+  const secret = sts || rec.record ? await readSecret(ctx, secretName(sts, name)) : undefined;
+  const svc = servicesFrom(services?.items ?? [], slices?.items ?? []);
+  const objects = new Set<string>([
+    `StatefulSet/${name}`,
+    `ConfigMap/${objectNames(name).record}`,
+    `PodDisruptionBudget/${name}`,
+    ...instances.map((i) => `Pod/${i.pod}`),
+    ...svc.map((s) => `Service/${s.name}`),
+    ...Array.from(
+      { length: Math.max(stsSum?.replicas ?? 0, instances.length) },
+      (_, k) => `PersistentVolumeClaim/data-${name}-${k}`,
+    ),
+  ]);
+
+  const status: ClusterStatus = {
+    name,
+    namespace: ns,
+    collectedAt: now().toISOString(),
+    ...(sts?.metadata?.creationTimestamp ? { createdAt: sts.metadata.creationTimestamp } : {}),
+    ...(rec.spec ? { spec: rec.spec } : {}),
+    ...(rec.record ? { record: rec.record } : {}),
+    ...(stsSum ? { statefulSet: stsSum } : {}),
+    instances,
+    ...(replication ? { replication } : {}),
+    services: svc,
+    ...(secret ? { secret } : {}),
+    events: eventsFor(events?.items ?? [], objects, opts.maxEvents ?? 20),
+    health: 'down',
+    problems: [],
+    errors: ctx.errors,
+  };
+  const h = evaluateHealth(status);
+  status.health = h.health;
+  status.problems = h.problems;
+  return status;
+}
+
+export { ROLE_LABEL };

@@ -1,0 +1,256 @@
+/** `kpg describe` as text: kubectl-describe-like sections from a ClusterStatus. Pure. */
+import {
+  colorHealth,
+  formatAge,
+  formatBytes,
+  formatSeconds,
+  formatTable,
+  type FormatOptions,
+} from './format.js';
+import type { ClusterStatus } from './status.js';
+
+const indent = (text: string, n = 2) =>
+  text
+    .split('\n')
+    .map((l) => (l ? ' '.repeat(n) + l : l))
+    .join('\n');
+
+function kv(pairs: [string, string | number | undefined][]): string {
+  const rows = pairs.filter(
+    (p): p is [string, string | number] => p[1] !== undefined && p[1] !== '',
+  );
+  const w = Math.max(...rows.map(([k]) => k.length)) + 2;
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(w)}${v}`).join('\n');
+}
+
+function specSection(s: ClusterStatus): string {
+  if (!s.spec) return "Spec:\n  <no record: the cluster's record is missing or unreadable>";
+  const p = s.spec;
+  return `Spec (as applied, generation ${s.record?.generation ?? '?'}):\n${indent(
+    kv([
+      ['Version', `${p.version} (PostgreSQL ${p.major})`],
+      ['Replicas', p.replicas],
+      ['Standby', p.standbyMode],
+      ['Streaming', p.streamingMode],
+      [
+        'Storage',
+        p.storageType === 'Ephemeral'
+          ? 'Ephemeral'
+          : `${p.storageSize ?? '?'} (${p.storageClass ?? 'default class'})`,
+      ],
+      ['Termination', p.terminationPolicy],
+    ]),
+  )}`;
+}
+
+function stsSection(s: ClusterStatus, o: FormatOptions): string {
+  const t = s.statefulSet;
+  if (!t) return 'StatefulSet:\n  <not found>';
+  return `StatefulSet:\n${indent(
+    kv([
+      ['Name', t.name],
+      [
+        'Replicas',
+        `${t.currentReplicas} current / ${t.replicas} desired / ${t.readyReplicas} ready / ${t.updatedReplicas} updated`,
+      ],
+      ['Image', t.image],
+      [
+        'Created',
+        t.createdAt ? `${t.createdAt} (${formatAge(t.createdAt, o.now)} ago)` : undefined,
+      ],
+    ]),
+  )}`;
+}
+
+function instancesSection(s: ClusterStatus, o: FormatOptions): string {
+  if (s.instances.length === 0) return 'Instances:\n  <no pods>';
+  const rows = s.instances.map((i) => {
+    const pg = i.postgres;
+    const cd = i.controlData;
+    const role = i.role ?? '<unlabelled>';
+    const serving = pg
+      ? pg.inRecovery
+        ? 'standby'
+        : 'primary'
+      : cd
+        ? 'standby (warm)'
+        : i.error
+          ? 'unknown'
+          : '-';
+    return [
+      i.pod,
+      role,
+      serving,
+      i.ready ? 'true' : 'false',
+      i.node ?? '-',
+      String(pg?.timeline ?? cd?.timeline ?? '-'),
+      pg?.lsn ?? cd?.lsn ?? '-',
+      role === 'primary' && !pg?.inRecovery ? '-' : formatBytes(i.lagBytes),
+      role === 'primary' && !pg?.inRecovery ? '-' : formatSeconds(i.lagSeconds),
+      String(i.restarts),
+      formatAge(i.createdAt, o.now),
+    ];
+  });
+  const table = formatTable(
+    [
+      'POD',
+      'ROLE',
+      'SERVING',
+      'READY',
+      'NODE',
+      'TIMELINE',
+      'LSN',
+      'LAG',
+      'LAG TIME',
+      'RESTARTS',
+      'AGE',
+    ],
+    rows,
+  );
+  const errs = s.instances.filter((i) => i.error).map((i) => `${i.pod}: ${i.error}`);
+  return `Instances:\n${indent(table)}${errs.length ? `\n${indent(errs.join('\n'))}` : ''}`;
+}
+
+function replicationSection(s: ClusterStatus): string {
+  const r = s.replication;
+  if (!r) return 'Replication:\n  <unknown: no primary answered>';
+  const head = `Replication (pg_stat_replication on ${r.primary}, current LSN ${r.currentLsn ?? '?'}):`;
+  if (r.standbys.length === 0) return `${head}\n  <no standby connected>`;
+  const rows = r.standbys.map((x) => [
+    x.standby,
+    x.state,
+    x.sentLsn ?? '-',
+    x.writeLsn ?? '-',
+    x.flushLsn ?? '-',
+    x.replayLsn ?? '-',
+    formatSeconds(x.writeLag),
+    formatSeconds(x.flushLag),
+    formatSeconds(x.replayLag),
+    x.syncState ?? '-',
+  ]);
+  return `${head}\n${indent(
+    formatTable(
+      [
+        'STANDBY',
+        'STATE',
+        'SENT',
+        'WRITE',
+        'FLUSH',
+        'REPLAY',
+        'WRITE LAG',
+        'FLUSH LAG',
+        'REPLAY LAG',
+        'SYNC',
+      ],
+      rows,
+    ),
+  )}`;
+}
+
+function servicesSection(s: ClusterStatus): string {
+  if (s.services.length === 0) return 'Services:\n  <none>';
+  const blocks = s.services.map((v) => {
+    const eps = v.endpoints.map((e) => `${e.pod ?? '?'} ${e.ip}${e.ready ? '' : ' (not ready)'}`);
+    return kv([
+      ['Name', v.name],
+      ['Type', v.type],
+      ['IP', v.clusterIP],
+      ['Port', v.ports.join(', ')],
+      [
+        'Selector',
+        Object.entries(v.selector)
+          .map(([k, x]) => `${k}=${x}`)
+          .join(','),
+      ],
+      ['Endpoints', eps.length ? eps.join(', ') : '<none>'],
+    ]);
+  });
+  return `Services:\n${blocks.map((b) => indent(b)).join('\n\n')}`;
+}
+
+function secretSection(s: ClusterStatus): string {
+  if (!s.secret) return 'Secret:\n  <not found>';
+  const keys = s.secret.keys.map((k) => `${k.key}:`.padEnd(24) + `${k.bytes} bytes`).join('\n');
+  return `Secret:\n${indent(
+    kv([
+      ['Name', s.secret.name],
+      ['Type', s.secret.type],
+    ]),
+  )}\n  Data:\n${indent(keys || '<empty>', 4)}`;
+}
+
+function eventsSection(s: ClusterStatus, o: FormatOptions): string {
+  if (s.events.length === 0) return 'Events:\n  <none>';
+  const rows = s.events.map((e) => [
+    formatAge(e.lastSeen, o.now),
+    e.type ?? '',
+    e.reason ?? '',
+    e.object,
+    `${e.message ?? ''}${e.count > 1 ? ` (x${e.count})` : ''}`,
+  ]);
+  return `Events:\n${indent(formatTable(['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'], rows))}`;
+}
+
+function historySection(s: ClusterStatus, o: FormatOptions): string {
+  const r = s.record;
+  const h = r?.history ?? [];
+  const lines: string[] = [];
+  if (h.length === 0) lines.push('  <no role change>');
+  else {
+    const rows = h.map((e) => [
+      e.time,
+      formatAge(e.time, o.now),
+      e.reason,
+      e.oldPrimary,
+      e.newPrimary,
+      String(e.timeline),
+      e.lsn ?? '-',
+    ]);
+    lines.push(
+      indent(
+        formatTable(
+          ['TIME', 'AGE', 'REASON', 'OLD PRIMARY', 'NEW PRIMARY', 'TIMELINE', 'LSN'],
+          rows,
+        ),
+      ),
+    );
+  }
+  if (r?.operation) {
+    const op = r.operation;
+    lines.push(
+      `  Unfinished operation: ${op.kind} ${op.id} from ${op.oldPrimary} to ${op.newPrimary}, started ${op.startedAt} by ${op.holder}; ` +
+        `completed steps: ${op.completedSteps.join(', ') || 'none'}`,
+    );
+  }
+  return `Failover history:\n${lines.join('\n')}`;
+}
+
+export function describeText(s: ClusterStatus, o: FormatOptions): string {
+  const head = kv([
+    ['Name', s.name],
+    ['Namespace', s.namespace],
+    ['Created', s.createdAt ? `${s.createdAt} (${formatAge(s.createdAt, o.now)} ago)` : undefined],
+    ['Health', colorHealth(s.health, o.color)],
+    [
+      'Primary',
+      s.record ? `${s.record.primary} (recorded), timeline ${s.record.timeline}` : '<no record>',
+    ],
+  ]);
+  const problems = s.problems.length
+    ? `\nProblems:\n${s.problems.map((p) => `  - ${p}`).join('\n')}`
+    : '';
+  const sections = [
+    head + problems,
+    specSection(s),
+    stsSection(s, o),
+    instancesSection(s, o),
+    replicationSection(s),
+    servicesSection(s),
+    secretSection(s),
+    historySection(s, o),
+    eventsSection(s, o),
+  ];
+  if (s.errors.length)
+    sections.push(`Errors while collecting:\n${s.errors.map((e) => `  - ${e}`).join('\n')}`);
+  return sections.join('\n\n');
+}

@@ -1,0 +1,139 @@
+/**
+ * The status of one cluster, collected once (collect.ts) and then printed as
+ * JSON/YAML or as sections (describe) or rows (get). Plain data: no classes,
+ * no Dates (RFC 3339 strings), so `-o json` is exactly this.
+ */
+import type { HistoryEntry, PendingOperation } from './record.js';
+import type { ControlData, InstanceInfo, ReplicationRow } from '../postgres/index.js';
+
+export type Health = 'healthy' | 'degraded' | 'down';
+
+export interface SpecSummary {
+  version: string;
+  major: string;
+  replicas: number;
+  standbyMode: string;
+  streamingMode: string;
+  storageType: string;
+  storageClass?: string;
+  storageSize?: string;
+  terminationPolicy?: string;
+}
+
+export interface StatefulSetSummary {
+  name: string;
+  replicas: number;
+  readyReplicas: number;
+  currentReplicas: number;
+  updatedReplicas: number;
+  createdAt?: string;
+  image?: string;
+  /** KPG_PG_MAJOR of the pod template. */
+  major?: string;
+}
+
+export interface InstanceStatus {
+  pod: string;
+  /** The kubedb.com/role label the pod set on itself. */
+  role?: string;
+  phase?: string;
+  ready: boolean;
+  node?: string;
+  ip?: string;
+  restarts: number;
+  createdAt?: string;
+  deleting?: boolean;
+  /** What the server says about itself (absent when it could not be asked). */
+  postgres?: InstanceInfo;
+  /** pg_controldata, when the server refuses connections (warm standby). */
+  controlData?: ControlData;
+  /** Standbys: bytes behind the primary's current LSN (replay position). */
+  lagBytes?: number;
+  /** Standbys: replay lag in seconds, from the primary's pg_stat_replication. */
+  lagSeconds?: number;
+  /** Why the instance could not be asked (timeout, refused...). */
+  error?: string;
+}
+
+export interface ReplicationStatus {
+  /** The pod asked (the recorded primary). */
+  primary: string;
+  currentLsn?: string;
+  standbys: ReplicationRow[];
+}
+
+export interface EndpointStatus {
+  ip: string;
+  pod?: string;
+  ready: boolean;
+}
+
+export interface ServiceStatus {
+  name: string;
+  type?: string;
+  clusterIP?: string;
+  ports: string[];
+  selector: Record<string, string>;
+  endpoints: EndpointStatus[];
+}
+
+export interface SecretStatus {
+  name: string;
+  type?: string;
+  /** Keys and value sizes in bytes; never the values. */
+  keys: { key: string; bytes: number }[];
+}
+
+export interface EventStatus {
+  type?: string;
+  reason?: string;
+  object: string;
+  message?: string;
+  count: number;
+  firstSeen?: string;
+  lastSeen?: string;
+}
+
+export interface RecordStatus {
+  primary: string;
+  timeline: number;
+  generation: number;
+  history: HistoryEntry[];
+  operation?: PendingOperation;
+}
+
+export interface ClusterStatus {
+  name: string;
+  namespace: string;
+  collectedAt: string;
+  createdAt?: string;
+  spec?: SpecSummary;
+  record?: RecordStatus;
+  statefulSet?: StatefulSetSummary;
+  instances: InstanceStatus[];
+  replication?: ReplicationStatus;
+  services: ServiceStatus[];
+  secret?: SecretStatus;
+  events: EventStatus[];
+  health: Health;
+  /** Why the health is not 'healthy'. */
+  problems: string[];
+  /** Errors met while collecting; what could be gathered is still shown. */
+  errors: string[];
+}
+
+/** One line of `kpg get`. */
+export interface ClusterSummary {
+  name: string;
+  namespace: string;
+  version: string;
+  replicas: number;
+  ready: number;
+  /** The pod labelled primary (or the recorded one, marked "?" when no pod says so). */
+  primary: string;
+  status: string;
+  createdAt?: string;
+  standbyMode: string;
+  streamingMode: string;
+  storage: string;
+}

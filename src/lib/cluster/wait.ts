@@ -1,0 +1,157 @@
+/**
+ * Waiting for a new cluster to serve: the pods exist, the recorded primary
+ * accepts writes (not in recovery, and a write probe succeeds), every standby
+ * streams from it (rows of pg_stat_replication on the primary with state
+ * `streaming`, not assumed from pod readiness), and every pod is Ready.
+ * The checks are pure (`evaluateWait`); `waitForCluster` polls them.
+ */
+import { TimeoutError } from '../errors.js';
+import type { Kube } from '../kube/index.js';
+import {
+  probeWrite,
+  queryReplication,
+  type ReplicationView,
+  type WriteProbe,
+} from '../postgres/index.js';
+import { CLUSTER_SELECTOR, withDeadline } from './collect.js';
+import { podReady, type K8sPod } from './objects.js';
+
+export type StepState = 'pending' | 'running' | 'done';
+
+export interface WaitStep {
+  id: 'pods' | 'primary' | 'streaming' | 'ready';
+  title: string;
+  state: StepState;
+  detail?: string;
+}
+
+export interface Observation {
+  replicas: number;
+  primary: string;
+  pods: { name: string; ready: boolean; running: boolean }[];
+  probe?: WriteProbe;
+  probeError?: string;
+  replication?: ReplicationView;
+}
+
+const TITLES: Record<WaitStep['id'], (o: Observation) => string> = {
+  pods: (o) => `${o.replicas} pod${o.replicas === 1 ? '' : 's'} started`,
+  primary: (o) => `primary ${o.primary} accepts writes`,
+  streaming: (o) =>
+    `${o.replicas - 1} standby${o.replicas === 2 ? '' : 's'} streaming from ${o.primary}`,
+  ready: () => 'all pods Ready',
+};
+
+/** The steps, in order: done ones first, then the first not done is running. Pure. */
+export function evaluateWait(o: Observation): WaitStep[] {
+  const running = o.pods.filter((p) => p.running).length;
+  const streaming = (o.replication?.rows ?? [])
+    .filter((r) => r.state === 'streaming')
+    .map((r) => r.standby);
+  const ready = o.pods.filter((p) => p.ready).length;
+  const checks: [WaitStep['id'], boolean, string][] = [
+    ['pods', running >= o.replicas, `${running}/${o.replicas} running`],
+    [
+      'primary',
+      o.probe?.writable === true,
+      o.probe ? (o.probe.inRecovery ? 'in recovery' : 'writable') : (o.probeError ?? 'waiting'),
+    ],
+    [
+      'streaming',
+      streaming.length >= o.replicas - 1,
+      `${streaming.length}/${o.replicas - 1}${streaming.length ? ` (${streaming.sort().join(', ')})` : ''}`,
+    ],
+    ['ready', ready >= o.replicas && o.pods.length === o.replicas, `${ready}/${o.replicas} Ready`],
+  ];
+  const steps: WaitStep[] = [];
+  let blocked = false;
+  for (const [id, ok, detail] of checks) {
+    if (id === 'streaming' && o.replicas <= 1) continue;
+    const state: StepState = ok && !blocked ? 'done' : blocked ? 'pending' : 'running';
+    if (!ok) blocked = true;
+    steps.push({ id, title: TITLES[id](o), state, detail });
+  }
+  return steps;
+}
+
+export const isDone = (steps: WaitStep[]) => steps.every((s) => s.state === 'done');
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Major version, for the replication query. */
+  major: string;
+  pollMs?: number;
+  /** Each poll's per-pod SQL deadline. Default 5000. */
+  sqlTimeoutMs?: number;
+  onUpdate?: (steps: WaitStep[]) => void;
+  signal?: AbortSignal;
+}
+
+async function observe(
+  kube: Kube,
+  ns: string,
+  name: string,
+  replicas: number,
+  primary: string,
+  o: WaitOptions,
+): Promise<Observation> {
+  const pods = await kube.list<K8sPod>('Pod', {
+    namespace: ns,
+    labelSelector: CLUSTER_SELECTOR(name),
+    signal: o.signal,
+  });
+  const obs: Observation = {
+    replicas,
+    primary,
+    pods: pods.items.map((p) => ({
+      name: p.metadata?.name ?? '',
+      ready: podReady(p),
+      running: p.status?.phase === 'Running',
+    })),
+  };
+  const prim = obs.pods.find((p) => p.name === primary);
+  if (!prim?.running) return obs;
+  const t = o.sqlTimeoutMs ?? 5000;
+  const at = { ns, pod: primary };
+  try {
+    obs.probe = await withDeadline(t, `asking ${primary}`, (signal) =>
+      probeWrite(kube, at, { timeoutMs: t, signal }),
+    );
+    if (obs.probe.writable && replicas > 1) {
+      obs.replication = await withDeadline(t, `asking ${primary}`, (signal) =>
+        queryReplication(kube, at, o.major, { timeoutMs: t, signal }),
+      );
+    }
+  } catch (err) {
+    obs.probeError = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  }
+  return obs;
+}
+
+export async function waitForCluster(
+  kube: Kube,
+  target: { ns: string; name: string; replicas: number; primary: string },
+  o: WaitOptions,
+): Promise<WaitStep[]> {
+  const deadline = Date.now() + o.timeoutMs;
+  let steps: WaitStep[] = [];
+  for (;;) {
+    const obs = await observe(kube, target.ns, target.name, target.replicas, target.primary, o);
+    steps = evaluateWait(obs);
+    o.onUpdate?.(steps);
+    if (isDone(steps)) return steps;
+    if (Date.now() >= deadline) {
+      const open = steps
+        .filter((s) => s.state !== 'done')
+        .map((s) => `${s.title} (${s.detail ?? ''})`);
+      throw new TimeoutError(
+        `postgres "${target.name}" was not ready after ${Math.round(o.timeoutMs / 1000)}s: still waiting for ${open.join('; ')}`,
+        { suggestions: [`see what holds it up: kpg describe ${target.name} -n ${target.ns}`] },
+      );
+    }
+    await kube.clock.sleep(
+      Math.min(o.pollMs ?? 1000, Math.max(0, deadline - Date.now())),
+      o.signal,
+    );
+  }
+}

@@ -1,0 +1,3 @@
+export * from './psql.js';
+export * from './lsn.js';
+export * from './queries.js';

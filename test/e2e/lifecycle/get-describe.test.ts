@@ -1,0 +1,200 @@
+// kpg get and kpg describe on a running cluster; describe's health exit code
+// when a standby is deleted or frozen, and describe's bounded time while a
+// pod is frozen.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace, deleteNamespace } from '../../cluster/kube.js';
+import { freezePod, thawPod } from '../../cluster/faults.js';
+import { example, kpg, kubectlOk, streaming, waitFor } from './helpers.js';
+
+const NAME = 'hot-postgres';
+let ns = '';
+
+beforeAll(async () => {
+  ns = await createNamespace('kpg-get');
+  const r = await kpg(['create', '-f', '-', '--timeout', '5m'], {
+    input: example('hot-postgres.yaml', ns),
+  });
+  if (r.code !== 0) throw new Error(`kpg create failed: ${r.stderr}`);
+});
+afterAll(async () => {
+  if (ns) await deleteNamespace(ns);
+});
+
+describe('kpg get', () => {
+  it('prints the table', async () => {
+    const r = await kpg(['get', '-n', ns]);
+    expect(r.code).toBe(0);
+    const [head, row] = r.stdout.trimEnd().split('\n');
+    expect(head).toMatch(/^NAME +VERSION +READY +PRIMARY +STATUS +AGE$/);
+    expect(row).toMatch(/^hot-postgres +15 +3\/3 +hot-postgres-0 +Running +\d+[sm]/);
+  });
+
+  it('-o wide adds STANDBY, STREAMING, STORAGE; -A adds NAMESPACE', async () => {
+    const r = await kpg(['get', NAME, '-A', '-o', 'wide', '-l', `kubedb.com/name=${NAME}`]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^NAME +NAMESPACE +VERSION +READY +PRIMARY +STATUS +AGE +STANDBY +STREAMING +STORAGE$/,
+    );
+    expect(lines.find((l) => l.includes(ns))).toMatch(/hot +asynchronous +1Gi standard$/);
+  });
+
+  it('-o json and -o name', async () => {
+    const j = JSON.parse((await kpg(['get', NAME, '-n', ns, '-o', 'json'])).stdout) as Record<
+      string,
+      unknown
+    >;
+    expect(j).toMatchObject({
+      name: NAME,
+      namespace: ns,
+      version: '15',
+      replicas: 3,
+      ready: 3,
+      primary: 'hot-postgres-0',
+      status: 'Running',
+    });
+    expect((await kpg(['get', '-n', ns, '-o', 'name'])).stdout.trim()).toBe(`postgres/${NAME}`);
+  });
+
+  it('an empty namespace says so like kubectl; an unknown name is exit 5', async () => {
+    const empty = await kpg(['get', '-n', 'default', '-l', 'kpg-test=none']);
+    expect(empty.code).toBe(0);
+    expect(empty.stderr.trim()).toBe('No resources found in default namespace.');
+    expect((await kpg(['get', 'nope', '-n', ns])).code).toBe(5);
+  });
+});
+
+describe('kpg describe', () => {
+  it('shows every section and is healthy (--exit-code 0)', async () => {
+    const r = await kpg(['describe', NAME, '-n', ns, '--exit-code']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const s of [
+      'Health:    healthy',
+      'Spec (as applied',
+      'StatefulSet:',
+      'Instances:',
+      'Replication (pg_stat_replication on hot-postgres-0',
+      'Services:',
+      'Secret:',
+      'Failover history:',
+      'Events:',
+    ]) {
+      expect(r.stdout).toContain(s);
+    }
+    expect(r.stdout).toMatch(/hot-postgres-1 +streaming/);
+    expect(r.stdout).toMatch(/POSTGRES_PASSWORD: +32 bytes/);
+    // The password's value is never printed.
+    const pw = Buffer.from(
+      await kubectlOk([
+        '-n',
+        ns,
+        'get',
+        'secret',
+        `${NAME}-auth`,
+        '-o',
+        'jsonpath={.data.POSTGRES_PASSWORD}',
+      ]),
+      'base64',
+    ).toString();
+    expect(r.stdout).not.toContain(pw);
+  });
+
+  it('-o json emits the same data', async () => {
+    const r = await kpg(['describe', NAME, '-n', ns, '-o', 'json']);
+    const s = JSON.parse(r.stdout) as {
+      health: string;
+      instances: {
+        pod: string;
+        role: string;
+        postgres: { inRecovery: boolean; timeline: number };
+      }[];
+      replication: { primary: string; standbys: { standby: string; state: string }[] };
+      services: { name: string; endpoints: { pod: string }[] }[];
+      secret: { keys: { key: string; bytes: number }[] };
+    };
+    expect(s.health).toBe('healthy');
+    expect(s.instances.map((i) => [i.pod, i.role, i.postgres.inRecovery])).toEqual([
+      ['hot-postgres-0', 'primary', false],
+      ['hot-postgres-1', 'replica', true],
+      ['hot-postgres-2', 'replica', true],
+    ]);
+    expect(s.replication.standbys.map((x) => x.state)).toEqual(['streaming', 'streaming']);
+    expect(s.services.find((x) => x.name === NAME)?.endpoints.map((e) => e.pod)).toEqual([
+      'hot-postgres-0',
+    ]);
+    expect(JSON.stringify(s.secret)).not.toMatch(/"value"/);
+  });
+
+  it('a frozen standby: describe returns within its timeout, degraded (exit 10)', async () => {
+    freezePod(ns, 'hot-postgres-2');
+    try {
+      const r = await kpg(['describe', NAME, '-n', ns, '--exit-code', '--pod-timeout', '3'], {
+        timeoutMs: 60_000,
+      });
+      console.log(`describe with a frozen standby took ${(r.ms / 1000).toFixed(1)}s`);
+      expect(r.ms).toBeLessThan(20_000);
+      expect(r.stdout).toMatch(/hot-postgres-2: .*no answer within 3s|hot-postgres-2: .*timed out/);
+      // Frozen, its walreceiver stops: either it drops out of streaming, or its pod stops being Ready.
+      await waitFor(
+        async () =>
+          (await kpg(['describe', NAME, '-n', ns, '--exit-code', '--pod-timeout', '3'])).code ===
+          10,
+        90_000,
+        {
+          what: 'describe --exit-code 10 with a frozen standby',
+        },
+      );
+    } finally {
+      thawPod(ns, 'hot-postgres-2');
+    }
+    await waitFor(
+      async () => (await kpg(['describe', NAME, '-n', ns, '--exit-code'])).code === 0,
+      120_000,
+      { what: 'healthy again' },
+    );
+  });
+
+  it('a frozen primary: describe still returns in time, down (exit 11)', async () => {
+    freezePod(ns, 'hot-postgres-0');
+    try {
+      const r = await kpg(['describe', NAME, '-n', ns, '--exit-code', '--pod-timeout', '3'], {
+        timeoutMs: 60_000,
+      });
+      expect(r.ms).toBeLessThan(20_000);
+      expect(r.code).toBe(11);
+      expect(r.stdout).toContain('Health:    down');
+      expect(r.stdout).toContain('Errors while collecting:');
+    } finally {
+      thawPod(ns, 'hot-postgres-0');
+    }
+    await waitFor(
+      async () => (await kpg(['describe', NAME, '-n', ns, '--exit-code'])).code === 0,
+      120_000,
+      { what: 'healthy again' },
+    );
+  });
+
+  it('a deleted standby: degraded (exit 10) until it streams again', async () => {
+    await kubectlOk(['-n', ns, 'delete', 'pod', 'hot-postgres-1', '--wait=false']);
+    await waitFor(
+      async () => (await kpg(['describe', NAME, '-n', ns, '--exit-code'])).code === 10,
+      60_000,
+      { what: 'exit 10' },
+    );
+    await waitFor(async () => (await streaming(ns, 'hot-postgres-0')).length === 2, 180_000, {
+      what: 'streaming again',
+    });
+    await waitFor(
+      async () => (await kpg(['describe', NAME, '-n', ns, '--exit-code'])).code === 0,
+      120_000,
+      { what: 'healthy again' },
+    );
+  });
+
+  it('an unknown cluster is exit 5', async () => {
+    const r = await kpg(['describe', 'nope', '-n', ns]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('postgres "nope" not found');
+  });
+});

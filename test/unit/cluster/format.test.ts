@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { describeText } from '../../../src/lib/cluster/describe.js';
+import { formatAge, formatTable, getTable, summarize } from '../../../src/lib/cluster/format.js';
+import type { ClusterStatus, ClusterSummary } from '../../../src/lib/cluster/status.js';
+
+const now = new Date('2024-01-01T12:00:00Z');
+
+describe('formatAge (kubectl style)', () => {
+  it.each([
+    ['2024-01-01T11:59:15Z', '45s'],
+    ['2024-01-01T11:57:30Z', '2m30s'],
+    ['2024-01-01T11:30:00Z', '30m'],
+    ['2024-01-01T07:50:00Z', '4h10m'],
+    ['2023-12-31T12:00:00Z', '24h'],
+    ['2023-12-29T08:00:00Z', '3d4h'],
+    [undefined, '<unknown>'],
+  ])('%s → %s', (t, want) => expect(formatAge(t, now)).toBe(want));
+});
+
+const row: ClusterSummary = {
+  name: 'ha-postgres',
+  namespace: 'demo',
+  version: '15',
+  replicas: 3,
+  ready: 3,
+  primary: 'ha-postgres-0',
+  status: 'Running',
+  createdAt: '2024-01-01T11:55:00Z',
+  standbyMode: 'warm',
+  streamingMode: 'asynchronous',
+  storage: '1Gi standard',
+};
+
+describe('get table', () => {
+  it('prints kubectl-like columns', () => {
+    expect(getTable([row], { now })).toBe(
+      [
+        'NAME          VERSION   READY   PRIMARY         STATUS    AGE',
+        'ha-postgres   15        3/3     ha-postgres-0   Running   5m',
+      ].join('\n'),
+    );
+  });
+
+  it('adds NAMESPACE with -A and the wide columns with -o wide', () => {
+    const t = getTable([row], { now, wide: true, allNamespaces: true }).split('\n');
+    expect(t[0]).toBe(
+      'NAME          NAMESPACE   VERSION   READY   PRIMARY         STATUS    AGE   STANDBY   STREAMING      STORAGE',
+    );
+    expect(t[1]).toBe(
+      'ha-postgres   demo        15        3/3     ha-postgres-0   Running   5m    warm      asynchronous   1Gi standard',
+    );
+  });
+
+  it('has no trailing spaces', () => {
+    expect(formatTable(['A', 'B'], [['x', '']])).toBe('A   B\nx');
+  });
+});
+
+function status(over: Partial<ClusterStatus> = {}): ClusterStatus {
+  return {
+    name: 'pg',
+    namespace: 'ns',
+    collectedAt: now.toISOString(),
+    createdAt: '2024-01-01T11:00:00Z',
+    spec: {
+      version: '15',
+      major: '15',
+      replicas: 2,
+      standbyMode: 'hot',
+      streamingMode: 'asynchronous',
+      storageType: 'Durable',
+      storageSize: '1Gi',
+    },
+    record: { primary: 'pg-0', timeline: 1, generation: 1, history: [] },
+    statefulSet: {
+      name: 'pg',
+      replicas: 2,
+      readyReplicas: 1,
+      currentReplicas: 2,
+      updatedReplicas: 2,
+    },
+    instances: [
+      {
+        pod: 'pg-0',
+        role: 'primary',
+        ready: true,
+        restarts: 0,
+        postgres: { inRecovery: false, lsn: '0/3000000', timeline: 1 },
+      },
+      {
+        pod: 'pg-1',
+        role: 'replica',
+        ready: false,
+        restarts: 2,
+        error: 'asking pg-1: no answer within 5s',
+      },
+    ],
+    services: [
+      {
+        name: 'pg',
+        ports: ['api 5432/TCP'],
+        selector: { 'kubedb.com/role': 'primary' },
+        endpoints: [{ ip: '10.0.0.1', pod: 'pg-0', ready: true }],
+      },
+    ],
+    secret: { name: 'pg-auth', type: 'Opaque', keys: [{ key: 'POSTGRES_PASSWORD', bytes: 32 }] },
+    events: [],
+    health: 'degraded',
+    problems: ['pod pg-1 is not Ready'],
+    errors: ['pod pg-1: asking pg-1: no answer within 5s'],
+    ...over,
+  };
+}
+
+describe('summarize and describe', () => {
+  it('summarizes a cluster for get', () => {
+    expect(summarize(status())).toMatchObject({
+      ready: 1,
+      replicas: 2,
+      primary: 'pg-0',
+      status: 'Degraded',
+      storage: '1Gi',
+    });
+    const none = status({
+      instances: [{ pod: 'pg-0', ready: false, restarts: 0 }],
+      health: 'down',
+    });
+    expect(summarize(none)).toMatchObject({ primary: 'pg-0?', status: 'Provisioning' });
+  });
+
+  it('describes every section, the Secret by sizes only, and the errors at the end', () => {
+    const text = describeText(status(), { now });
+    for (const h of [
+      'Spec (as applied',
+      'StatefulSet:',
+      'Instances:',
+      'Replication:',
+      'Services:',
+      'Secret:',
+      'Failover history:',
+      'Events:',
+    ]) {
+      expect(text).toContain(h);
+    }
+    expect(text).toContain('POSTGRES_PASSWORD:      32 bytes');
+    expect(text).toContain('Selector:  kubedb.com/role=primary');
+    expect(text).toContain('Endpoints: pg-0 10.0.0.1');
+    expect(text.trimEnd().endsWith('- pod pg-1: asking pg-1: no answer within 5s')).toBe(true);
+    expect(text).toContain('Health:    degraded');
+  });
+
+  it('shows the history and an unfinished operation', () => {
+    const text = describeText(
+      status({
+        record: {
+          primary: 'pg-1',
+          timeline: 2,
+          generation: 1,
+          history: [
+            {
+              time: '2024-01-01T11:58:00Z',
+              reason: 'failover',
+              oldPrimary: 'pg-0',
+              newPrimary: 'pg-1',
+              timeline: 2,
+              lsn: '0/4000000',
+            },
+          ],
+          operation: {
+            id: 'op1',
+            kind: 'switchover',
+            startedAt: '2024-01-01T11:59:00Z',
+            holder: 'me',
+            oldPrimary: 'pg-1',
+            newPrimary: 'pg-0',
+            completedSteps: ['fence'],
+          },
+        },
+      }),
+      { now },
+    );
+    expect(text).toMatch(/failover +pg-0 +pg-1 +2 +0\/4000000/);
+    expect(text).toContain('Unfinished operation: switchover op1 from pg-1 to pg-0');
+    expect(text).toContain('completed steps: fence');
+  });
+});

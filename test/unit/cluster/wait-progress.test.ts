@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { Progress } from '../../../src/lib/cli/progress.js';
+import { evaluateWait, isDone, type Observation } from '../../../src/lib/cluster/wait.js';
+import { parseDuration } from '../../../src/lib/cli/duration.js';
+
+const pods = (n: number, ready: number) =>
+  Array.from({ length: n }, (_, i) => ({ name: `pg-${i}`, running: true, ready: i < ready }));
+const obs = (over: Partial<Observation> = {}): Observation => ({
+  replicas: 3,
+  primary: 'pg-0',
+  pods: pods(3, 0),
+  ...over,
+});
+
+describe('evaluateWait', () => {
+  it('waits for the primary to accept writes, not for readiness', () => {
+    const s = evaluateWait(obs({ pods: pods(3, 3), probe: { writable: false, inRecovery: true } }));
+    expect(s.map((x) => [x.id, x.state])).toEqual([
+      ['pods', 'done'],
+      ['primary', 'running'],
+      ['streaming', 'pending'],
+      ['ready', 'pending'],
+    ]);
+  });
+
+  it('streaming counts pg_stat_replication rows in state streaming only', () => {
+    const s = evaluateWait(
+      obs({
+        pods: pods(3, 3),
+        probe: { writable: true, inRecovery: false, txid: 1 },
+        replication: {
+          rows: [
+            { standby: 'pg-1', state: 'streaming' },
+            { standby: 'pg-2', state: 'catchup' },
+          ],
+        },
+      }),
+    );
+    expect(s.find((x) => x.id === 'streaming')).toMatchObject({
+      state: 'running',
+      detail: '1/2 (pg-1)',
+    });
+    expect(isDone(s)).toBe(false);
+  });
+
+  it('done when everything holds', () => {
+    const s = evaluateWait(
+      obs({
+        pods: pods(3, 3),
+        probe: { writable: true, inRecovery: false, txid: 1 },
+        replication: {
+          rows: [
+            { standby: 'pg-1', state: 'streaming' },
+            { standby: 'pg-2', state: 'streaming' },
+          ],
+        },
+      }),
+    );
+    expect(isDone(s)).toBe(true);
+  });
+
+  it('one server: no streaming step', () => {
+    const s = evaluateWait({
+      replicas: 1,
+      primary: 'pg-0',
+      pods: pods(1, 1),
+      probe: { writable: true, inRecovery: false },
+    });
+    expect(s.map((x) => x.id)).toEqual(['pods', 'primary', 'ready']);
+    expect(isDone(s)).toBe(true);
+  });
+});
+
+describe('Progress', () => {
+  const sink = (isTTY: boolean) => {
+    const chunks: string[] = [];
+    return { chunks, stream: { isTTY, write: (s: string) => chunks.push(s) } };
+  };
+
+  it('without a terminal: one plain line per finished step, with its duration', () => {
+    let t = 0;
+    const s = sink(false);
+    const p = new Progress(s.stream, { tty: false, color: false, enabled: true, now: () => t });
+    p.update([{ id: 'a', title: 'pods started', state: 'running' }]);
+    t = 1500;
+    p.update([
+      { id: 'a', title: 'pods started', state: 'done' },
+      { id: 'b', title: 'primary', state: 'running' },
+    ]);
+    t = 4000;
+    p.update([
+      { id: 'a', title: 'pods started', state: 'done' },
+      { id: 'b', title: 'primary', state: 'done' },
+    ]);
+    p.stop();
+    expect(s.chunks.join('')).toBe('done: pods started (1.5s)\ndone: primary (2.5s)\n');
+    expect(p.durations()).toEqual({ a: 1500, b: 2500 });
+  });
+
+  it('on a terminal: redraws a task list in place', () => {
+    const s = sink(true);
+    const p = new Progress(s.stream, {
+      tty: true,
+      color: false,
+      enabled: true,
+      now: () => 0,
+      tickMs: 0,
+    });
+    p.update([{ id: 'a', title: 'pods started', state: 'running', detail: '1/3 running' }]);
+    p.update([{ id: 'a', title: 'pods started', state: 'done' }]);
+    const out = s.chunks.join('');
+    expect(out).toContain('pods started 0ms — 1/3 running');
+    expect(out).toContain('\u001b[1A\u001b[0J');
+    expect(out).toContain('✔ pods started');
+  });
+
+  it('disabled (-o json): nothing', () => {
+    const s = sink(false);
+    const p = new Progress(s.stream, { tty: false, color: false, enabled: false });
+    p.update([{ id: 'a', title: 'x', state: 'done' }]);
+    p.stop(true);
+    expect(s.chunks).toEqual([]);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['10m', 600_000],
+    ['90s', 90_000],
+    ['1h30m', 5_400_000],
+    ['500ms', 500],
+    ['45', 45_000],
+  ])('%s', (t, ms) => expect(parseDuration(t)).toBe(ms));
+  it('refuses garbage', () => expect(() => parseDuration('ten minutes')).toThrow(/not a duration/));
+});
