@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.cluster/**', 'test/cluster/go/**', 'coverage/**'] },
@@ -14,7 +15,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', 'bench/**', 'bin/**', '**/*.test.ts'],
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: globals.node },
+  },
+  {
+    files: ['test/**', 'bench/**', 'bin/**', 'scripts/**', '**/*.test.ts'],
     rules: { 'no-console': 'off' },
   },
 );
