@@ -1,0 +1,155 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../lib/cli/base.js';
+import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
+import { parseDuration } from '../lib/cli/duration.js';
+import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
+import {
+  applyAccessChecks,
+  executeApply,
+  readRunning,
+  requireAccess,
+} from '../lib/cluster/apply-exec.js';
+import {
+  formatApplyPlan,
+  hasChanges,
+  planApply,
+  type ApplyPlan,
+} from '../lib/cluster/apply-plan.js';
+import { InvalidInputError, UnsafeStateError } from '../lib/errors.js';
+import type { Kube } from '../lib/kube/index.js';
+import { loadManifests, type PostgresCluster } from '../lib/manifest/index.js';
+
+export interface ApplyResult {
+  plans: ApplyPlan[];
+  dryRun: boolean;
+  /** Clusters changed, with their record's new generation. */
+  applied: { name: string; namespace: string; generation: number }[];
+}
+
+export default class Apply extends BaseCommand<typeof Apply> {
+  static override summary = 'Update running PostgreSQL clusters from changed manifests.';
+
+  static override description = `Compares each manifest with the spec the cluster runs (kept in its record, ConfigMap <name>-kpg) and shows the plan: fields that change, pods added or removed, and a rolling restart when the pod template changes (standbys first, the primary last: a brief outage). Fields a running cluster cannot change (major version, storage class, size or type, databaseSecret, init) are refused and nothing is changed.
+
+Scaling down removes the highest ordinals and keeps their PVCs; it is refused when it would remove the primary (run kpg failover first). On a terminal kpg asks before removing pods or restarting the primary; --yes answers for it.`;
+
+  static override examples = [
+    {
+      description: 'Show what would change.',
+      command: '<%= config.bin %> <%= command.id %> -f pg.yaml --dry-run',
+    },
+    {
+      description: 'Apply without asking (CI).',
+      command: '<%= config.bin %> <%= command.id %> -f pg.yaml --yes',
+    },
+  ];
+
+  static override flags = {
+    ...kubeFlags,
+    filename: Flags.string({
+      char: 'f',
+      summary: 'Manifest file, directory, URL, or - for standard input. Repeatable.',
+      multiple: true,
+      required: true,
+    }),
+    'dry-run': Flags.boolean({ summary: 'Print the plan only; change nothing.' }),
+    yes: Flags.boolean({
+      char: 'y',
+      summary: 'Do not ask before removing pods or restarting the primary.',
+    }),
+    timeout: Flags.string({
+      summary: 'How long to wait for each pod and each scale step, e.g. 90s, 10m.',
+      default: '10m',
+    }),
+  };
+
+  async run(): Promise<ApplyResult> {
+    const loaded = await loadManifests(this.flags.filename, { stdin: this.terminal.stdin });
+    this.printProblems(loaded.problems, { summary: true });
+    if (!loaded.ok) throw new InvalidInputError('the manifests were refused; nothing was changed');
+    const kube = await kubeFromFlags(this.flags, this.terminal.env);
+    const result: ApplyResult = { plans: [], dryRun: this.flags['dry-run'], applied: [] };
+    for (const next of loaded.clusters) {
+      const applied = await this.applyOne(kube, next, result);
+      if (applied) result.applied.push(applied);
+    }
+    if (this.output === 'json') this.out(JSON.stringify(result, null, 2));
+    return result;
+  }
+
+  private namespaceOf(kube: Kube, c: PostgresCluster): string {
+    const flag = this.flags.namespace;
+    if (flag && c.namespace && flag !== c.namespace) {
+      throw new InvalidInputError(
+        `postgres "${c.name}" names namespace ${c.namespace} but --namespace is ${flag}`,
+      );
+    }
+    return c.namespace ?? kube.namespace;
+  }
+
+  private async applyOne(kube: Kube, next: PostgresCluster, result: ApplyResult) {
+    const namespace = this.namespaceOf(kube, next);
+    const running = await readRunning(kube, namespace, next.name);
+    const live = running.statefulSet?.spec?.replicas;
+    const plan = planApply({
+      old: running.old,
+      next,
+      namespace,
+      primary: running.record.primary,
+      ...(live !== undefined && live !== running.old.replicas ? { liveReplicas: live } : {}),
+    });
+    result.plans.push(plan);
+    this.text(formatApplyPlan(plan));
+    if (plan.refusals.length > 0) {
+      throw new InvalidInputError(
+        `postgres "${next.name}": the change was refused; nothing was changed`,
+        {
+          suggestions: plan.refusals.flatMap((r) => (r.suggestion ? [r.suggestion] : [])),
+        },
+      );
+    }
+    if (!hasChanges(plan) || this.flags['dry-run']) return undefined;
+    if (running.record.operation) {
+      throw new UnsafeStateError(
+        `postgres "${next.name}" has an unfinished ${running.record.operation.kind} (${running.record.operation.id}): nothing was changed`,
+        { suggestions: ['finish it first (kpg failover), then apply again'] },
+      );
+    }
+    await requireAccess(kube, namespace, applyAccessChecks(plan, next));
+    const go = await confirmOrRefuse(
+      this.terminal,
+      {
+        destructive: plan.destructive,
+        yes: this.flags.yes,
+        dryRun: false,
+        interactive: isInteractive(this.terminal),
+      },
+      `Apply these changes to postgres "${next.name}"?`,
+    );
+    if (!go) {
+      this.text(['cancelled: nothing was changed']);
+      return undefined;
+    }
+    const generation = await executeApply({
+      plan,
+      next,
+      running,
+      ctx: {
+        kube,
+        namespace,
+        name: next.name,
+        primary: running.record.primary,
+        major: next.major,
+        timeoutMs: parseDuration(this.flags.timeout),
+        onStep: (line) => this.err(`  ${line}`),
+      },
+    });
+    this.text([`postgres "${next.name}" applied (generation ${generation})`]);
+    return { name: next.name, namespace, generation };
+  }
+
+  /** Human output: the plan and results on stdout, unless -o json. */
+  private text(lines: string[]): void {
+    if (this.output !== 'json') for (const l of lines) this.out(l);
+  }
+}

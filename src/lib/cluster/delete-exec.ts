@@ -1,0 +1,158 @@
+/**
+ * Carrying out `kpg delete`: find everything kpg made for a cluster (by its
+ * labels, plus the StatefulSet's claims data-NAME-N), read the policy from the
+ * record, remove what the plan says in its order and wait until it is gone.
+ * No printing: progress goes to `onStep`.
+ */
+import { parse } from 'yaml';
+import type { AccessCheck, Kube, KubeObject } from '../kube/index.js';
+import type { TerminationPolicy } from '../manifest/types.js';
+import { objectNames } from '../render/labels.js';
+import { clusterSelector, isClaimOf, type DeletePlan, type ObjectRef } from './delete-plan.js';
+
+/** The kinds kpg creates for a cluster, with their API group and plural (for access checks). */
+export const CLUSTER_KINDS: { kind: string; group: string; resource: string }[] = [
+  { kind: 'StatefulSet', group: 'apps', resource: 'statefulsets' },
+  { kind: 'PodDisruptionBudget', group: 'policy', resource: 'poddisruptionbudgets' },
+  { kind: 'Pod', group: '', resource: 'pods' },
+  { kind: 'Service', group: '', resource: 'services' },
+  { kind: 'ConfigMap', group: '', resource: 'configmaps' },
+  { kind: 'RoleBinding', group: 'rbac.authorization.k8s.io', resource: 'rolebindings' },
+  { kind: 'Role', group: 'rbac.authorization.k8s.io', resource: 'roles' },
+  { kind: 'ServiceAccount', group: '', resource: 'serviceaccounts' },
+  { kind: 'PersistentVolumeClaim', group: '', resource: 'persistentvolumeclaims' },
+  { kind: 'Secret', group: '', resource: 'secrets' },
+  { kind: 'Lease', group: 'coordination.k8s.io', resource: 'leases' },
+];
+
+/** Kinds looked up by name instead of listed: reading every Secret of a namespace is not needed. */
+const BY_NAME: Record<string, (name: string) => string> = {
+  Secret: (name) => objectNames(name).authSecret,
+  // kpg failover's lock; it carries no labels.
+  Lease: (name) => `${name}-failover`,
+};
+
+export interface Inventory {
+  found: ObjectRef[];
+  recordFound: boolean;
+  policy?: TerminationPolicy;
+}
+
+const POLICIES: TerminationPolicy[] = ['DoNotTerminate', 'Pause', 'Delete', 'WipeOut'];
+
+/** terminationPolicy from the record's spec (YAML); undefined when unset or unreadable. */
+export function policyFromSpec(specYaml: string | undefined): TerminationPolicy | undefined {
+  if (!specYaml) return undefined;
+  try {
+    const doc = parse(specYaml) as { spec?: { terminationPolicy?: unknown } } | null;
+    const p = doc?.spec?.terminationPolicy;
+    return POLICIES.find((x) => x === p);
+  } catch {
+    // An unreadable spec gives no policy: Pause, which keeps the data, applies.
+    return undefined;
+  }
+}
+
+const refOf = (kind: string, o: KubeObject): ObjectRef => ({
+  kind,
+  name: o.metadata?.name ?? '',
+  ...(o.metadata?.labels ? { labels: o.metadata.labels } : {}),
+});
+
+/** Lists everything of the cluster: labelled objects, and the claim-template PVCs by name. */
+export async function takeInventory(
+  kube: Kube,
+  namespace: string,
+  name: string,
+): Promise<Inventory> {
+  const labelSelector = clusterSelector(name);
+  const lists = await Promise.all(
+    CLUSTER_KINDS.map(async ({ kind }) => {
+      const byName = BY_NAME[kind];
+      if (byName) {
+        const o = await kube.find(kind, namespace, byName(name));
+        const ours =
+          kind === 'Lease' || o?.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'kpg';
+        return o && ours ? [refOf(kind, o)] : [];
+      }
+      const { items } = await kube.list(kind, { namespace, labelSelector });
+      return items.map((o) => refOf(kind, o));
+    }),
+  );
+  const found = lists.flat();
+  const seen = new Set(found.map((o) => `${o.kind}/${o.name}`));
+  const { items: pvcs } = await kube.list('PersistentVolumeClaim', { namespace });
+  for (const p of pvcs) {
+    const ref = refOf('PersistentVolumeClaim', p);
+    if (isClaimOf(name, ref.name) && !seen.has(`PersistentVolumeClaim/${ref.name}`))
+      found.push(ref);
+  }
+  const record = await kube.find<KubeObject & { data?: Record<string, string> }>(
+    'ConfigMap',
+    namespace,
+    objectNames(name).record,
+  );
+  const policy = policyFromSpec(record?.data?.['spec']);
+  return { found, recordFound: record !== undefined, ...(policy ? { policy } : {}) };
+}
+
+/** Access checks for the plan: delete on every kind it removes (list was needed to plan it). */
+export function deleteAccessChecks(plan: DeletePlan): AccessCheck[] {
+  const kinds = new Set(plan.remove.map((o) => o.kind));
+  return CLUSTER_KINDS.filter((k) => kinds.has(k.kind)).map((k) => ({
+    verb: 'delete',
+    group: k.group,
+    resource: k.resource,
+  }));
+}
+
+export interface DeleteContext {
+  kube: Kube;
+  namespace: string;
+  timeoutMs: number;
+  onStep?: (line: string) => void;
+}
+
+/** Removes the plan's objects in order; then, when asked, waits until all are gone. */
+export async function executeDelete(
+  ctx: DeleteContext,
+  plan: DeletePlan,
+  wait: boolean,
+): Promise<void> {
+  for (const o of plan.remove) {
+    const r = await ctx.kube.delete(o.kind, ctx.namespace, o.name, {
+      propagationPolicy: 'Background',
+    });
+    ctx.onStep?.(`${o.kind} ${o.name} ${r.deleted ? 'deleted' : 'already gone'}`);
+  }
+  if (!wait || plan.remove.length === 0) return;
+  ctx.onStep?.('waiting for the removed objects to be gone');
+  await waitGone(ctx, plan);
+}
+
+async function waitGone(ctx: DeleteContext, plan: DeletePlan): Promise<void> {
+  const byKind = new Map<string, Set<string>>();
+  for (const o of plan.remove) {
+    const s = byKind.get(o.kind) ?? new Set<string>();
+    s.add(o.name);
+    byKind.set(o.kind, s);
+  }
+  for (const [kind, names] of byKind) {
+    if (BY_NAME[kind]) {
+      for (const n of names) {
+        await ctx.kube.waitFor(kind, ctx.namespace, n, (o) => o === undefined, {
+          timeoutMs: ctx.timeoutMs,
+          description: `${kind} ${n} to be gone`,
+        });
+      }
+      continue;
+    }
+    await ctx.kube.waitFor(
+      kind,
+      ctx.namespace,
+      { labelSelector: kind === 'PersistentVolumeClaim' ? undefined : clusterSelector(plan.name) },
+      (items) => !items.some((i) => names.has(i.metadata?.name ?? '')),
+      { timeoutMs: ctx.timeoutMs, description: `the ${kind} objects of ${plan.name} to be gone` },
+    );
+  }
+}

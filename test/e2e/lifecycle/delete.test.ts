@@ -1,0 +1,160 @@
+// kpg delete against the local cluster: each terminationPolicy leaves exactly
+// what it promises (everything labelled with the cluster, and its PVCs, listed
+// after), Pause then create resumes the data, DoNotTerminate refuses.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace, deleteNamespace } from '../../cluster/kube.js';
+import { kpg, kubectlOk, podSql, streaming, waitFor } from './helpers.js';
+
+const KINDS =
+  'pods,services,statefulsets,poddisruptionbudgets,configmaps,secrets,serviceaccounts,roles,rolebindings,persistentvolumeclaims,endpointslices,controllerrevisions,leases';
+
+function manifest(ns: string, name: string, o: { replicas: number; policy?: string }): string {
+  const file = join(tmpdir(), `kpg-delete-${ns}-${name}-${Date.now()}.yaml`);
+  writeFileSync(
+    file,
+    `apiVersion: kubedb.com/v1alpha1
+kind: Postgres
+metadata:
+  name: ${name}
+  namespace: ${ns}
+spec:
+  version: "15"
+  replicas: ${o.replicas}
+  storage:
+    storageClassName: standard
+    accessModes: [ReadWriteOnce]
+    resources:
+      requests:
+        storage: 128Mi
+${o.policy ? `  terminationPolicy: ${o.policy}\n` : ''}`,
+  );
+  return file;
+}
+
+/** Everything labelled with the cluster, plus PVCs named data-NAME-N, as sorted kind/name. */
+async function leftovers(ns: string, name: string): Promise<string[]> {
+  const out = await kubectlOk([
+    '-n',
+    ns,
+    'get',
+    KINDS,
+    '-l',
+    `kubedb.com/name=${name}`,
+    '-o',
+    'name',
+  ]);
+  const pvcs = await kubectlOk(['-n', ns, 'get', 'pvc', '-o', 'name']);
+  const named = pvcs
+    .split('\n')
+    .filter((l) => new RegExp(`^persistentvolumeclaim/data-${name}-\\d+$`).test(l.trim()));
+  return [...new Set([...out.split('\n'), ...named].map((l) => l.trim()).filter(Boolean))].sort();
+}
+
+/** Waits until the garbage collector is done (endpointslices, controllerrevisions) and compares. */
+async function expectLeft(ns: string, name: string, want: string[]): Promise<void> {
+  let last: string[] = [];
+  await waitFor(
+    async () => {
+      last = await leftovers(ns, name);
+      return JSON.stringify(last) === JSON.stringify([...want].sort());
+    },
+    60_000,
+    { what: `only ${want.join(', ')} left`, intervalMs: 1000 },
+  ).catch(() => undefined);
+  expect(last).toEqual([...want].sort());
+}
+
+describe('kpg delete', () => {
+  let ns = '';
+  beforeAll(async () => {
+    ns = await createNamespace('delete');
+  });
+  afterAll(async () => {
+    if (ns) await deleteNamespace(ns);
+  });
+
+  it('not found is exit 5, and 0 with --ignore-not-found', async () => {
+    const r = await kpg(['delete', 'nope', '-n', ns, '--yes']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/postgres "nope" not found/);
+    const q = await kpg(['delete', 'nope', '-n', ns, '--yes', '--ignore-not-found']);
+    expect(q.code).toBe(0);
+  });
+
+  it('Pause (unset) keeps PVCs, Secret and record; create again finds the old data', async () => {
+    const file = manifest(ns, 'pgp', { replicas: 2 });
+    expect((await kpg(['create', '-f', file])).code).toBe(0);
+    expect(
+      (await podSql(ns, 'pgp-0', 'create table t(x int); insert into t values (42)')).code,
+    ).toBe(0);
+
+    const dry = await kpg(['delete', 'pgp', '-n', ns, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/terminationPolicy Pause/);
+    expect(dry.stdout).toMatch(/keep\s+PersistentVolumeClaim data-pgp-0/);
+    expect((await leftovers(ns, 'pgp')).some((l) => l === 'statefulset.apps/pgp')).toBe(true);
+
+    const noTty = await kpg(['delete', 'pgp', '-n', ns]);
+    expect(noTty.code).toBe(2);
+    expect(noTty.stderr).toMatch(/--yes/);
+
+    const r = await kpg(['delete', 'pgp', '-n', ns, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    await expectLeft(ns, 'pgp', [
+      'configmap/pgp-kpg',
+      'persistentvolumeclaim/data-pgp-0',
+      'persistentvolumeclaim/data-pgp-1',
+      'secret/pgp-auth',
+    ]);
+
+    const again = await kpg(['create', '-f', file]);
+    expect(again.code, again.stderr).toBe(0);
+    const sel = await podSql(ns, 'pgp-0', 'select x from t');
+    expect(sel.stdout.trim()).toBe('42');
+    // The standby (warm: it takes no queries) resumed its own data and streams again.
+    expect(await streaming(ns, 'pgp-0')).toEqual(['pgp-1']);
+  });
+
+  it('Delete removes the PVCs and the record, keeps the Secret', async () => {
+    const set = await kpg([
+      'apply',
+      '-f',
+      manifest(ns, 'pgp', { replicas: 2, policy: 'Delete' }),
+      '--yes',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/record\s+spec\.terminationPolicy: Pause → Delete/);
+    const r = await kpg(['delete', 'pgp', '-n', ns, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    await expectLeft(ns, 'pgp', ['secret/pgp-auth']);
+  });
+
+  it('WipeOut removes everything', async () => {
+    const file = manifest(ns, 'pgw', { replicas: 1, policy: 'WipeOut' });
+    expect((await kpg(['create', '-f', file])).code).toBe(0);
+    const r = await kpg(['delete', '-f', file, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    await expectLeft(ns, 'pgw', []);
+  });
+
+  it('DoNotTerminate refuses (exit 9) and changes nothing', async () => {
+    const file = manifest(ns, 'pgd', { replicas: 1, policy: 'DoNotTerminate' });
+    expect((await kpg(['create', '-f', file])).code).toBe(0);
+    const before = await leftovers(ns, 'pgd');
+    const r = await kpg(['delete', 'pgd', '-n', ns, '--yes']);
+    expect(r.code).toBe(9);
+    expect(r.stderr).toMatch(/DoNotTerminate/);
+    expect(r.stderr).toMatch(/kpg apply/);
+    expect(await leftovers(ns, 'pgd')).toEqual(before);
+    // Changing the policy first lets it go.
+    expect(
+      (await kpg(['apply', '-f', manifest(ns, 'pgd', { replicas: 1, policy: 'WipeOut' }), '--yes']))
+        .code,
+    ).toBe(0);
+    expect((await kpg(['delete', 'pgd', '-n', ns, '--yes'])).code).toBe(0);
+    await expectLeft(ns, 'pgd', []);
+  });
+});
