@@ -3,12 +3,8 @@ import { BaseCommand } from '../lib/cli/base.js';
 import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
-import {
-  applyAccessChecks,
-  executeApply,
-  readRunning,
-  requireAccess,
-} from '../lib/cluster/apply-exec.js';
+import { applyAccessChecks, executeApply, readRunning } from '../lib/cluster/apply-exec.js';
+import { requireAccess } from '../lib/cluster/access.js';
 import {
   formatApplyPlan,
   hasChanges,

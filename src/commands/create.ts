@@ -3,7 +3,13 @@ import { BaseCommand } from '../lib/cli/base.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
 import { Progress } from '../lib/cli/progress.js';
-import { executePlan, prepareCreate, type CreatePlan } from '../lib/cluster/create.js';
+import { requireAccess } from '../lib/cluster/access.js';
+import {
+  createAccessChecks,
+  executePlan,
+  prepareCreate,
+  type CreatePlan,
+} from '../lib/cluster/create.js';
 import { waitForCluster } from '../lib/cluster/wait.js';
 import { runWizard } from '../lib/cluster/wizard.js';
 import { InvalidInputError, UsageError } from '../lib/errors.js';
@@ -137,6 +143,8 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
     for (const c of loaded.clusters) {
       plans.push([c, await prepareCreate(kube, c, kube.namespace, this.applyHint())]);
     }
+    for (const [, plan] of plans)
+      await requireAccess(kube, plan.namespace, createAccessChecks(plan));
     const results: CreatedCluster[] = [];
     for (const [c, plan] of plans)
       results.push(await this.createOne(kube, c, plan, dryRun, timeoutMs));

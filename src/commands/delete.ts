@@ -3,7 +3,7 @@ import { BaseCommand } from '../lib/cli/base.js';
 import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
-import { requireAccess } from '../lib/cluster/apply-exec.js';
+import { requireAccess } from '../lib/cluster/access.js';
 import { deleteAccessChecks, executeDelete, takeInventory } from '../lib/cluster/delete-exec.js';
 import {
   formatDeletePlan,

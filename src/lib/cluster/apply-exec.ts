@@ -5,14 +5,9 @@
  * progress goes to `onStep`.
  */
 import { stringify } from 'yaml';
-import {
-  type AccessCheck,
-  type AccessDenial,
-  type Kube,
-  type KubeObject as ApiObject,
-  resourceName,
-} from '../kube/index.js';
-import { ForbiddenError, NotFoundError, UnsafeStateError } from '../errors.js';
+import { type AccessCheck, type Kube, type KubeObject as ApiObject } from '../kube/index.js';
+import { NotFoundError, UnsafeStateError } from '../errors.js';
+import { accessCheck as check, RESOURCES as GROUPS } from './access.js';
 import { validateText } from '../manifest/index.js';
 import type { PostgresCluster } from '../manifest/types.js';
 import {
@@ -76,20 +71,6 @@ export async function readRunning(
   return { namespace, record, old, ...(statefulSet ? { statefulSet } : {}) };
 }
 
-const check = (verb: string, group: string, resource: string, subresource?: string): AccessCheck =>
-  subresource ? { verb, group, resource, subresource } : { verb, group, resource };
-
-const GROUPS: Record<string, [string, string]> = {
-  ServiceAccount: ['', 'serviceaccounts'],
-  Role: ['rbac.authorization.k8s.io', 'roles'],
-  RoleBinding: ['rbac.authorization.k8s.io', 'rolebindings'],
-  ConfigMap: ['', 'configmaps'],
-  Service: ['', 'services'],
-  StatefulSet: ['apps', 'statefulsets'],
-  PodDisruptionBudget: ['policy', 'poddisruptionbudgets'],
-  Secret: ['', 'secrets'],
-};
-
 /** Everything the plan will do, as access checks. */
 export function applyAccessChecks(plan: ApplyPlan, next: PostgresCluster): AccessCheck[] {
   const checks: AccessCheck[] = [check('update', '', 'configmaps')];
@@ -115,25 +96,6 @@ export function applyAccessChecks(plan: ApplyPlan, next: PostgresCluster): Acces
   }
   if (plan.restart) checks.push(check('delete', '', 'pods'));
   return checks;
-}
-
-/** Throws ForbiddenError (exit 4) naming every verb and resource missing. */
-export async function requireAccess(
-  kube: Kube,
-  namespace: string,
-  checks: AccessCheck[],
-): Promise<void> {
-  const denied: AccessDenial[] = await kube.checkAccess(namespace, checks);
-  if (denied.length === 0) return;
-  const what = denied.map((d) => `\`${d.verb}\` \`${resourceName(d)}\``).join(', ');
-  throw new ForbiddenError(
-    `forbidden: kpg needs permission to ${what} in namespace \`${namespace}\`; nothing was changed`,
-    {
-      suggestions: [
-        `ask a cluster admin to grant it (see examples/rbac/role.yaml); check with: kubectl auth can-i ${denied[0]!.verb} ${resourceName(denied[0]!)} -n ${namespace}`,
-      ],
-    },
-  );
 }
 
 /** The StatefulSet to apply: OnDelete while kpg rolls the pods, claim templates as they are. */

@@ -6,7 +6,8 @@
  * A cluster whose StatefulSet already exists is refused: that is `kpg apply`.
  */
 import { ConflictError } from '../errors.js';
-import { AlreadyExistsError, type Kube } from '../kube/index.js';
+import { AlreadyExistsError, type AccessCheck, type Kube } from '../kube/index.js';
+import { accessCheck, RESOURCES } from './access.js';
 import type { PostgresCluster } from '../manifest/types.js';
 import {
   allObjects,
@@ -69,6 +70,25 @@ export function planCreate(r: RenderResult, existing: Existing): CreatePlan {
     } else plan.steps.push({ object: o, action: 'apply' });
   }
   return plan;
+}
+
+/**
+ * Every permission the plan needs: create for what is created, create and
+ * patch for what is server-side applied, and what the wait after it uses.
+ * The pods' Role grants get/patch on pods, which RBAC lets only a holder grant.
+ */
+export function createAccessChecks(plan: CreatePlan): AccessCheck[] {
+  const checks = new Map<string, AccessCheck>();
+  const add = (c: AccessCheck) => checks.set(JSON.stringify(c), c);
+  for (const step of plan.steps) {
+    const r = RESOURCES[step.object.kind];
+    if (!r || step.action === 'skip') continue;
+    add(accessCheck('create', r[0], r[1]));
+    if (step.action === 'apply') add(accessCheck('patch', r[0], r[1]));
+  }
+  for (const verb of ['get', 'list', 'patch']) add(accessCheck(verb, '', 'pods'));
+  add(accessCheck('create', '', 'pods', 'exec'));
+  return [...checks.values()];
 }
 
 export interface CreateRun {

@@ -11,7 +11,11 @@ const WAL_KEEP_SIZE = '512MB';
 
 /** WAL senders: one per standby plus two per concurrent base backup (-X stream), with headroom. */
 export function walSenders(replicas: number): number {
-  return Math.max(10, replicas * 2 + 4);
+  // Fixed for every usual size: the setting is in the rendered config, so a
+  // value that followed `replicas` would restart the whole cluster on every
+  // scale, and lowering it would stop standbys from starting (a standby's
+  // max_wal_senders must not be below the primary's).
+  return Math.max(32, replicas * 2 + 4);
 }
 
 const q = (s: string) => `'${s.replace(/'/g, "''")}'`;

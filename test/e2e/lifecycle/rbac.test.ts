@@ -123,6 +123,18 @@ describe('examples/rbac: namespace-scoped permissions', () => {
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/statefulsets/);
     expect(r.stderr).toMatch(/`(create|patch)`/);
+    // Checked up front: not even the Secret or the record was created.
+    const left = await kubectlOk([
+      'get',
+      'statefulsets,services,configmaps,secrets,serviceaccounts,roles,rolebindings',
+      '-n',
+      ns,
+      '-l',
+      `kubedb.com/name=${NAME}`,
+      '-o',
+      'name',
+    ]);
+    expect(left.trim()).toBe('');
   });
 
   it('the minimal Role can create, get, describe, apply and delete', async () => {

@@ -235,8 +235,15 @@ describe('planApply: scaling', () => {
       removed: [],
       keptClaims: [],
     });
-    // max_wal_senders grows with replicas: existing pods restart, standbys first.
-    expect(plan.restart?.order).toEqual(['pg-2', 'pg-1', 'pg-0']);
+    // max_wal_senders stays fixed at this size: nothing restarts.
+    expect(plan.restart).toBeUndefined();
+  });
+
+  it('scale up past 14 replicas raises max_wal_senders: pods restart, standbys first', () => {
+    const plan = planApply(input(cluster({ replicas: 14 }), cluster({ replicas: 16 })));
+    expect(plan.scale?.added).toEqual(['pg-14', 'pg-15']);
+    expect(plan.restart?.order[0]).toBe('pg-13');
+    expect(plan.restart?.order.at(-1)).toBe('pg-0');
     expect(plan.restart?.why).toMatch(/max_wal_senders/);
   });
 
@@ -262,9 +269,10 @@ describe('planApply: scaling', () => {
   });
 
   it('scale down where max_wal_senders decreases restarts the primary first', () => {
-    const plan = planApply(input(cluster({ replicas: 5 }), cluster({ replicas: 2 })));
-    expect(plan.scale?.removed).toEqual(['pg-2', 'pg-3', 'pg-4']);
-    expect(plan.restart?.order).toEqual(['pg-0', 'pg-1']);
+    const plan = planApply(input(cluster({ replicas: 16 }), cluster({ replicas: 14 })));
+    expect(plan.scale?.removed).toEqual(['pg-14', 'pg-15']);
+    expect(plan.restart?.order[0]).toBe('pg-0');
+    expect(plan.restart?.order).toHaveLength(14);
     expect(plan.restart?.primaryFirst).toBe(true);
   });
 

@@ -95,10 +95,12 @@ describe('postgresql.conf choices', () => {
     expect(s.has('synchronous_standby_names')).toBe(false);
   });
 
-  it('scales WAL senders with the replicas', () => {
-    expect(walSenders(3)).toBe(10);
-    expect(walSenders(9)).toBe(22);
-    expect(settings(postgresqlConf(cluster({ replicas: 9 }))).get('max_wal_senders')).toBe('22');
+  it('keeps WAL senders fixed up to 14 replicas, so scaling does not change the config', () => {
+    expect(walSenders(1)).toBe(32);
+    expect(walSenders(3)).toBe(32);
+    expect(walSenders(14)).toBe(32);
+    expect(walSenders(20)).toBe(44);
+    expect(settings(postgresqlConf(cluster({ replicas: 9 }))).get('max_wal_senders')).toBe('32');
   });
 
   it('traits follow the version rules', () => {
