@@ -13,5 +13,6 @@ const config = await Config.load(root);
 const plugin = config.plugins.get(config.pjson.name);
 if (!plugin) throw new Error(`plugin ${config.pjson.name} not found`);
 const manifest = plugin.manifest;
-if (Object.keys(manifest.commands).length === 0) throw new Error('no commands found in dist/commands');
+if (Object.keys(manifest.commands).length === 0)
+  throw new Error('no commands found in dist/commands');
 writeFileSync(target, JSON.stringify(manifest, null, 2) + '\n');

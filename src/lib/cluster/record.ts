@@ -50,7 +50,9 @@ export function parseRecord(data: Record<string, string> | undefined): ClusterRe
     spec: data.spec ?? '',
     generation: toInt(data.generation, 1),
     history: parseJson<HistoryEntry[]>(data.history, []),
-    ...(data.operation ? { operation: parseJson<PendingOperation>(data.operation, undefined as never) } : {}),
+    ...(data.operation
+      ? { operation: parseJson<PendingOperation>(data.operation, undefined as never) }
+      : {}),
   };
 }
 
