@@ -80,6 +80,30 @@ start() {
   echo $! >"$run/$name.pid"
 }
 
+# supervise <name> <args...>: like start, but restarted whenever it exits, as
+# the kubelet restarts a static control-plane pod. The scheduler, for one,
+# exits on purpose when it finds its cache inconsistent (seen after the API
+# server was stopped under load). The pid file holds the supervisor, which
+# leads its own process group: stop() signals the whole group.
+supervise() {
+  local name=$1; shift
+  local bin
+  bin=$(binary_of "$name")
+  [[ -x $bin ]] || { log "$name: binary $bin missing (run test/cluster/build.sh)"; exit 1; }
+  mkdir -p "$logs" "$run"
+  echo "==== $(date -u +%FT%TZ) starting $name (supervised)" >>"$logs/$name.log"
+  setsid nohup bash -c '
+    name=$1; shift
+    trap "kill -TERM \$child 2>/dev/null; wait \$child; exit 0" TERM INT
+    while :; do
+      "$@" & child=$!
+      wait $child; rc=$?
+      echo "==== $(date -u +%FT%TZ) $name exited with $rc, restarting in 1s"
+      sleep 1
+    done' "supervise-$name" "$name" "$bin" "$@" </dev/null >>"$logs/$name.log" 2>&1 9>&- &
+  echo $! >"$run/$name.pid"
+}
+
 # alive <pid>: exists and is not a zombie
 alive() {
   kill -0 "$1" 2>/dev/null || return 1
@@ -253,7 +277,7 @@ start_apiserver() {
 start_controller_manager() {
   pid_of kube-controller-manager >/dev/null && return 0
   local kcf=$kcdir/controller-manager.kubeconfig
-  start kube-controller-manager \
+  supervise kube-controller-manager \
     --kubeconfig="$kcf" \
     --authentication-kubeconfig="$kcf" \
     --authorization-kubeconfig="$kcf" \
@@ -274,7 +298,7 @@ start_controller_manager() {
 start_scheduler() {
   pid_of kube-scheduler >/dev/null && return 0
   local kcf=$kcdir/scheduler.kubeconfig
-  start kube-scheduler \
+  supervise kube-scheduler \
     --kubeconfig="$kcf" \
     --authentication-kubeconfig="$kcf" \
     --authorization-kubeconfig="$kcf" \
