@@ -1,0 +1,117 @@
+/**
+ * Benchmark for kpg failover on the local cluster (not a timed test; the machine is noisy).
+ *   npm run build && npx tsx bench/failover.ts [--runs N] [--only switchover,sigkill,kept-down]
+ * For each scenario, N runs (default 5) on one fresh 3-pod cluster (postgres 15, hot
+ * standbys, asynchronous), with the in-cluster writer (test/e2e/failover/writer.ts)
+ * committing a numbered row every few ms through the primary Service:
+ *   switchover    kpg failover NAME --yes, primary healthy            (goal: pause < 2 s)
+ *   sigkill       SIGKILL the primary, kpg failover at once           (goal: pause < 5 s)
+ *   kept-down     SIGKILL twice (the second lands in the restart back-off), then kpg failover
+ * The write pause is the longest gap between two consecutive acknowledged commits from
+ * just before the event until 30 more commits after the command; also reported: the
+ * command's wall time, and which path kpg took. Medians; every run is printed.
+ * Method and figures: bench/README.md.
+ */
+import { killPod, podState } from '../test/cluster/faults.js';
+import { waitFor } from '../test/cluster/kube.js';
+import {
+  CLUSTER,
+  cleanup,
+  createCluster,
+  kpg,
+  missingRows,
+  parseJson,
+  waitHealthy,
+} from '../test/e2e/failover/harness.js';
+import { longestGap, Writer } from '../test/e2e/failover/writer.js';
+
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+const onlyArg = process.argv.indexOf('--only');
+const ONLY = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? '').split(',') : undefined;
+
+type Scenario = 'switchover' | 'sigkill' | 'kept-down';
+
+interface Sample {
+  pauseMs: number;
+  commandMs: number;
+  kind: string;
+  notes: string[];
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
+
+async function event(ns: string, primary: string, scenario: Scenario): Promise<void> {
+  if (scenario === 'switchover') return;
+  const before = podState(ns, primary).containers['postgres']?.restartCount ?? 0;
+  killPod(ns, primary);
+  if (scenario === 'sigkill') return;
+  await waitFor(() => {
+    const c = podState(ns, primary).containers['postgres'];
+    return c !== undefined && c.running && c.restartCount > before;
+  }, 30_000);
+  killPod(ns, primary);
+}
+
+async function once(ns: string, writer: Writer, scenario: Scenario): Promise<Sample> {
+  const primary = await waitHealthy(ns);
+  await writer.waitMore(20);
+  const t0 = Date.now() / 1000;
+  await event(ns, primary, scenario);
+  const started = Date.now();
+  const r = await kpg(['failover', CLUSTER, '-n', ns, '--yes', '-o', 'json']);
+  const commandMs = Date.now() - started;
+  if (r.code !== 0) throw new Error(`kpg failover exited ${r.code}: ${r.stdout}\n${r.stderr}`);
+  const out = parseJson(r);
+  await writer.waitMore(30);
+  const pauseMs = longestGap(await writer.acked(), t0);
+  const notes =
+    out.notRejoined.length > 0 ? [`not rejoined in time: ${out.notRejoined.join(', ')}`] : [];
+  return { pauseMs, commandMs, kind: out.kind, notes };
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, Sample[]> = {};
+  const scenarios = (['switchover', 'sigkill', 'kept-down'] as Scenario[]).filter(
+    (x) => !ONLY || ONLY.includes(x),
+  );
+  for (const scenario of scenarios) {
+    const ns = await createCluster(`bench-${scenario}`);
+    try {
+      await waitHealthy(ns);
+      const writer = await Writer.start(ns, CLUSTER);
+      const samples: Sample[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const s = await once(ns, writer, scenario);
+        samples.push(s);
+        console.log(
+          `${scenario} #${i + 1}: pause ${s.pauseMs} ms, command ${s.commandMs} ms (${s.kind})`,
+        );
+      }
+      const acks = await writer.stop();
+      const missing = await missingRows(ns, acks);
+      console.log(
+        `${scenario}: ${acks.length} acknowledged rows, missing: ${JSON.stringify(missing)}`,
+      );
+      results[scenario] = samples;
+    } finally {
+      await cleanup(ns);
+    }
+  }
+  console.log('\n| scenario | runs | median write pause | median command time | paths taken |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [scenario, samples] of Object.entries(results)) {
+    const kinds = [...new Set(samples.map((s) => s.kind))].map(
+      (k) => `${k} ×${samples.filter((s) => s.kind === k).length}`,
+    );
+    console.log(
+      `| ${scenario} | ${samples.length} | ${median(samples.map((s) => s.pauseMs))} ms | ${median(samples.map((s) => s.commandMs))} ms | ${kinds.join(', ')} |`,
+    );
+  }
+}
+
+await main();

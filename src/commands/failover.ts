@@ -1,0 +1,196 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../lib/cli/base.js';
+import { ask, isInteractive } from '../lib/cli/confirm.js';
+import { parseDuration } from '../lib/cli/duration.js';
+import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
+import { Progress } from '../lib/cli/progress.js';
+import { InvalidInputError } from '../lib/errors.js';
+import {
+  DEFAULT_MAX_LAG,
+  runFailover,
+  type FailoverResult,
+  type ProgressEvent,
+} from '../lib/failover/index.js';
+import { planLines, summaryLine } from '../lib/failover/render.js';
+import { STEPS, STEP_TITLES } from '../lib/failover/steps.js';
+
+export default class Failover extends BaseCommand<typeof Failover> {
+  static override summary =
+    'Switch the primary over to a standby, or fail over from a primary that is down.';
+
+  static override description = `With a healthy primary: a switchover. The old primary leaves the primary Service, is shut down cleanly, and the target is promoted only once it holds all of its WAL: nothing acknowledged is lost. The old primary then rejoins as a standby.
+
+With a primary that is down, hung or cut off: a failover. The old primary is fenced (out of the primary Service, its pod deleted) before the most advanced standby is promoted; the record names the new primary first, so whatever restarts comes back as a standby. A target lagging more than --max-lag is refused unless --force; in synchronous mode only a standby that confirmed every commit is promoted.
+
+One kpg failover runs at a time (Lease <name>-failover). An interrupted run leaves its operation in the record (kpg describe shows it); the next kpg failover completes it or rolls it back.`;
+
+  static override examples = [
+    {
+      description: 'Switch over to the most advanced standby.',
+      command: '<%= config.bin %> <%= command.id %> ha-postgres -n demo',
+    },
+    {
+      description: 'Show the plan only.',
+      command: '<%= config.bin %> <%= command.id %> ha-postgres --dry-run',
+    },
+    {
+      description: 'Promote a given standby, without asking.',
+      command: '<%= config.bin %> <%= command.id %> ha-postgres --to ha-postgres-2 --yes',
+    },
+  ];
+
+  static override args = { name: Args.string({ description: 'The cluster.', required: true }) };
+
+  static override flags = {
+    ...kubeFlags,
+    to: Flags.string({
+      summary: 'The standby to promote (default: the most advanced healthy one).',
+    }),
+    force: Flags.boolean({
+      summary:
+        'Promote even when the target lags more than --max-lag (acknowledged commits may be lost).',
+    }),
+    'max-lag': Flags.integer({
+      summary: 'Largest lag, in bytes, of a target promoted without --force.',
+      default: Number(DEFAULT_MAX_LAG),
+      min: 0,
+    }),
+    'dry-run': Flags.boolean({
+      summary: 'Print the plan (target, why, expected loss); change nothing.',
+    }),
+    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation on a terminal.' }),
+    timeout: Flags.string({ summary: 'Longest wait of any step (e.g. 60s, 2m).', default: '60s' }),
+  };
+
+  async run(): Promise<FailoverResult> {
+    const timeoutMs = parseDuration(this.flags.timeout);
+    if (timeoutMs <= 0) throw new InvalidInputError('--timeout must be positive');
+    const kube = await kubeFromFlags(this.flags, this.terminal.env);
+    const json = this.output === 'json';
+    const progress = new LazyProgress(
+      () =>
+        new Progress(this.terminal.stderr, {
+          tty: this.terminal.stderr.isTTY === true,
+          color: this.colorErr,
+          enabled: !json,
+        }),
+      (line) => {
+        if (!json) this.err(line);
+      },
+    );
+    const interrupt = new AbortController();
+    const onSigint = (): void => interrupt.abort();
+    process.once('SIGINT', onSigint);
+    const crashAfter = this.terminal.env.KPG_FAILOVER_CRASH_AFTER;
+    try {
+      const result = await runFailover(
+        {
+          kube,
+          namespace: kube.namespace,
+          cluster: this.args.name,
+          clock: kube.clock,
+          signal: interrupt.signal,
+          holder: `kpg@${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`,
+          onEvent: (e) => this.onEvent(progress, e),
+          ...(crashAfter ? { crashAfter, crash: () => process.kill(process.pid, 'SIGKILL') } : {}),
+        },
+        {
+          ...(this.flags.to ? { to: this.flags.to } : {}),
+          force: this.flags.force,
+          maxLagBytes: BigInt(this.flags['max-lag']),
+          dryRun: this.flags['dry-run'],
+          timeoutMs,
+          ...(this.askFirst()
+            ? {
+                confirm: (plan) => {
+                  progress.log(planLines(plan).join('\n'));
+                  return ask(this.terminal, `Go ahead with the ${plan.kind} to ${plan.target}?`);
+                },
+              }
+            : {}),
+        },
+      );
+      progress.stop();
+      this.report(result);
+      return result;
+    } catch (err) {
+      progress.stop(true);
+      if (interrupt.signal.aborted) {
+        this.err(
+          'interrupted: any unfinished operation is kept in the record; run kpg failover again to complete it',
+        );
+      }
+      throw err;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+  }
+
+  private askFirst(): boolean {
+    return (
+      !this.flags.yes &&
+      !this.flags['dry-run'] &&
+      this.output !== 'json' &&
+      isInteractive(this.terminal)
+    );
+  }
+
+  private tasks: Map<string, 'pending' | 'running' | 'done'> = new Map(
+    STEPS.map((s) => [s, 'pending']),
+  );
+
+  private onEvent(progress: LazyProgress, e: ProgressEvent): void {
+    if (e.type === 'info') return progress.log(e.message);
+    if (e.type === 'warn') return progress.log(`warning: ${e.message}`);
+    this.tasks.set(e.step, e.type === 'step-start' ? 'running' : 'done');
+    progress
+      .start()
+      .update(
+        STEPS.map((s) => ({ id: s, title: STEP_TITLES[s], state: this.tasks.get(s) ?? 'pending' })),
+      );
+  }
+
+  private report(r: FailoverResult): void {
+    if (this.output === 'json') {
+      this.out(JSON.stringify(r, null, 2));
+      return;
+    }
+    if (r.dryRun || r.cancelled) {
+      this.out(
+        `${r.cancelled ? 'cancelled' : 'dry run'}: ${r.kind} ${r.oldPrimary} → ${r.newPrimary} (${r.why})`,
+      );
+      this.out(
+        `  lag ${r.lagBytes} bytes; possible loss ${r.possibleLossBytes} bytes; reference ${r.lsn.reference ?? 'unknown'}, target ${r.lsn.target ?? 'unknown'}`,
+      );
+      for (const w of r.warnings) this.out(`  warning: ${w}`);
+      this.out('nothing was changed');
+      return;
+    }
+    this.out(summaryLine(r));
+  }
+}
+
+/**
+ * The task list starts with the first step, so its clock does not count the
+ * planning before it; messages before that go out as plain lines.
+ */
+class LazyProgress {
+  private p: Progress | undefined;
+  constructor(
+    private readonly make: () => Progress,
+    private readonly plain: (line: string) => void,
+  ) {}
+  start(): Progress {
+    this.p ??= this.make();
+    return this.p;
+  }
+  log(line: string): void {
+    if (this.p) this.p.log(line);
+    else this.plain(line);
+  }
+  stop(failed = false): void {
+    this.p?.stop(failed);
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * kpg failover's logic: observe, plan, then run the steps under the lease,
+ * or finish the operation an interrupted run left in the record.
+ */
+import { parse } from 'yaml';
+import { emit, type FailoverContext } from './context.js';
+import { FailoverRefusedError, FailoverStepError } from './errors.js';
+import { takeLease } from './lease.js';
+import { formatLsn, type Lsn } from './lsn.js';
+import { observe, observeOne } from './observe.js';
+import { planOperation } from './plan.js';
+import { decideResume, rollback } from './resume.js';
+import { persist, runSteps, STEP_TITLES, STEPS, type StepName, type StepOutcome } from './steps.js';
+import { currentOperation, readRecord, type FailoverOperation } from './store.js';
+import type { ClusterRecord } from '../cluster/record.js';
+import type { MemberState, Plan } from './types.js';
+
+export { DEFAULT_MAX_LAG } from './plan.js';
+export type { FailoverContext, ProgressEvent } from './context.js';
+export type { Plan } from './types.js';
+
+export interface FailoverOptions {
+  to?: string;
+  force: boolean;
+  maxLagBytes: bigint;
+  dryRun: boolean;
+  timeoutMs: number;
+  /** Asked after planning, before acting (a terminal without --yes); false cancels. */
+  confirm?: (plan: Plan) => Promise<boolean>;
+}
+
+export interface StepReport {
+  name: string;
+  title: string;
+  ms: number;
+}
+
+export interface FailoverResult {
+  cluster: string;
+  namespace: string;
+  kind: 'switchover' | 'failover';
+  dryRun: boolean;
+  /** An unfinished operation from an earlier run was completed or rolled back. */
+  resumed: boolean;
+  rolledBack: boolean;
+  oldPrimary: string;
+  newPrimary: string;
+  oldPrimaryHealth: string;
+  why: string;
+  timeline?: number;
+  lsn: { reference?: string; target?: string; oldPrimaryStop?: string; promoted?: string };
+  lagBytes: number;
+  /** Bytes of acknowledged commits that may have been lost (0: none). */
+  possibleLossBytes: number;
+  forced: boolean;
+  steps: StepReport[];
+  totalMs: number;
+  rejoined: string[];
+  notRejoined: string[];
+  warnings: string[];
+  /** Set when cancelled at the confirmation. */
+  cancelled?: boolean;
+}
+
+/** spec.streamingMode of the applied manifest; an unreadable spec counts as synchronous (the stricter rules). */
+export function synchronousOf(record: ClusterRecord): boolean {
+  let doc: { spec?: { streamingMode?: string } } | null;
+  try {
+    doc = parse(record.spec) as typeof doc;
+  } catch (err) {
+    if (err instanceof Error && err.name.startsWith('YAML')) return true;
+    throw err;
+  }
+  return doc?.spec?.streamingMode === 'synchronous';
+}
+
+const lsnText = (l: Lsn | undefined) => (l === undefined ? undefined : formatLsn(l));
+
+function newOperation(
+  ctx: FailoverContext,
+  plan: Plan,
+  oldUid: string | undefined,
+): FailoverOperation {
+  const now = ctx.clock.now();
+  return {
+    id: `${plan.kind}-${now.toString(36)}`,
+    kind: plan.kind,
+    startedAt: new Date(now).toISOString(),
+    holder: ctx.holder,
+    oldPrimary: plan.oldPrimary,
+    newPrimary: plan.target,
+    completedSteps: [],
+    stepMs: {},
+    ...(oldUid ? { oldUid } : {}),
+    plan: {
+      why: plan.why,
+      oldPrimaryHealth: plan.oldPrimaryHealth,
+      lagBytes: String(plan.lagBytes),
+      expectedLossBytes: String(plan.expectedLossBytes),
+      ...(plan.referenceLsn !== undefined ? { referenceLsn: formatLsn(plan.referenceLsn) } : {}),
+      ...(plan.targetLsn !== undefined ? { targetLsn: formatLsn(plan.targetLsn) } : {}),
+      forced: plan.forced,
+    },
+  };
+}
+
+function resultOf(
+  ctx: FailoverContext,
+  op: FailoverOperation,
+  extra: Partial<FailoverResult>,
+): FailoverResult {
+  const steps = STEPS.filter((s) => op.stepMs[s] !== undefined).map((s: StepName) => ({
+    name: s,
+    title: STEP_TITLES[s],
+    ms: op.stepMs[s] ?? 0,
+  }));
+  const lost = BigInt(op.lostBytes ?? op.plan.expectedLossBytes);
+  return {
+    cluster: ctx.cluster,
+    namespace: ctx.namespace,
+    kind: op.kind,
+    dryRun: false,
+    resumed: false,
+    rolledBack: false,
+    oldPrimary: op.oldPrimary,
+    newPrimary: op.newPrimary,
+    oldPrimaryHealth: op.plan.oldPrimaryHealth,
+    why: op.plan.why,
+    ...(op.timeline !== undefined ? { timeline: op.timeline } : {}),
+    lsn: {
+      ...(op.plan.referenceLsn ? { reference: op.plan.referenceLsn } : {}),
+      ...(op.plan.targetLsn ? { target: op.plan.targetLsn } : {}),
+      ...(op.stopLsn ? { oldPrimaryStop: op.stopLsn } : {}),
+      ...(op.promotedLsn ? { promoted: op.promotedLsn } : {}),
+    },
+    lagBytes: Number(op.plan.lagBytes),
+    possibleLossBytes: op.graceful
+      ? 0
+      : Number(lost > BigInt(op.plan.expectedLossBytes) ? lost : BigInt(op.plan.expectedLossBytes)),
+    forced: op.plan.forced,
+    steps,
+    totalMs: 0,
+    rejoined: [],
+    notRejoined: [],
+    warnings: [],
+    ...extra,
+  };
+}
+
+function dryRunResult(ctx: FailoverContext, plan: Plan): FailoverResult {
+  return {
+    cluster: ctx.cluster,
+    namespace: ctx.namespace,
+    kind: plan.kind,
+    dryRun: true,
+    resumed: false,
+    rolledBack: false,
+    oldPrimary: plan.oldPrimary,
+    newPrimary: plan.target,
+    oldPrimaryHealth: plan.oldPrimaryHealth,
+    why: plan.why,
+    lsn: {
+      ...(plan.referenceLsn !== undefined ? { reference: lsnText(plan.referenceLsn) } : {}),
+      ...(plan.targetLsn !== undefined ? { target: lsnText(plan.targetLsn) } : {}),
+    },
+    lagBytes: Number(plan.lagBytes),
+    possibleLossBytes: Number(plan.expectedLossBytes),
+    forced: plan.forced,
+    steps: [],
+    totalMs: 0,
+    rejoined: [],
+    notRejoined: [],
+    warnings: plan.warnings,
+  };
+}
+
+/** How long a switchover waits for standbys to stream again (e.g. just after the primary restarted). */
+const STREAMING_WAIT_MS = 15_000;
+
+/**
+ * Observe and plan (no lease, no change). A healthy primary whose standbys are
+ * not streaming yet (they reconnect every few seconds after a restart) is
+ * observed again for a while before the switchover is refused.
+ */
+export async function makePlan(
+  ctx: FailoverContext,
+  record: ClusterRecord,
+  opts: FailoverOptions,
+): Promise<{ plan: Plan; oldUid?: string }> {
+  const until = ctx.clock.now() + Math.min(STREAMING_WAIT_MS, opts.timeoutMs);
+  for (let said = false; ; said = true) {
+    try {
+      return await planOnce(ctx, record, opts);
+    } catch (err) {
+      const waiting =
+        err instanceof FailoverRefusedError && /not streaming from the primary/.test(err.message);
+      if (!waiting || ctx.clock.now() > until) throw err;
+      if (!said)
+        emit(ctx, {
+          type: 'info',
+          message: 'the primary serves but no standby streams from it yet: waiting for one',
+        });
+      await ctx.clock.sleep(500, ctx.signal);
+    }
+  }
+}
+
+/**
+ * A primary whose probe timed out is asked once more before it is called hung:
+ * a busy machine must not cause a failover (and, asynchronous, a possible loss).
+ */
+async function secondLook(
+  ctx: FailoverContext,
+  members: MemberState[],
+  primary: string,
+): Promise<void> {
+  const i = members.findIndex((m) => m.pod === primary);
+  const m = members[i];
+  if (!m || m.probed || !/timed out/i.test(m.probeError ?? '')) return;
+  emit(ctx, { type: 'info', message: `${primary} did not answer within 3s: asking once more` });
+  members[i] = await observeOne(ctx, primary, { timeoutMs: 4_000 });
+}
+
+async function planOnce(
+  ctx: FailoverContext,
+  record: ClusterRecord,
+  opts: FailoverOptions,
+): Promise<{ plan: Plan; oldUid?: string }> {
+  const members = await observe(ctx, { primary: record.primary, timeoutMs: 3_000 });
+  await secondLook(ctx, members, record.primary);
+  const plan = planOperation({
+    recordPrimary: record.primary,
+    members,
+    options: {
+      ...(opts.to ? { to: opts.to } : {}),
+      force: opts.force,
+      maxLagBytes: opts.maxLagBytes,
+      synchronous: synchronousOf(record),
+    },
+  });
+  const uid = members.find((m) => m.pod === record.primary)?.uid;
+  return { plan, ...(uid ? { oldUid: uid } : {}) };
+}
+
+export async function runFailover(
+  ctx: FailoverContext,
+  opts: FailoverOptions,
+): Promise<FailoverResult> {
+  const t0 = ctx.clock.now();
+  const first = await readRecord(ctx);
+  const pending = currentOperation(first);
+  if (opts.dryRun) {
+    if (pending) {
+      emit(ctx, {
+        type: 'warn',
+        message: `an unfinished ${pending.kind} (${pending.oldPrimary} → ${pending.newPrimary}, done: ${pending.completedSteps.join(', ') || 'nothing'}) would be completed first`,
+      });
+    }
+    const { plan } = await makePlan(ctx, first, opts);
+    return dryRunResult(ctx, plan);
+  }
+  const lease = await takeLease(ctx);
+  const signals = [lease.signal, ...(ctx.signal ? [ctx.signal] : [])];
+  const inner: FailoverContext = { ...ctx, signal: AbortSignal.any(signals) };
+  try {
+    const record = await readRecord(inner);
+    const op = currentOperation(record);
+    const result = op ? await resume(inner, op, opts) : await fresh(inner, record, opts);
+    return { ...result, totalMs: ctx.clock.now() - t0 };
+  } finally {
+    await lease.release();
+  }
+}
+
+async function fresh(
+  ctx: FailoverContext,
+  record: ClusterRecord,
+  opts: FailoverOptions,
+): Promise<FailoverResult> {
+  const { plan, oldUid } = await makePlan(ctx, record, opts);
+  for (const w of plan.warnings) emit(ctx, { type: 'warn', message: w });
+  if (opts.confirm && !(await opts.confirm(plan))) {
+    return { ...dryRunResult(ctx, plan), dryRun: false, cancelled: true };
+  }
+  const op = newOperation(ctx, plan, oldUid);
+  await persist(ctx, op);
+  emit(ctx, {
+    type: 'info',
+    message: `plan: ${plan.kind} ${plan.oldPrimary} → ${plan.target} (${plan.why})`,
+  });
+  if (ctx.crashAfter === 'plan') ctx.crash?.();
+  return execute(ctx, op, opts, { warnings: plan.warnings });
+}
+
+async function execute(
+  ctx: FailoverContext,
+  op: FailoverOperation,
+  opts: FailoverOptions,
+  extra: Partial<FailoverResult>,
+): Promise<FailoverResult> {
+  try {
+    const settings = {
+      timeoutMs: opts.timeoutMs,
+      stopTimeoutS: 20,
+      rejoinTimeoutMs: opts.timeoutMs,
+      pinned: opts.to !== undefined || op.plan.why === 'chosen with --to',
+      synchronous: false,
+    };
+    const { op: done, outcome } = await runSteps(ctx, op, settings);
+    return resultOf(ctx, done, { ...extra, ...outcomeFields(outcome, extra.warnings ?? []) });
+  } catch (err) {
+    if (!(err instanceof FailoverStepError) || ctx.signal?.aborted) throw err;
+    const now = currentOperation(await readRecord(ctx));
+    if (!now || now.completedSteps.includes('promote')) throw err;
+    await rollback(ctx, now, err.message);
+    throw new FailoverStepError(
+      err.step,
+      `${err.message}; rolled back: ${now.oldPrimary} is the primary again`,
+      {
+        suggestions: [
+          'nothing was promoted and nothing acknowledged was lost; fix the cause and run kpg failover again',
+        ],
+      },
+    );
+  }
+}
+
+function outcomeFields(o: StepOutcome, warnings: string[]): Partial<FailoverResult> {
+  return {
+    rejoined: o.rejoined,
+    notRejoined: o.notRejoined,
+    warnings: [...warnings, ...o.warnings],
+  };
+}
+
+async function resume(
+  ctx: FailoverContext,
+  op: FailoverOperation,
+  opts: FailoverOptions,
+): Promise<FailoverResult> {
+  emit(ctx, {
+    type: 'info',
+    message: `found an unfinished ${op.kind} ${op.oldPrimary} → ${op.newPrimary} started ${op.startedAt} by ${op.holder} (done: ${op.completedSteps.join(', ') || 'nothing'})`,
+  });
+  const target = await observeOne(ctx, op.newPrimary, { timeoutMs: 4_000 });
+  const decision = decideResume(op, target);
+  if (decision.action === 'rollback') {
+    await rollback(ctx, op, decision.reason);
+    return resultOf(ctx, op, {
+      resumed: true,
+      rolledBack: true,
+      newPrimary: op.oldPrimary,
+      warnings: [decision.reason],
+    });
+  }
+  emit(ctx, { type: 'info', message: `completing it: ${decision.reason}` });
+  const pinned = op.plan.why === 'chosen with --to';
+  return execute(ctx, op, { ...opts, ...(pinned ? { to: op.newPrimary } : {}) }, { resumed: true });
+}

@@ -1,0 +1,189 @@
+// Shared pieces of the failover end-to-end tests: a kpg cluster in a fresh
+// namespace (rendered by `kpg create --dry-run=client`, applied by kubectl),
+// running kpg itself, and checking every acknowledged row everywhere.
+import { join } from 'node:path';
+import {
+  apply,
+  createNamespace,
+  deleteNamespace,
+  exec,
+  getJson,
+  kubeconfigPath,
+  podReady,
+  repoRoot,
+  run,
+  waitFor,
+  type RunResult,
+} from '../../cluster/kube.js';
+import type { Ack } from './writer.js';
+
+export const CLUSTER = 'ha-postgres';
+
+export function manifest(opts: { sync?: boolean; replicas?: number } = {}): string {
+  return [
+    'apiVersion: kubedb.com/v1alpha1',
+    'kind: Postgres',
+    'metadata:',
+    `  name: ${CLUSTER}`,
+    'spec:',
+    "  version: '15'",
+    `  replicas: ${opts.replicas ?? 3}`,
+    '  standbyMode: Hot',
+    ...(opts.sync ? ['  streamingMode: synchronous'] : []),
+    '  storage:',
+    '    storageClassName: standard',
+    '    accessModes: [ReadWriteOnce]',
+    '    resources:',
+    '      requests:',
+    '        storage: 1Gi',
+    '',
+  ].join('\n');
+}
+
+/** `node bin/run.js ARGS` against the local cluster. */
+export function kpg(
+  args: string[],
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<RunResult> {
+  return run(process.execPath, [join(repoRoot, 'bin', 'run.js'), ...args], {
+    timeoutMs: opts.timeoutMs ?? 180_000,
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    env: { ...process.env, KUBECONFIG: kubeconfigPath, NO_COLOR: '1', ...opts.env },
+  });
+}
+
+interface PodList {
+  items: { metadata: { name: string; labels?: Record<string, string> } }[];
+}
+
+export async function pods(ns: string): Promise<{ name: string; role: string | undefined }[]> {
+  const list = await getJson<PodList>(['-n', ns, 'pods', '-l', `kubedb.com/name=${CLUSTER}`]);
+  return list.items
+    .map((p) => ({ name: p.metadata.name, role: p.metadata.labels?.['kubedb.com/role'] }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function primaryPod(ns: string): Promise<string> {
+  const ps = (await pods(ns)).filter((p) => p.role === 'primary');
+  if (ps.length !== 1)
+    throw new Error(
+      `expected one pod labelled primary, found ${ps.map((p) => p.name).join(', ') || 'none'}`,
+    );
+  return ps[0]?.name ?? '';
+}
+
+export async function sql(
+  ns: string,
+  pod: string,
+  query: string,
+  timeoutMs = 20_000,
+): Promise<RunResult> {
+  return exec(
+    ns,
+    pod,
+    ['psql', '-XAtq', '-h', '/var/run/postgresql', '-U', 'postgres', '-d', 'postgres', '-c', query],
+    {
+      container: 'postgres',
+      timeoutMs,
+    },
+  );
+}
+
+/** Creates the cluster and waits for one primary and streaming standbys. */
+export async function createCluster(
+  prefix: string,
+  opts: { sync?: boolean; replicas?: number } = {},
+): Promise<string> {
+  const ns = await createNamespace(prefix);
+  const r = await kpg(['create', '-f', '-', '-n', ns, '--dry-run=client', '-o', 'yaml'], {
+    timeoutMs: 60_000,
+    input: manifest(opts),
+  });
+  if (r.code !== 0) throw new Error(`kpg create --dry-run failed: ${r.stderr}`);
+  await apply(ns, r.stdout);
+  return ns;
+}
+
+export async function waitHealthy(ns: string, replicas = 3, timeoutMs = 180_000): Promise<string> {
+  return waitFor<string | undefined>(
+    async () => {
+      const ps = await pods(ns);
+      if (ps.length !== replicas) return undefined;
+      for (const p of ps) if (!(await podReady(ns, p.name))) return undefined;
+      const primary = ps.filter((p) => p.role === 'primary');
+      if (primary.length !== 1 || !primary[0]) return undefined;
+      const r = await sql(
+        ns,
+        primary[0].name,
+        "select count(*) from pg_stat_replication where state = 'streaming'",
+      );
+      return r.code === 0 && Number(r.stdout.trim()) === replicas - 1 ? primary[0].name : undefined;
+    },
+    timeoutMs,
+    {
+      what: `cluster in ${ns} to have a primary and ${replicas - 1} streaming standbys`,
+      intervalMs: 1000,
+    },
+  );
+}
+
+/** Rows of kpg_writer on one pod. */
+async function rowsOn(ns: string, pod: string): Promise<Set<number>> {
+  const r = await sql(ns, pod, 'select n from kpg_writer', 60_000);
+  if (r.code !== 0) throw new Error(`${pod}: ${r.stderr.trim()}`);
+  return new Set(r.stdout.split('\n').filter(Boolean).map(Number));
+}
+
+/** Every acknowledged row is on every pod (standbys are given time to replay). Returns missing per pod. */
+export async function missingRows(
+  ns: string,
+  acks: Ack[],
+  timeoutMs = 120_000,
+): Promise<Record<string, number[]>> {
+  const missing: Record<string, number[]> = {};
+  for (const p of await pods(ns)) {
+    let last: number[] = [];
+    try {
+      await waitFor(
+        async () => {
+          const have = await rowsOn(ns, p.name);
+          last = acks.filter((a) => !have.has(a.n)).map((a) => a.n);
+          return last.length === 0;
+        },
+        timeoutMs,
+        { what: `every acknowledged row on ${p.name}`, intervalMs: 1000 },
+      );
+    } catch {
+      missing[p.name] = last.slice(0, 20);
+    }
+  }
+  return missing;
+}
+
+export interface KpgJson {
+  kind: string;
+  oldPrimary: string;
+  newPrimary: string;
+  timeline?: number;
+  possibleLossBytes: number;
+  totalMs: number;
+  steps: { name: string; ms: number }[];
+  resumed: boolean;
+  rolledBack: boolean;
+  notRejoined: string[];
+  lagBytes: number;
+  forced: boolean;
+  error?: { message: string; exitCode: number };
+}
+
+export function parseJson(r: RunResult): KpgJson {
+  try {
+    return JSON.parse(r.stdout) as KpgJson;
+  } catch {
+    throw new Error(`kpg did not print JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+  }
+}
+
+export async function cleanup(ns: string | undefined): Promise<void> {
+  if (ns && process.env.KPG_E2E_KEEP !== '1') await deleteNamespace(ns).catch(() => undefined);
+}

@@ -1,0 +1,145 @@
+// The in-cluster writer: a postgres:15 client pod that inserts a numbered row
+// through the primary Service every few ms and logs each acknowledged number
+// (with the server's commit time) to /tmp/acked. One statement at a time: a
+// number is logged only once psql printed its RETURNING row, i.e. after the
+// commit (and, in synchronous mode, after a standby confirmed it). A session
+// that gives no answer within 2 s is killed and a new one opened; numbers are
+// session * 1e6 + i, so they never repeat.
+import { apply, exec, kubectlOk, waitFor } from '../../cluster/kube.js';
+
+export const WRITER_SCRIPT = `
+set -u
+: >/tmp/acked
+conn="host=$KPG_HOST user=\${POSTGRES_USER:-postgres} dbname=postgres connect_timeout=2 keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=2000"
+until psql "$conn" -XAtq -c 'create table if not exists kpg_writer (n bigint primary key, at timestamptz not null default clock_timestamp())' >/dev/null 2>&1; do sleep 0.2; done
+echo ready >/tmp/ready
+s=0
+while :; do
+  s=$((s + 1))
+  coproc PSQL { exec psql "$conn" -XAtq -v ON_ERROR_STOP=1 2>>/tmp/errors; }
+  i=0
+  while :; do
+    if [[ -e /tmp/stop ]]; then kill -9 "$PSQL_PID" 2>/dev/null; echo stopped >/tmp/stopped; exec sleep 100000; fi
+    i=$((i + 1))
+    n=$((s * 1000000 + i))
+    printf 'insert into kpg_writer(n) values (%d) returning n, extract(epoch from clock_timestamp())::numeric(20,3);\\n' "$n" >&"\${PSQL[1]}" 2>/dev/null || break
+    if IFS= read -r -t 2 line <&"\${PSQL[0]}"; then
+      [[ $line == "$n|"* ]] || break
+      printf '%s\\n' "$line" >>/tmp/acked
+    else
+      break
+    fi
+    sleep 0.003
+  done
+  kill -9 "$PSQL_PID" 2>/dev/null
+  wait "$PSQL_PID" 2>/dev/null
+  sleep 0.05
+done
+`;
+
+export function writerPod(name: string, cluster: string): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'kpg-writer' } },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      securityContext: { runAsUser: 999, runAsGroup: 999, fsGroup: 999 },
+      containers: [
+        {
+          name: 'writer',
+          image: 'postgres:15',
+          command: ['bash', '-c', WRITER_SCRIPT],
+          env: [
+            { name: 'KPG_HOST', value: cluster },
+            {
+              name: 'POSTGRES_USER',
+              valueFrom: { secretKeyRef: { name: `${cluster}-auth`, key: 'POSTGRES_USER' } },
+            },
+            {
+              name: 'PGPASSWORD',
+              valueFrom: { secretKeyRef: { name: `${cluster}-auth`, key: 'POSTGRES_PASSWORD' } },
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export interface Ack {
+  n: number;
+  /** Commit time, epoch seconds (server clock: one host, one clock). */
+  at: number;
+}
+
+export class Writer {
+  constructor(
+    readonly ns: string,
+    readonly name: string,
+  ) {}
+
+  static async start(ns: string, cluster: string, name = 'writer'): Promise<Writer> {
+    await apply(ns, JSON.stringify(writerPod(name, cluster)));
+    const w = new Writer(ns, name);
+    await waitFor(async () => (await w.acked()).length >= 20, 120_000, {
+      what: `writer ${ns}/${name} to commit rows`,
+    });
+    return w;
+  }
+
+  /** Every acknowledged row so far. */
+  async acked(): Promise<Ack[]> {
+    const r = await exec(this.ns, this.name, ['cat', '/tmp/acked'], { timeoutMs: 20_000 });
+    if (r.code !== 0) throw new Error(`cannot read the writer's log: ${r.stderr}`);
+    return r.stdout
+      .split('\n')
+      .map((l) => l.split('|'))
+      .filter((f) => f.length === 2)
+      .map(([n, at]) => ({ n: Number(n), at: Number(at) }));
+  }
+
+  /** Waits until `count` more rows are acknowledged after now. */
+  async waitMore(count: number, timeoutMs = 60_000): Promise<void> {
+    const base = (await this.acked()).length;
+    await waitFor(async () => (await this.acked()).length >= base + count, timeoutMs, {
+      what: `${count} more acknowledged rows`,
+      intervalMs: 200,
+    });
+  }
+
+  /** Stops writing; returns every acknowledged row. */
+  async stop(): Promise<Ack[]> {
+    await exec(this.ns, this.name, ['touch', '/tmp/stop']);
+    await waitFor(
+      async () => (await exec(this.ns, this.name, ['test', '-e', '/tmp/stopped'])).code === 0,
+      30_000,
+      {
+        what: 'the writer to stop',
+      },
+    );
+    const acks = await this.acked();
+    await kubectlOk([
+      '-n',
+      this.ns,
+      'delete',
+      'pod',
+      this.name,
+      '--grace-period=0',
+      '--force',
+      '--wait=false',
+    ]);
+    return acks;
+  }
+}
+
+/** The longest pause between consecutive acknowledged commits, ms. */
+export function longestGap(acks: Ack[], from?: number, to?: number): number {
+  const all = acks.map((a) => a.at).sort((a, b) => a - b);
+  // The last commit before `from` starts the first gap.
+  const first = from === undefined ? 0 : Math.max(0, all.findIndex((t) => t >= from) - 1);
+  const xs = all.slice(first).filter((t) => to === undefined || t <= to);
+  let gap = 0;
+  for (let i = 1; i < xs.length; i++) gap = Math.max(gap, ((xs[i] ?? 0) - (xs[i - 1] ?? 0)) * 1000);
+  return Math.round(gap);
+}

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { FailoverRefusedError } from '../../../src/lib/failover/errors.js';
+import { DEFAULT_MAX_LAG, judgePrimary, planOperation } from '../../../src/lib/failover/plan.js';
+import type { PlanOptions } from '../../../src/lib/failover/types.js';
+import { downOf, primaryOf, standbyOf } from './helpers.js';
+
+const opts = (o: Partial<PlanOptions> = {}): PlanOptions => ({
+  force: false,
+  maxLagBytes: DEFAULT_MAX_LAG,
+  synchronous: false,
+  ...o,
+});
+
+const P = 'pg-0';
+const streaming: [string, string][] = [
+  ['pg-1', 'streaming'],
+  ['pg-2', 'streaming'],
+];
+
+describe('judgePrimary', () => {
+  it('healthy when standbys stream from it', () => {
+    expect(judgePrimary(primaryOf(P, '0/5000000', streaming), []).health).toBe('healthy');
+  });
+  it('unreachable behind a partition, though its walsenders still say streaming', () => {
+    const s = [
+      standbyOf('pg-1', '0/5000000', '0/5000000', { reachesPrimary: false }),
+      standbyOf('pg-2', '0/5000000', '0/5000000', { reachesPrimary: false }),
+    ];
+    expect(judgePrimary(primaryOf(P, '0/5000000', streaming), s).health).toBe('unreachable');
+    expect(
+      judgePrimary(primaryOf(P, '0/5000000', streaming), [{ ...s[0]!, reachesPrimary: true }])
+        .health,
+    ).toBe('healthy');
+  });
+  it('unreachable when it answers locally but no standby reaches it', () => {
+    const s = [standbyOf('pg-1', '0/5000000', '0/5000000', { reachesPrimary: false })];
+    expect(judgePrimary(primaryOf(P, '0/5000000'), s).health).toBe('unreachable');
+  });
+  it('hung when the probe timed out', () => {
+    expect(judgePrimary(downOf(P, { probeError: 'exec timed out after 3s' }), []).health).toBe(
+      'hung',
+    );
+  });
+  it('down without a pod or a running container', () => {
+    expect(judgePrimary(undefined, []).health).toBe('down');
+    expect(judgePrimary(downOf(P, { exists: false }), []).health).toBe('down');
+    expect(judgePrimary(downOf(P, { containerRunning: false }), []).health).toBe('down');
+  });
+  it('not-primary while starting or in recovery', () => {
+    expect(judgePrimary({ ...primaryOf(P, '0/1'), accepts: false }, []).health).toBe('not-primary');
+    expect(judgePrimary({ ...primaryOf(P, '0/1'), inRecovery: true }, []).health).toBe(
+      'not-primary',
+    );
+  });
+});
+
+describe('planOperation: switchover', () => {
+  const members = [
+    primaryOf(P, '0/5000100', streaming),
+    standbyOf('pg-1', '0/5000100', '0/50000F0'),
+    standbyOf('pg-2', '0/5000100', '0/5000100'),
+  ];
+  it('picks the most advanced streaming standby; no loss expected', () => {
+    const plan = planOperation({ recordPrimary: P, members, options: opts() });
+    expect(plan.kind).toBe('switchover');
+    expect(plan.target).toBe('pg-2');
+    expect(plan.expectedLossBytes).toBe(0n);
+    expect(plan.referenceSource).toBe('old primary');
+  });
+  it('honours --to', () => {
+    const plan = planOperation({ recordPrimary: P, members, options: opts({ to: 'pg-1' }) });
+    expect(plan.target).toBe('pg-1');
+    expect(plan.why).toMatch(/--to/);
+  });
+  it('refuses --to of the primary itself or an unknown pod', () => {
+    expect(() =>
+      planOperation({ recordPrimary: P, members, options: opts({ to: 'pg-0' }) }),
+    ).toThrow(/no such standby/);
+    expect(() =>
+      planOperation({ recordPrimary: P, members, options: opts({ to: 'pg-9' }) }),
+    ).toThrow(FailoverRefusedError);
+  });
+  it('refuses a target that is not streaming from the primary', () => {
+    const m = [primaryOf(P, '0/5000100', [['pg-2', 'streaming']]), ...members.slice(1)];
+    expect(() =>
+      planOperation({ recordPrimary: P, members: m, options: opts({ to: 'pg-1' }) }),
+    ).toThrow(/not streaming from the primary/);
+  });
+  it('refuses a lagging --to with the measured lag; --force accepts it', () => {
+    const m = [
+      primaryOf(P, '0/9000000', streaming),
+      standbyOf('pg-1', '0/5000000'),
+      standbyOf('pg-2', '0/9000000'),
+    ];
+    expect(() =>
+      planOperation({ recordPrimary: P, members: m, options: opts({ to: 'pg-1' }) }),
+    ).toThrow(/pg-1 is 64\.0 MiB \(67108864 bytes\) behind the old primary/);
+    const plan = planOperation({
+      recordPrimary: P,
+      members: m,
+      options: opts({ to: 'pg-1', force: true }),
+    });
+    expect(plan.forced).toBe(true);
+    expect(plan.lagBytes).toBe(67108864n);
+    expect(plan.expectedLossBytes).toBe(0n);
+  });
+});
+
+describe('planOperation: failover', () => {
+  it('promotes the highest received LSN, then replayed', () => {
+    const members = [
+      downOf(P),
+      standbyOf('pg-1', '0/5000100', '0/5000000'),
+      standbyOf('pg-2', '0/5000100', '0/5000100'),
+    ];
+    const plan = planOperation({ recordPrimary: P, members, options: opts() });
+    expect(plan.kind).toBe('failover');
+    expect(plan.target).toBe('pg-2');
+    expect(plan.referenceSource).toBe('most advanced standby');
+    expect(plan.expectedLossBytes).toBe(0n);
+    expect(plan.warnings.join()).toMatch(/last LSN is unknown/);
+  });
+  it('counts lag against an unreachable primary that still answers locally', () => {
+    const members = [
+      primaryOf(P, '0/5200000'),
+      standbyOf('pg-1', '0/5000000', '0/5000000', { reachesPrimary: false }),
+      standbyOf('pg-2', '0/5100000', '0/5100000', { reachesPrimary: false }),
+    ];
+    const plan = planOperation({ recordPrimary: P, members, options: opts() });
+    expect(plan.oldPrimaryHealth).toBe('unreachable');
+    expect(plan.target).toBe('pg-2');
+    expect(plan.lagBytes).toBe(0x100000n);
+    expect(plan.expectedLossBytes).toBe(0x100000n);
+  });
+  it('refuses a lagging --to; --force reports the possible loss', () => {
+    const members = [downOf(P), standbyOf('pg-1', '0/5000000'), standbyOf('pg-2', '0/5300000')];
+    expect(() =>
+      planOperation({ recordPrimary: P, members, options: opts({ to: 'pg-1' }) }),
+    ).toThrow(/3\.0 MiB \(3145728 bytes\) behind the most advanced standby/);
+    const plan = planOperation({
+      recordPrimary: P,
+      members,
+      options: opts({ to: 'pg-1', force: true }),
+    });
+    expect(plan.expectedLossBytes).toBe(3145728n);
+    expect(plan.forced).toBe(true);
+  });
+  it('skips unhealthy standbys and refuses when none is left', () => {
+    const members = [
+      downOf(P),
+      downOf('pg-1'),
+      standbyOf('pg-2', '0/5000000', '0/5000000', { startState: 'rewind' }),
+    ];
+    expect(() => planOperation({ recordPrimary: P, members, options: opts() })).toThrow(
+      /no standby can be promoted/,
+    );
+  });
+  it('a warm standby without SQL is a candidate by its WAL on disk', () => {
+    const warm = standbyOf('pg-1', '0/5000000', '0/5000000', { accepts: false });
+    delete warm.inRecovery;
+    delete warm.replayLsn;
+    const plan = planOperation({ recordPrimary: P, members: [downOf(P), warm], options: opts() });
+    expect(plan.target).toBe('pg-1');
+  });
+  it('synchronous: only the highest flushed standby, unless --force', () => {
+    const members = [downOf(P), standbyOf('pg-1', '0/5000000'), standbyOf('pg-2', '0/5000100')];
+    const sync = opts({ synchronous: true });
+    expect(planOperation({ recordPrimary: P, members, options: sync }).target).toBe('pg-2');
+    expect(() =>
+      planOperation({ recordPrimary: P, members, options: { ...sync, to: 'pg-1' } }),
+    ).toThrow(/synchronous.*acknowledged commits may be missing/);
+    const forced = planOperation({
+      recordPrimary: P,
+      members,
+      options: { ...sync, to: 'pg-1', force: true },
+    });
+    expect(forced.warnings.join()).toMatch(/synchronous/);
+  });
+});
