@@ -30,7 +30,7 @@ step "kpg get, and the pods with their role labels"
 kpg get -n "$ns" -o wide
 kubectl get pods -n "$ns" -L kubedb.com/role
 
-step "Writing through the primary Service, reading on each standby"
+step "Writing on the primary, reading on each standby (warm standbys refuse connections, as in KubeDB's guide)"
 primary=$(kubectl get pods -n "$ns" -l kubedb.com/name=ha-postgres,kubedb.com/role=primary -o name | head -n 1)
 kubectl exec -n "$ns" "${primary#pod/}" -c postgres -- psql -X -q -U postgres -h /var/run/postgresql \
   -c "create table if not exists demo(id int primary key, note text)" \
@@ -47,6 +47,11 @@ kpg describe ha-postgres -n "$ns"
 if [ -f dist/commands/failover.js ]; then
   step "kpg failover ha-postgres (a switchover: the primary is healthy)"
   kpg failover ha-postgres -n "$ns" --yes
+  # The old primary rejoins as a standby in the background; wait until healthy.
+  for _ in $(seq 1 60); do
+    kpg describe ha-postgres -n "$ns" --exit-code >/dev/null 2>&1 && break
+    sleep 2
+  done
   kpg get -n "$ns"
 fi
 
