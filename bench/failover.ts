@@ -1,26 +1,30 @@
 /**
  * Benchmark for kpg failover on the local cluster (not a timed test; the machine is noisy).
- *   npm run build && npx tsx bench/failover.ts [--runs N] [--only switchover,sigkill,kept-down]
+ *   npm run build && npx tsx bench/failover.ts [--runs N] [--only switchover,sigkill,kept-down,unsent]
  * For each scenario, N runs (default 5) on one fresh 3-pod cluster (postgres 15, hot
  * standbys, asynchronous), with the in-cluster writer (test/e2e/failover/writer.ts)
  * committing a numbered row every few ms through the primary Service:
  *   switchover    kpg failover NAME --yes, primary healthy            (goal: pause < 2 s)
  *   sigkill       SIGKILL the primary, kpg failover at once           (goal: pause < 5 s)
  *   kept-down     SIGKILL twice (the second lands in the restart back-off), then kpg failover
+ *   unsent        the standbys cut off the network while 100 rows commit, then kept-down:
+ *                 the old primary surely holds acknowledged WAL nobody received, which kpg
+ *                 copies from its volume (WAL salvage) before it promotes
  * The write pause is the longest gap between two consecutive acknowledged commits from
  * just before the event until 30 more commits after the command; also reported: the
  * command's wall time, and which path kpg took. Medians; every run is printed.
  * Method and figures: bench/README.md.
  */
-import { killPod, podState } from '../test/cluster/faults.js';
-import { waitFor } from '../test/cluster/kube.js';
+import { healPod, partitionPod } from '../test/cluster/faults.js';
 import {
   CLUSTER,
   cleanup,
   createCluster,
+  killPrimary,
   kpg,
   missingRows,
   parseJson,
+  pods,
   waitHealthy,
 } from '../test/e2e/failover/harness.js';
 import { longestGap, Writer } from '../test/e2e/failover/writer.js';
@@ -30,12 +34,15 @@ const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const onlyArg = process.argv.indexOf('--only');
 const ONLY = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? '').split(',') : undefined;
 
-type Scenario = 'switchover' | 'sigkill' | 'kept-down';
+type Scenario = 'switchover' | 'sigkill' | 'kept-down' | 'unsent';
+const SCENARIOS: Scenario[] = ['switchover', 'sigkill', 'kept-down', 'unsent'];
 
 interface Sample {
   pauseMs: number;
   commandMs: number;
   kind: string;
+  /** Bytes of WAL copied from the old primary's volume (asynchronous failover). */
+  salvagedBytes: number;
   notes: string[];
 }
 
@@ -45,23 +52,29 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
 };
 
-async function event(ns: string, primary: string, scenario: Scenario): Promise<void> {
+async function event(
+  ns: string,
+  writer: Writer,
+  primary: string,
+  scenario: Scenario,
+): Promise<void> {
   if (scenario === 'switchover') return;
-  const before = podState(ns, primary).containers['postgres']?.restartCount ?? 0;
-  killPod(ns, primary);
-  if (scenario === 'sigkill') return;
-  await waitFor(() => {
-    const c = podState(ns, primary).containers['postgres'];
-    return c !== undefined && c.running && c.restartCount > before;
-  }, 30_000);
-  killPod(ns, primary);
+  if (scenario !== 'unsent') return killPrimary(ns, primary, scenario === 'kept-down');
+  const standbys = (await pods(ns)).map((p) => p.name).filter((n) => n !== primary);
+  for (const s of standbys) partitionPod(ns, s);
+  try {
+    await writer.waitMore(100);
+    await killPrimary(ns, primary, true);
+  } finally {
+    for (const s of standbys) healPod(ns, s);
+  }
 }
 
 async function once(ns: string, writer: Writer, scenario: Scenario): Promise<Sample> {
   const primary = await waitHealthy(ns);
   await writer.waitMore(20);
   const t0 = Date.now() / 1000;
-  await event(ns, primary, scenario);
+  await event(ns, writer, primary, scenario);
   const started = Date.now();
   const r = await kpg(['failover', CLUSTER, '-n', ns, '--yes', '-o', 'json']);
   const commandMs = Date.now() - started;
@@ -71,14 +84,13 @@ async function once(ns: string, writer: Writer, scenario: Scenario): Promise<Sam
   const pauseMs = longestGap(await writer.acked(), t0);
   const notes =
     out.notRejoined.length > 0 ? [`not rejoined in time: ${out.notRejoined.join(', ')}`] : [];
-  return { pauseMs, commandMs, kind: out.kind, notes };
+  const salvagedBytes = out.walSalvage?.copiedBytes ?? 0;
+  return { pauseMs, commandMs, kind: out.kind, salvagedBytes, notes };
 }
 
 async function main(): Promise<void> {
   const results: Record<string, Sample[]> = {};
-  const scenarios = (['switchover', 'sigkill', 'kept-down'] as Scenario[]).filter(
-    (x) => !ONLY || ONLY.includes(x),
-  );
+  const scenarios = SCENARIOS.filter((x) => !ONLY || ONLY.includes(x));
   for (const scenario of scenarios) {
     const ns = await createCluster(`bench-${scenario}`);
     try {
@@ -89,7 +101,7 @@ async function main(): Promise<void> {
         const s = await once(ns, writer, scenario);
         samples.push(s);
         console.log(
-          `${scenario} #${i + 1}: pause ${s.pauseMs} ms, command ${s.commandMs} ms (${s.kind})`,
+          `${scenario} #${i + 1}: pause ${s.pauseMs} ms, command ${s.commandMs} ms (${s.kind}, WAL copied ${s.salvagedBytes} B)${s.notes.length ? ` ${s.notes.join('; ')}` : ''}`,
         );
       }
       const acks = await writer.stop();

@@ -24,6 +24,8 @@ export default class Failover extends BaseCommand<typeof Failover> {
 
 With a primary that is down, hung or cut off: a failover. The old primary is fenced (out of the primary Service, its pod deleted) before the most advanced standby is promoted; the record names the new primary first, so whatever restarts comes back as a standby. A target lagging more than --max-lag is refused unless --force; in synchronous mode only a standby that confirmed every commit is promoted.
 
+Asynchronous replication lets a primary acknowledge commits it has not sent yet. Before promoting, kpg waits (--salvage-timeout) for the fenced old primary's pod to run again and copies the WAL it never sent from its volume into the target, so nothing acknowledged is lost. When that WAL cannot be read (its node or volume is gone), kpg refuses and rolls back unless --force.
+
 One kpg failover runs at a time (Lease <name>-failover). An interrupted run leaves its operation in the record (kpg describe shows it); the next kpg failover completes it or rolls it back.`;
 
   static override examples = [
@@ -62,11 +64,19 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
     }),
     yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation on a terminal.' }),
     timeout: Flags.string({ summary: 'Longest wait of any step (e.g. 60s, 2m).', default: '60s' }),
+    'salvage-timeout': Flags.string({
+      summary:
+        "Asynchronous failover: how long to wait for the old primary's pod to run again, so that the WAL it never sent is copied from its volume.",
+      description:
+        'Without that WAL, commits the old primary acknowledged may be lost: kpg then refuses (and rolls back) unless --force.',
+      default: '60s',
+    }),
   };
 
   async run(): Promise<FailoverResult> {
     const timeoutMs = parseDuration(this.flags.timeout);
     if (timeoutMs <= 0) throw new InvalidInputError('--timeout must be positive');
+    const salvageTimeoutMs = parseDuration(this.flags['salvage-timeout']);
     const kube = await kubeFromFlags(this.flags, this.terminal.env);
     const json = this.output === 'json';
     const progress = new LazyProgress(
@@ -102,6 +112,7 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
           maxLagBytes: BigInt(this.flags['max-lag']),
           dryRun: this.flags['dry-run'],
           timeoutMs,
+          salvageTimeoutMs,
           ...(this.askFirst()
             ? {
                 confirm: (plan) => {

@@ -25,6 +25,8 @@ export interface FailoverOptions {
   maxLagBytes: bigint;
   dryRun: boolean;
   timeoutMs: number;
+  /** How long an asynchronous failover waits for the old primary's pod, to read its unsent WAL. */
+  salvageTimeoutMs: number;
   /** Asked after planning, before acting (a terminal without --yes); false cancels. */
   confirm?: (plan: Plan) => Promise<boolean>;
 }
@@ -50,6 +52,11 @@ export interface FailoverResult {
   timeline?: number;
   lsn: { reference?: string; target?: string; oldPrimaryStop?: string; promoted?: string };
   lagBytes: number;
+  /**
+   * Asynchronous failover: the WAL the old primary had not sent, copied from
+   * its volume into the new primary (end: where its WAL ended), or why not.
+   */
+  walSalvage?: { end?: string; copiedBytes?: number; failed?: string };
   /** Bytes of acknowledged commits that may have been lost (0: none). */
   possibleLossBytes: number;
   forced: boolean;
@@ -134,9 +141,8 @@ function resultOf(
       ...(op.promotedLsn ? { promoted: op.promotedLsn } : {}),
     },
     lagBytes: Number(op.plan.lagBytes),
-    possibleLossBytes: op.graceful
-      ? 0
-      : Number(lost > BigInt(op.plan.expectedLossBytes) ? lost : BigInt(op.plan.expectedLossBytes)),
+    ...salvageOf(op),
+    possibleLossBytes: possibleLoss(op, lost),
     forced: op.plan.forced,
     steps,
     totalMs: 0,
@@ -145,6 +151,21 @@ function resultOf(
     warnings: [],
     ...extra,
   };
+}
+
+function salvageOf(op: FailoverOperation): Pick<FailoverResult, 'walSalvage'> {
+  if (op.salvageFailed) return { walSalvage: { failed: op.salvageFailed } };
+  if (op.salvageEnd === undefined) return {};
+  return {
+    walSalvage: { end: op.salvageEnd, copiedBytes: Number(op.salvagedBytes ?? '0') },
+  };
+}
+
+/** 0 after a clean shutdown or a complete WAL salvage (unless promotion fell short of it). */
+function possibleLoss(op: FailoverOperation, lost: bigint): number {
+  if (op.graceful || (op.salvageEnd !== undefined && lost === 0n)) return 0;
+  const planned = BigInt(op.plan.expectedLossBytes);
+  return Number(lost > planned ? lost : planned);
 }
 
 function dryRunResult(ctx: FailoverContext, plan: Plan): FailoverResult {
@@ -304,7 +325,9 @@ async function execute(
       stopTimeoutS: 20,
       rejoinTimeoutMs: opts.timeoutMs,
       pinned: opts.to !== undefined || op.plan.why === 'chosen with --to',
-      synchronous: false,
+      synchronous: synchronousOf(await readRecord(ctx)),
+      force: opts.force,
+      salvageTimeoutMs: opts.salvageTimeoutMs,
     };
     const { op: done, outcome } = await runSteps(ctx, op, settings);
     return resultOf(ctx, done, { ...extra, ...outcomeFields(outcome, extra.warnings ?? []) });
@@ -318,6 +341,7 @@ async function execute(
       `${err.message}; rolled back: ${now.oldPrimary} is the primary again`,
       {
         suggestions: [
+          ...err.suggestions,
           'nothing was promoted and nothing acknowledged was lost; fix the cause and run kpg failover again',
         ],
       },

@@ -13,7 +13,7 @@ export function shell(
   ctx: FailoverContext,
   pod: string,
   script: string,
-  opts: { args?: string[]; timeoutMs?: number } = {},
+  opts: { args?: string[]; timeoutMs?: number; stdin?: Buffer; binary?: boolean } = {},
 ): Promise<ExecResult> {
   return ctx.kube.exec(
     ctx.namespace,
@@ -22,6 +22,8 @@ export function shell(
     ['bash', '-c', script, 'kpg', ...(opts.args ?? [])],
     {
       timeoutMs: opts.timeoutMs ?? 30_000,
+      ...(opts.stdin ? { stdin: opts.stdin } : {}),
+      ...(opts.binary ? { binary: true } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     },
   );

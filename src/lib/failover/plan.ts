@@ -110,7 +110,9 @@ export function planOperation(input: PlanInput): Plan {
   const { reference, referenceSource, primaryLsn } = referenceOf(primary, standbys);
   if (kind === 'failover' && primaryLsn === undefined) {
     warnings.push(
-      `the old primary's last LSN is unknown: lag is measured against the most advanced standby, so commits only the old primary had are not counted`,
+      options.synchronous
+        ? `the old primary's last LSN is unknown: lag is measured against the most advanced standby, which holds every acknowledged commit (synchronous)`
+        : `the old primary's last LSN is unknown: lag is measured against the most advanced standby; WAL only the old primary had is copied from its volume once it is fenced, and kpg refuses unless --force if that volume cannot be read`,
     );
   }
 

@@ -71,13 +71,19 @@ type ProbeFields = Pick<
   | 'reachesPrimary'
 >;
 
-/** Parses the probe's output (unknown lines are ignored). */
-export function parseProbe(stdout: string): ProbeFields {
+/** `key=value` lines, as the in-pod scripts print them (other lines are ignored). */
+export function keyValues(stdout: string): Map<string, string> {
   const kv = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const i = line.indexOf('=');
     if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim());
   }
+  return kv;
+}
+
+/** Parses the probe's output (unknown lines are ignored). */
+export function parseProbe(stdout: string): ProbeFields {
+  const kv = keyValues(stdout);
   const out: ProbeFields = {
     postmaster: kv.get('postmaster') === '1',
     standbySignal: kv.get('signal') === '1',

@@ -3,18 +3,22 @@
  * trigger file and pg_promote() do the same) unless it is already a primary,
  * wait until it is out of recovery, then CHECKPOINT, so the control file
  * carries the new timeline (pg_rewind of the old primary reads it there and
- * would otherwise say "no rewind required"), and print timeline and LSN.
+ * would otherwise say "no rewind required"), and print timeline, LSN and
+ * where the new timeline begins (from its history file).
  */
 import { type FailoverContext } from './context.js';
 import { FailoverStepError } from './errors.js';
 import { parseLsn, type Lsn } from './lsn.js';
 import { shell } from './pg.js';
+import { keyValues } from './probe.js';
 
 export interface Promoted {
   timeline: number;
   lsn: Lsn;
   /** false when it was already a primary (an interrupted run promoted it). */
   promotedNow: boolean;
+  /** Where the new timeline begins (its history file): the end of the WAL replayed. */
+  switchLsn?: Lsn;
 }
 
 export const PROMOTE_SCRIPT = `
@@ -37,7 +41,11 @@ done
 [[ $(q 'select pg_is_in_recovery()') == f ]] || { echo "error=still in recovery after \${wait_s}s"; exit 0; }
 q CHECKPOINT >/dev/null
 echo "promoted_now=$now"
-echo "info=$(q "select ('x' || substr($wfn($cur()), 1, 8))::bit(32)::int || '|' || $cur()")"
+info=$(q "select ('x' || substr($wfn($cur()), 1, 8))::bit(32)::int || '|' || $cur()")
+echo "info=$info"
+waldir=$PGDATA/pg_wal
+[[ -d $waldir ]] || waldir=$PGDATA/pg_xlog
+echo "switch=$(tail -n 1 "$waldir/$(printf '%08X' "\${info%%|*}").history" 2>/dev/null | cut -f2)"
 `;
 
 export async function promote(
@@ -50,12 +58,7 @@ export async function promote(
     args: [String(waitS)],
     timeoutMs: timeoutMs + 10_000,
   });
-  const kv = new Map(
-    r.stdout
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()] as const),
-  );
+  const kv = keyValues(r.stdout);
   const error = kv.get('error');
   if (error || r.exitCode !== 0) {
     throw new FailoverStepError(
@@ -72,5 +75,11 @@ export async function promote(
       `${pod} was promoted but its timeline and LSN cannot be read`,
     );
   }
-  return { timeline, lsn, promotedNow: kv.get('promoted_now') === 'yes' };
+  const switchLsn = parseLsn(kv.get('switch'));
+  return {
+    timeline,
+    lsn,
+    promotedNow: kv.get('promoted_now') === 'yes',
+    ...(switchLsn !== undefined ? { switchLsn } : {}),
+  };
 }

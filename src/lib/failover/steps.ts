@@ -8,7 +8,8 @@
  *   fence     the old primary leaves the primary Service (kubedb.com/role=replica)
  *   stop      clean shutdown of a serving old primary, else delete its pod (grace 0)
  *   catch-up  the target holds everything: the old primary's shutdown checkpoint,
- *             or (after a kill) it is still the most advanced standby
+ *             or (after a kill) it is the most advanced standby and, asynchronous,
+ *             got the WAL the old primary never sent from its volume (salvage.ts)
  *   promote   pg_ctl promote, CHECKPOINT
  *   label     the target enters the primary Service
  *   rejoin    the old primary and the other standbys stream from the new one
@@ -22,6 +23,7 @@ import { observe, observeOne, listPods } from './observe.js';
 import { rankCandidates } from './plan.js';
 import { psql } from './pg.js';
 import { promote } from './promote.js';
+import { salvageWal } from './salvage.js';
 import { updateRecord, withoutOperation, type FailoverOperation } from './store.js';
 import type { MemberState } from './types.js';
 
@@ -62,6 +64,10 @@ export interface StepSettings {
   /** The user named the target (--to): it is not switched for a more advanced one. */
   pinned: boolean;
   synchronous: boolean;
+  /** --force: fail over even when the old primary's unsent WAL cannot be read. */
+  force: boolean;
+  /** How long to wait for a killed old primary's pod to run again, to read its WAL. */
+  salvageTimeoutMs: number;
 }
 
 /** Extra results of the steps, for the command's output. */
@@ -194,9 +200,10 @@ async function stepCatchUp(
   ctx: FailoverContext,
   op: FailoverOperation,
   s: StepSettings,
+  out: StepOutcome,
 ): Promise<Patch> {
   if (op.graceful && op.stopLsn) return waitForShutdownCheckpoint(ctx, op, s);
-  return chooseAfterKill(ctx, op, s);
+  return chooseAfterKill(ctx, op, s, out);
 }
 
 /**
@@ -243,6 +250,7 @@ async function chooseAfterKill(
   ctx: FailoverContext,
   op: FailoverOperation,
   s: StepSettings,
+  out: StepOutcome,
 ): Promise<Patch> {
   const members = (await observe(ctx)).filter((m) => m.pod !== op.oldPrimary);
   const best = maxLsn(...members.map((m) => m.receiveLsn));
@@ -270,8 +278,14 @@ async function chooseAfterKill(
       `${target} is not running (${chosen?.probeError ?? 'no postmaster'})`,
     );
   }
-  await waitReplayed(ctx, target, chosen.receiveLsn, s);
-  const fork = chosen.receiveLsn;
+  // The old pod restarts while the target replays: both waits run at once.
+  const [, salvaged] = await Promise.all([
+    waitReplayed(ctx, target, chosen.receiveLsn, s),
+    s.synchronous ? Promise.resolve<Patch>({}) : salvage(ctx, op, s, chosen),
+  ]);
+  if (salvaged.salvageFailed)
+    out.warnings.push(lossWarning(op, chosen.pod, salvaged.salvageFailed));
+  const fork = maxLsn(chosen.receiveLsn, parseLsn(salvaged.salvageEnd));
   const ahead = members
     .filter(
       (m) =>
@@ -284,7 +298,47 @@ async function chooseAfterKill(
     ...(fork !== undefined ? { forkLsn: formatLsn(fork) } : {}),
     restartStandbys: ahead,
     lostBytes: String(lost),
+    ...salvaged,
   };
+}
+
+/**
+ * Asynchronous: the old primary may have acknowledged commits it never sent.
+ * They are copied from its volume into the target; when that cannot be done
+ * kpg refuses (the step fails and the operation is rolled back) unless --force.
+ */
+async function salvage(
+  ctx: FailoverContext,
+  op: FailoverOperation,
+  s: StepSettings,
+  target: MemberState,
+): Promise<Patch> {
+  const r =
+    target.receiveLsn !== undefined && target.timeline !== undefined
+      ? await salvageWal(ctx, {
+          oldPrimary: op.oldPrimary,
+          ...(op.oldUid ? { oldUid: op.oldUid } : {}),
+          target: target.pod,
+          targetLsn: target.receiveLsn,
+          timeline: target.timeline,
+          timeoutMs: s.salvageTimeoutMs,
+        })
+      : { ok: false as const, reason: `${target.pod}'s WAL position or timeline is unknown` };
+  if (r.ok) return { salvageEnd: formatLsn(r.end), salvagedBytes: String(r.copiedBytes) };
+  if (!s.force) {
+    throw new FailoverStepError('catch-up', lossWarning(op, target.pod, r.reason), {
+      suggestions: [
+        `bring ${op.oldPrimary}'s pod and volume back and run kpg failover again`,
+        '--force fails over without its WAL, accepting that loss',
+      ],
+    });
+  }
+  emit(ctx, { type: 'warn', message: `--force: ${lossWarning(op, target.pod, r.reason)}` });
+  return { salvageFailed: r.reason };
+}
+
+function lossWarning(op: FailoverOperation, target: string, reason: string): string {
+  return `${reason}: commits ${op.oldPrimary} acknowledged but had not sent to ${target} would be lost (asynchronous replication; how many is unknown)`;
 }
 
 async function waitReplayed(
@@ -317,6 +371,20 @@ async function stepPromote(
   s: StepSettings,
 ): Promise<Patch> {
   const p = await promote(ctx, op.newPrimary, s.timeoutMs);
+  const salvaged = parseLsn(op.salvageEnd);
+  if (salvaged !== undefined && p.switchLsn !== undefined && p.switchLsn < salvaged) {
+    // Should not happen (a standby replays its pg_wal before it leaves recovery); say so loudly.
+    const lost = lsnDistance(salvaged, p.switchLsn);
+    emit(ctx, {
+      type: 'warn',
+      message: `${op.newPrimary} left recovery at ${formatLsn(p.switchLsn)}, before the end of the copied WAL ${formatLsn(salvaged)}: up to ${lost} bytes of acknowledged commits are not on the new timeline (the old primary's volume still has them until it rejoins)`,
+    });
+    return {
+      timeline: p.timeline,
+      promotedLsn: formatLsn(p.lsn),
+      lostBytes: String(lost),
+    };
+  }
   return { timeline: p.timeline, promotedLsn: formatLsn(p.lsn) };
 }
 

@@ -39,6 +39,11 @@ export interface FailoverOperation extends PendingOperation {
   restartStandbys?: string[];
   /** Bytes the most advanced standby had beyond the target (what a forced failover drops). */
   lostBytes?: string;
+  /** Asynchronous failover: the end of the old primary's WAL, all of it copied into the target. */
+  salvageEnd?: string;
+  salvagedBytes?: string;
+  /** Why the old primary's WAL could not be read (a --force failover went on without it). */
+  salvageFailed?: string;
   /** The operation is being rolled back (a step before promote failed). */
   rollingBack?: string;
   /** Durations of completed steps, ms. */

@@ -218,8 +218,10 @@ export async function execInPod(kube: Kube, t: ExecTarget, opts: ExecOptions): P
         }
         try {
           const exitCode = exitCodeFromStatus(status);
+          const bytes = Buffer.concat(out);
           resolve({
-            stdout: Buffer.concat(out).toString('utf8'),
+            stdout: bytes.toString('utf8'),
+            ...(opts.binary ? { stdoutBytes: bytes } : {}),
             stderr: Buffer.concat(err).toString('utf8'),
             exitCode,
           });

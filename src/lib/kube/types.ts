@@ -142,6 +142,8 @@ export interface WaitOptions {
 
 export interface ExecOptions {
   stdin?: string | Buffer;
+  /** Also return stdout as bytes (stdoutBytes), for binary output. */
+  binary?: boolean;
   /** Kills the stream after this long. Default 60000. */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -149,6 +151,8 @@ export interface ExecOptions {
 
 export interface ExecResult {
   stdout: string;
+  /** stdout as received, when asked for with `binary`. */
+  stdoutBytes?: Buffer;
   stderr: string;
   exitCode: number;
 }

@@ -2,6 +2,7 @@
 // namespace (rendered by `kpg create --dry-run=client`, applied by kubectl),
 // running kpg itself, and checking every acknowledged row everywhere.
 import { join } from 'node:path';
+import { killPod, podState } from '../../cluster/faults.js';
 import {
   apply,
   createNamespace,
@@ -9,6 +10,8 @@ import {
   exec,
   getJson,
   kubeconfigPath,
+  kubectl,
+  kubectlOk,
   podReady,
   repoRoot,
   run,
@@ -173,6 +176,8 @@ export interface KpgJson {
   notRejoined: string[];
   lagBytes: number;
   forced: boolean;
+  walSalvage?: { end?: string; copiedBytes?: number; failed?: string };
+  warnings?: string[];
   error?: { message: string; exitCode: number };
 }
 
@@ -186,4 +191,33 @@ export function parseJson(r: RunResult): KpgJson {
 
 export async function cleanup(ns: string | undefined): Promise<void> {
   if (ns && process.env.KPG_E2E_KEEP !== '1') await deleteNamespace(ns).catch(() => undefined);
+}
+
+/** Kills the primary; with `stayDown`, kills it again once restarted, so it waits out the back-off. */
+export async function killPrimary(ns: string, pod: string, stayDown: boolean): Promise<void> {
+  const before = podState(ns, pod).containers['postgres']?.restartCount ?? 0;
+  killPod(ns, pod);
+  if (!stayDown) return;
+  await waitFor(
+    () => {
+      const c = podState(ns, pod).containers['postgres'];
+      return c !== undefined && c.running && c.restartCount > before;
+    },
+    30_000,
+    { what: `${pod} to restart` },
+  );
+  killPod(ns, pod);
+}
+
+const NO_SCHEDULE_TAINT = 'kpg.test/no-schedule';
+
+/** No node may start a pod any more (as when the old primary's node is lost); running pods stay. */
+export async function forbidScheduling(): Promise<void> {
+  await kubectlOk(['taint', 'nodes', '--all', `${NO_SCHEDULE_TAINT}=1:NoSchedule`, '--overwrite']);
+}
+
+export async function allowScheduling(): Promise<void> {
+  const r = await kubectl(['taint', 'nodes', '--all', `${NO_SCHEDULE_TAINT}-`]);
+  // "not found" on a node without the taint is fine.
+  if (r.code !== 0 && !/not found/.test(r.stderr)) throw new Error(`untaint: ${r.stderr}`);
 }

@@ -4,13 +4,13 @@
 // switches over); killed again within the back-off it stays down, and kpg
 // must fail over. Either way nothing acknowledged may be lost.
 import { afterAll, describe, expect, it } from 'vitest';
-import { killPod, podState } from '../../cluster/faults.js';
-import { waitFor } from '../../cluster/kube.js';
 import {
   CLUSTER,
   cleanup,
   createCluster,
+  killPrimary,
   kpg,
+  type KpgJson,
   missingRows,
   parseJson,
   pods,
@@ -19,23 +19,7 @@ import {
 } from './harness.js';
 import { longestGap, Writer } from './writer.js';
 
-/** Kills the primary; with `stayDown`, kills it again once restarted, so it waits out the back-off. */
-async function killPrimary(ns: string, pod: string, stayDown: boolean): Promise<void> {
-  const before = podState(ns, pod).containers['postgres']?.restartCount ?? 0;
-  killPod(ns, pod);
-  if (!stayDown) return;
-  await waitFor(
-    () => {
-      const c = podState(ns, pod).containers['postgres'];
-      return c !== undefined && c.running && c.restartCount > before;
-    },
-    30_000,
-    { what: `${pod} to restart` },
-  );
-  killPod(ns, pod);
-}
-
-async function killAndFailOver(ns: string, stayDown: boolean): Promise<void> {
+async function killAndFailOver(ns: string, stayDown: boolean): Promise<KpgJson> {
   const old = await waitHealthy(ns);
   const writer = await Writer.start(ns, CLUSTER);
   const t0 = Date.now() / 1000;
@@ -51,13 +35,14 @@ async function killAndFailOver(ns: string, stayDown: boolean): Promise<void> {
   await writer.waitMore(50);
   const acks = await writer.stop();
   console.log(
-    `${ns}: ${out.kind} after SIGKILL, ${out.totalMs} ms, write pause ${longestGap(acks, t0)} ms, ${acks.length} rows`,
+    `${ns}: ${out.kind} after SIGKILL, ${out.totalMs} ms, write pause ${longestGap(acks, t0)} ms, ${acks.length} rows, WAL salvage ${JSON.stringify(out.walSalvage ?? null)}`,
   );
   expect(await missingRows(ns, acks)).toEqual({});
   expect((await pods(ns)).filter((p) => p.role === 'primary').map((p) => p.name)).toEqual([
     out.newPrimary,
   ]);
   await waitHealthy(ns);
+  return out;
 }
 
 describe('kpg failover after SIGKILL of the primary', () => {
@@ -72,15 +57,14 @@ describe('kpg failover after SIGKILL of the primary', () => {
     await killAndFailOver(ns, false);
   });
 
-  // Known open problem (issue 5 stays open): in a CI rehearsal this case timed
-  // out in missingRows — consistent with rows the old primary acknowledged but
-  // had not yet streamed when it was SIGKILLed, which asynchronous replication
-  // can lose and kpg neither recovers (from the old primary's WAL on its PVC)
-  // nor refuses. Skipped until kpg handles it; not a test to weaken.
-  it.skip('asynchronous, kept down: fails over with every acknowledged row kept', async () => {
+  // Asynchronous: the old primary may have acknowledged commits it had not yet
+  // streamed when it was killed; kpg must copy them from its volume first.
+  it('asynchronous, kept down: fails over with every acknowledged row kept', async () => {
     const ns = await createCluster('fo-kill');
     namespaces.push(ns);
-    await killAndFailOver(ns, true);
+    const out = await killAndFailOver(ns, true);
+    expect(out.walSalvage?.end, JSON.stringify(out.walSalvage)).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(out.possibleLossBytes).toBe(0);
   });
 
   it('synchronous, kept down: fails over with every acknowledged row kept', async () => {

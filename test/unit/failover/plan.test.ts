@@ -119,6 +119,7 @@ describe('planOperation: failover', () => {
     expect(plan.referenceSource).toBe('most advanced standby');
     expect(plan.expectedLossBytes).toBe(0n);
     expect(plan.warnings.join()).toMatch(/last LSN is unknown/);
+    expect(plan.warnings.join()).toMatch(/copied from its volume/);
   });
   it('counts lag against an unreachable primary that still answers locally', () => {
     const members = [
