@@ -52,7 +52,7 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
     }),
     force: Flags.boolean({
       summary:
-        'Promote even when the target lags more than --max-lag (acknowledged commits may be lost).',
+        "Promote even when the target lags more than --max-lag, or when a killed primary's unsent WAL cannot be read (acknowledged commits may be lost).",
     }),
     'max-lag': Flags.integer({
       summary: 'Largest lag, in bytes, of a target promoted without --force.',

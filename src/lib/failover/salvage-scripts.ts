@@ -14,12 +14,21 @@ waldir=$PGD/pg_wal
 `;
 
 /**
- * wal-end TLI START: the last valid WAL record from START on (pg_waldump
- * follows the segment files until the first invalid record), plus what tells
- * whether PGDATA is a stopped former primary nobody has touched yet.
+ * wal-end TLI|latest START: the last valid WAL record from START on
+ * (pg_waldump follows the segment files until the first invalid record), plus
+ * what tells whether PGDATA is a stopped former primary nobody has touched
+ * yet. "latest" reads the newest timeline with segment files in pg_wal: a
+ * primary's own (its control file may still name an older one, and a
+ * standby's last restartpoint too).
  */
 export const WAL_END_SCRIPT = `${PREAMBLE}
 tli=$1 start=$2
+if [[ $tli == latest ]]; then
+  hex=$(ls "$waldir" 2>/dev/null | grep -E '^[0-9A-F]{24}$' | cut -c1-8 | sort | tail -n 1)
+  [[ -n $hex ]] || { echo "error=no WAL segment files in $waldir"; exit 0; }
+  tli=$((16#$hex))
+fi
+echo "tli=$tli"
 echo "state=$(cat /tmp/kpg-state 2>/dev/null)"
 pm=''
 read -r pm <"$PGD/postmaster.pid" 2>/dev/null
@@ -88,7 +97,9 @@ export interface WalEnd {
   last?: WalRecord;
   /** pg_waldump's last complaint (how the WAL ends, or why it could not be read). */
   dumpError?: string;
-  /** The script could not run pg_controldata. */
+  /** The timeline read. */
+  timeline?: number;
+  /** The script could not read PGDATA. */
   error?: string;
 }
 
@@ -103,13 +114,14 @@ export function parseWalEnd(stdout: string): WalEnd {
     postmaster: kv.get('postmaster') === '1',
     standbySignal: kv.get('signal') === '1',
   };
-  const fields: [keyof WalEnd, string | bigint | WalRecord | undefined][] = [
+  const fields: [keyof WalEnd, string | number | bigint | WalRecord | undefined][] = [
     ['startState', kv.get('state') || undefined],
     ['clusterState', kv.get('cluster_state') || undefined],
     ['segSize', big('segsize')],
     ['blockSize', big('blcksz')],
     ['last', last],
     ['dumpError', kv.get('dump_error') || undefined],
+    ['timeline', /^\d+$/.test(kv.get('tli') ?? '') ? Number(kv.get('tli')) : undefined],
     ['error', kv.get('error') || undefined],
   ];
   for (const [k, v] of fields) if (v !== undefined) Object.assign(out, { [k]: v });

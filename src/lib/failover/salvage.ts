@@ -27,9 +27,8 @@ export interface SalvageInput {
   /** The old primary pod's uid when it was fenced: its replacement is what we wait for. */
   oldUid?: string;
   target: string;
-  /** What the target holds: its received (flushed) LSN, and on which timeline. */
+  /** What the target holds: its received (flushed) LSN. */
   targetLsn: Lsn;
-  timeline: number;
   /** How long to wait for the old pod to run again. */
   timeoutMs: number;
 }
@@ -49,7 +48,12 @@ export async function salvageWal(ctx: FailoverContext, s: SalvageInput): Promise
   }
 }
 
-async function walEnd(ctx: FailoverContext, pod: string, tli: number, start: Lsn): Promise<WalEnd> {
+async function walEnd(
+  ctx: FailoverContext,
+  pod: string,
+  tli: number | 'latest',
+  start: Lsn,
+): Promise<WalEnd> {
   const r = await shell(ctx, pod, WAL_END_SCRIPT, {
     args: [String(tli), formatLsn(start)],
     timeoutMs: 30_000,
@@ -81,7 +85,7 @@ function runsAgain(pod: PodObject | undefined, oldUid: string | undefined): bool
 /** Its WAL end, or why not yet (a string); SalvageError when it never will be. */
 async function tryOldData(ctx: FailoverContext, s: SalvageInput): Promise<WalEnd | string> {
   try {
-    const w = await walEnd(ctx, s.oldPrimary, s.timeline, s.targetLsn);
+    const w = await walEnd(ctx, s.oldPrimary, 'latest', s.targetLsn);
     const problem = notUntouched(w);
     if (!problem) return w;
     // Started on its data already: too late to wait for anything else.
@@ -123,19 +127,19 @@ async function copyMissing(
   s: SalvageInput,
   old: WalEnd,
 ): Promise<SalvageResult> {
-  if (!old.segSize || !old.blockSize) throw new SalvageError(`${s.oldPrimary}: WAL sizes unknown`);
-  if (!old.last) {
-    if (endsBeforeNextRecord(old.dumpError)) return { ok: true, end: s.targetLsn, copiedBytes: 0 };
+  const { segSize, blockSize, timeline } = old;
+  if (!segSize || !blockSize || timeline === undefined)
+    throw new SalvageError(`${s.oldPrimary}: WAL sizes or timeline unknown`);
+  if (!old.last && !endsBeforeNextRecord(old.dumpError)) {
     throw new SalvageError(
-      `${s.oldPrimary}'s WAL from ${formatLsn(s.targetLsn)} on timeline ${s.timeline} cannot be read: ${old.dumpError ?? 'unknown error'}`,
+      `${s.oldPrimary}'s WAL from ${formatLsn(s.targetLsn)} on timeline ${timeline} cannot be read: ${old.dumpError ?? 'unknown error'}`,
     );
   }
-  const end = old.last.end;
-  if (end <= s.targetLsn) return { ok: true, end: s.targetLsn, copiedBytes: 0 };
-  const plan = planCopy(s.targetLsn, end, old.blockSize, old.segSize);
-  const pieces = (from: Lsn, to: Lsn): SegmentPiece[] =>
-    splitRange(s.timeline, from, to, old.segSize as bigint);
+  const end = old.last && old.last.end > s.targetLsn ? old.last.end : s.targetLsn;
+  const plan = planCopy(s.targetLsn, end, blockSize, segSize);
+  const pieces = (from: Lsn, to: Lsn): SegmentPiece[] => splitRange(timeline, from, to, segSize);
 
+  // The same timeline and the same bytes before the target's end: one history.
   const compare = pieces(plan.compare.from, plan.compare.to);
   const [mine, theirs] = await Promise.all([
     readBytes(ctx, s.oldPrimary, compare),
@@ -143,13 +147,14 @@ async function copyMissing(
   ]);
   if (!mine.equals(theirs)) {
     throw new SalvageError(
-      `${s.target}'s WAL before ${formatLsn(s.targetLsn)} differs from ${s.oldPrimary}'s: not the same history`,
+      `${s.target}'s WAL before ${formatLsn(s.targetLsn)} differs from ${s.oldPrimary}'s on timeline ${timeline}: not the same history`,
     );
   }
+  if (!old.last || end <= s.targetLsn) return { ok: true, end, copiedBytes: 0 };
   const copy = pieces(plan.copy.from, plan.copy.to);
   const bytes = await readBytes(ctx, s.oldPrimary, copy);
-  await writeBytes(ctx, s.target, old.segSize, copy, bytes);
-  const check = await walEnd(ctx, s.target, s.timeline, s.targetLsn);
+  await writeBytes(ctx, s.target, segSize, copy, bytes);
+  const check = await walEnd(ctx, s.target, timeline, s.targetLsn);
   if (check.last?.lsn !== old.last.lsn) {
     throw new SalvageError(
       `${s.target} does not read the copied WAL back (its last record: ${check.last ? formatLsn(check.last.lsn) : (check.dumpError ?? 'none')}, expected ${formatLsn(old.last.lsn)})`,
@@ -157,7 +162,7 @@ async function copyMissing(
   }
   emit(ctx, {
     type: 'info',
-    message: `copied ${formatBytes(end - s.targetLsn)} of WAL ${s.oldPrimary} had not sent (${formatLsn(s.targetLsn)} to ${formatLsn(end)}) into ${s.target}`,
+    message: `copied ${formatBytes(end - s.targetLsn)} of WAL ${s.oldPrimary} had not sent (${formatLsn(s.targetLsn)} to ${formatLsn(end)}, timeline ${timeline}) into ${s.target}`,
   });
   return { ok: true, end, copiedBytes: Number(end - s.targetLsn) };
 }

@@ -314,16 +314,15 @@ async function salvage(
   target: MemberState,
 ): Promise<Patch> {
   const r =
-    target.receiveLsn !== undefined && target.timeline !== undefined
+    target.receiveLsn !== undefined
       ? await salvageWal(ctx, {
           oldPrimary: op.oldPrimary,
           ...(op.oldUid ? { oldUid: op.oldUid } : {}),
           target: target.pod,
           targetLsn: target.receiveLsn,
-          timeline: target.timeline,
           timeoutMs: s.salvageTimeoutMs,
         })
-      : { ok: false as const, reason: `${target.pod}'s WAL position or timeline is unknown` };
+      : { ok: false as const, reason: `${target.pod}'s WAL position is unknown` };
   if (r.ok) return { salvageEnd: formatLsn(r.end), salvagedBytes: String(r.copiedBytes) };
   if (!s.force) {
     throw new FailoverStepError('catch-up', lossWarning(op, target.pod, r.reason), {

@@ -12,6 +12,7 @@ describe('parseWalEnd', () => {
         'state=preparing',
         'postmaster=0',
         'signal=0',
+        'tli=1',
         'cluster_state=in production',
         'segsize=16777216',
         'blcksz=8192',
@@ -24,6 +25,7 @@ describe('parseWalEnd', () => {
       standbySignal: false,
       startState: 'preparing',
       clusterState: 'in production',
+      timeline: 1,
       segSize: 16777216n,
       blockSize: 8192n,
     });

@@ -390,6 +390,8 @@ main() {
   label_role replica
   case $state in
     empty) wait_for_primary; base_backup ;;
+    # A former primary touches nothing before a new primary serves: until then
+    # kpg's failover may read the WAL it never sent from this PGDATA (salvage).
     primary) wait_for_primary; rewind_or_rebuild ;;
     standby) [[ $RECORD_PRIMARY == "$POD_NAME" ]] || maybe_rewind_standby ;;
   esac
