@@ -114,14 +114,16 @@ async function main(): Promise<void> {
       await cleanup(ns);
     }
   }
-  console.log('\n| scenario | runs | median write pause | median command time | paths taken |');
-  console.log('| --- | --- | --- | --- | --- |');
+  console.log(
+    '\n| scenario | runs | median write pause | median command time | paths taken | WAL copied per run (B) |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const [scenario, samples] of Object.entries(results)) {
     const kinds = [...new Set(samples.map((s) => s.kind))].map(
       (k) => `${k} ×${samples.filter((s) => s.kind === k).length}`,
     );
     console.log(
-      `| ${scenario} | ${samples.length} | ${median(samples.map((s) => s.pauseMs))} ms | ${median(samples.map((s) => s.commandMs))} ms | ${kinds.join(', ')} |`,
+      `| ${scenario} | ${samples.length} | ${median(samples.map((s) => s.pauseMs))} ms | ${median(samples.map((s) => s.commandMs))} ms | ${kinds.join(', ')} | ${samples.map((s) => s.salvagedBytes).join(', ')} |`,
     );
   }
 }

@@ -11,7 +11,8 @@ import {
   planApply,
   type ApplyPlan,
 } from '../lib/cluster/apply-plan.js';
-import { InvalidInputError, UnsafeStateError } from '../lib/errors.js';
+import { ConflictError, InvalidInputError, UnsafeStateError } from '../lib/errors.js';
+import { leaseHolder, takeLease } from '../lib/failover/lease.js';
 import type { Kube } from '../lib/kube/index.js';
 import { loadManifests, type PostgresCluster } from '../lib/manifest/index.js';
 
@@ -126,20 +127,45 @@ Scaling down removes the highest ordinals and keeps their PVCs; it is refused wh
       this.text(['cancelled: nothing was changed']);
       return undefined;
     }
-    const generation = await executeApply({
-      plan,
-      next,
-      running,
-      ctx: {
-        kube,
-        namespace,
-        name: next.name,
-        primary: running.record.primary,
-        major: next.major,
-        timeoutMs: parseDuration(this.flags.timeout),
-        onStep: (line) => this.err(`  ${line}`),
-      },
+    // Not while a failover runs (it holds the same lease), and not on a cluster
+    // that changed since it was read: the plan names the primary it saw.
+    const lease = await takeLease({
+      kube,
+      namespace,
+      cluster: next.name,
+      clock: kube.clock,
+      holder: leaseHolder('apply'),
     });
+    let generation: number;
+    try {
+      const now = await readRunning(kube, namespace, next.name);
+      if (
+        now.record.operation ||
+        now.record.primary !== running.record.primary ||
+        now.record.generation !== running.record.generation
+      ) {
+        throw new ConflictError(
+          `postgres "${next.name}" changed while kpg apply was planning (a failover or another apply): nothing was changed`,
+          { suggestions: ['run kpg apply again'] },
+        );
+      }
+      generation = await executeApply({
+        plan,
+        next,
+        running,
+        ctx: {
+          kube,
+          namespace,
+          name: next.name,
+          primary: running.record.primary,
+          major: next.major,
+          timeoutMs: parseDuration(this.flags.timeout),
+          onStep: (line) => this.err(`  ${line}`),
+        },
+      });
+    } finally {
+      await lease.release();
+    }
     this.text([`postgres "${next.name}" applied (generation ${generation})`]);
     return { name: next.name, namespace, generation };
   }

@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
 import { ask, isInteractive } from '../lib/cli/confirm.js';
@@ -13,6 +11,7 @@ import {
   type FailoverResult,
   type ProgressEvent,
 } from '../lib/failover/index.js';
+import { leaseHolder } from '../lib/failover/lease.js';
 import { planLines, summaryLine } from '../lib/failover/render.js';
 import { STEPS, STEP_TITLES } from '../lib/failover/steps.js';
 
@@ -102,7 +101,7 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
           cluster: this.args.name,
           clock: kube.clock,
           signal: interrupt.signal,
-          holder: `kpg@${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`,
+          holder: leaseHolder(),
           onEvent: (e) => this.onEvent(progress, e),
           ...(crashAfter ? { crashAfter, crash: () => process.kill(process.pid, 'SIGKILL') } : {}),
         },

@@ -1,14 +1,22 @@
 /**
- * One kpg failover at a time per cluster: the Lease NAME-failover
+ * One kpg failover (or apply) at a time per cluster: the Lease NAME-failover
  * (coordination.k8s.io), renewed while the command runs. A second run fails
  * at once naming the holder; a holder that stopped renewing (killed) is waited
  * out until its lease expires.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { LeaseHeldError, type LeaseObject } from '../kube/index.js';
 import { emit, type FailoverContext } from './context.js';
 
 export const LEASE_TTL_S = 15;
 export const RENEW_EVERY_MS = 3_000;
+
+/** Who holds the lease: host, pid and a nonce; the command when it is not a failover. */
+export function leaseHolder(command?: string): string {
+  const id = `kpg@${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+  return command ? `${id}:${command}` : id;
+}
 
 export function leaseName(cluster: string): string {
   return `${cluster}-failover`;
@@ -47,9 +55,9 @@ export async function takeLease(ctx: FailoverContext): Promise<LeaseHandle> {
       continue;
     }
     throw new LeaseHeldError(
-      `another kpg failover is running on ${ctx.namespace}/${ctx.cluster}: lease ${name} is held by ${r.holder} (expires in ${left.toFixed(0)}s unless renewed)`,
+      `another kpg failover or apply is running on ${ctx.namespace}/${ctx.cluster}: lease ${name} is held by ${r.holder} (expires in ${left.toFixed(0)}s unless renewed)`,
       r.holder,
-      'wait for it to finish, then run kpg failover again (an interrupted run is completed by the next one)',
+      'wait for it to finish, then run the command again (an interrupted failover is completed by the next one)',
     );
   }
   const lost = new AbortController();

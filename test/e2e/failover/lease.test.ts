@@ -20,7 +20,7 @@ describe('kpg failover: one at a time', () => {
     const loser = refused[0];
     expect(loser?.code).toBe(6);
     const err = parseJson(loser!).error;
-    expect(err?.message).toMatch(/another kpg failover is running .* held by kpg@/);
+    expect(err?.message).toMatch(/another kpg failover or apply is running .* held by kpg@/);
     // It failed at once: well before the winner finished.
     expect(loser!.ms).toBeLessThan(ok[0]!.ms);
     const out = parseJson(ok[0]!);

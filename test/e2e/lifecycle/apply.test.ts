@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace, getJson, podNames } from '../../cluster/kube.js';
+import { apply, createNamespace, deleteNamespace, getJson, podNames } from '../../cluster/kube.js';
 import { kpg, kubectlOk, podSql, streaming, waitFor } from './helpers.js';
 
 const NAME = 'pga';
@@ -147,6 +147,34 @@ describe('kpg apply', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/major version upgrade \(PostgreSQL 15 → 16\)/);
     expect(await generation(ns)).toBe('3');
+  });
+
+  it('refuses while a failover holds the cluster lease (exit 6) and changes nothing', async () => {
+    const now = new Date().toISOString().replace('Z', '000Z');
+    await apply(
+      ns,
+      JSON.stringify({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: `${NAME}-failover`, namespace: ns },
+        spec: {
+          holderIdentity: 'kpg@elsewhere/7/abcdef',
+          leaseDurationSeconds: 15,
+          acquireTime: now,
+          renewTime: now,
+        },
+      }),
+    );
+    try {
+      const r = await kpg(['apply', '-f', manifest(ns, { replicas: 3 }), '--yes']);
+      expect(r.code, r.stderr).toBe(6);
+      expect(r.stderr).toMatch(/is held by kpg@elsewhere\/7\/abcdef/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(await podNames(ns, `kubedb.com/name=${NAME}`)).toEqual(['pga-0', 'pga-1']);
+      expect(await generation(ns)).toBe('3');
+    } finally {
+      await kubectlOk(['-n', ns, 'delete', 'lease', `${NAME}-failover`]);
+    }
   });
 
   it('rolls a podTemplate label change standbys first, the primary last', async () => {

@@ -58,7 +58,7 @@ describe('takeLease', () => {
     const err = await takeLease(ctxWith([held(now - 1_000)], clock)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LeaseHeldError);
     expect((err as Error).message).toMatch(
-      /another kpg failover is running on demo\/pg: lease pg-failover is held by kpg@other\/42/,
+      /another kpg failover or apply is running on demo\/pg: lease pg-failover is held by kpg@other\/42/,
     );
     expect(clock.slept).toEqual([]);
   });
