@@ -7,6 +7,7 @@
 import { parse } from 'yaml';
 import type { AccessCheck, Kube, KubeObject } from '../kube/index.js';
 import type { TerminationPolicy } from '../manifest/types.js';
+import { TimeoutError } from '../errors.js';
 import { objectNames } from '../render/labels.js';
 import { clusterSelector, isClaimOf, type DeletePlan, type ObjectRef } from './delete-plan.js';
 
@@ -139,12 +140,7 @@ async function waitGone(ctx: DeleteContext, plan: DeletePlan): Promise<void> {
   }
   for (const [kind, names] of byKind) {
     if (BY_NAME[kind]) {
-      for (const n of names) {
-        await ctx.kube.waitFor(kind, ctx.namespace, n, (o) => o === undefined, {
-          timeoutMs: ctx.timeoutMs,
-          description: `${kind} ${n} to be gone`,
-        });
-      }
+      for (const n of names) await pollGone(ctx, kind, n);
       continue;
     }
     await ctx.kube.waitFor(
@@ -154,5 +150,23 @@ async function waitGone(ctx: DeleteContext, plan: DeletePlan): Promise<void> {
       (items) => !items.some((i) => names.has(i.metadata?.name ?? '')),
       { timeoutMs: ctx.timeoutMs, description: `the ${kind} objects of ${plan.name} to be gone` },
     );
+  }
+}
+
+/**
+ * Waits with `get` for an object looked up by name: watching would need
+ * `list` and `watch`, which the minimal Role does not grant on Secrets and
+ * Leases (and the access checks did not ask for).
+ */
+async function pollGone(ctx: DeleteContext, kind: string, name: string): Promise<void> {
+  const { clock } = ctx.kube;
+  const deadline = clock.now() + ctx.timeoutMs;
+  while (await ctx.kube.find(kind, ctx.namespace, name)) {
+    if (clock.now() > deadline) {
+      throw new TimeoutError(
+        `${kind} ${name} was not gone after ${Math.round(ctx.timeoutMs / 1000)}s`,
+      );
+    }
+    await clock.sleep(250);
   }
 }
