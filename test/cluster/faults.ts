@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterDir, clusterSh } from './kube.js';
+import { clusterDir, clusterSh, kubectl, kubectlOk } from './kube.js';
 
 export interface ContainerState {
   pid: number;
@@ -216,4 +216,17 @@ export async function stopApiServer(): Promise<void> {
 export async function startApiServer(): Promise<void> {
   const r = await clusterSh(['apiserver-start'], 120_000);
   if (r.code !== 0) throw new Error(`cluster.sh apiserver-start failed: ${r.stderr}`);
+}
+
+const NO_SCHEDULE_TAINT = 'kpg.test/no-schedule';
+
+/** No node may start a pod any more (as when the old primary's node is lost); running pods stay. */
+export async function forbidScheduling(): Promise<void> {
+  await kubectlOk(['taint', 'nodes', '--all', `${NO_SCHEDULE_TAINT}=1:NoSchedule`, '--overwrite']);
+}
+
+export async function allowScheduling(): Promise<void> {
+  const r = await kubectl(['taint', 'nodes', '--all', `${NO_SCHEDULE_TAINT}-`]);
+  // "not found" on a node without the taint is fine.
+  if (r.code !== 0 && !/not found/.test(r.stderr)) throw new Error(`untaint: ${r.stderr}`);
 }

@@ -10,8 +10,6 @@ import {
   exec,
   getJson,
   kubeconfigPath,
-  kubectl,
-  kubectlOk,
   podReady,
   repoRoot,
   run,
@@ -22,7 +20,14 @@ import type { Ack } from './writer.js';
 
 export const CLUSTER = 'ha-postgres';
 
-export function manifest(opts: { sync?: boolean; replicas?: number } = {}): string {
+export interface ClusterOptions {
+  sync?: boolean;
+  replicas?: number;
+  /** Hot by default here, so every pod answers the row check; Warm is KubeDB's default. */
+  standbyMode?: 'Hot' | 'Warm';
+}
+
+export function manifest(opts: ClusterOptions = {}): string {
   return [
     'apiVersion: kubedb.com/v1alpha1',
     'kind: Postgres',
@@ -31,7 +36,7 @@ export function manifest(opts: { sync?: boolean; replicas?: number } = {}): stri
     'spec:',
     "  version: '15'",
     `  replicas: ${opts.replicas ?? 3}`,
-    '  standbyMode: Hot',
+    `  standbyMode: ${opts.standbyMode ?? 'Hot'}`,
     ...(opts.sync ? ['  streamingMode: synchronous'] : []),
     '  storage:',
     '    storageClassName: standard',
@@ -66,6 +71,11 @@ export async function pods(ns: string): Promise<{ name: string; role: string | u
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** Every pod of the cluster but `primary`. */
+export async function standbysOf(ns: string, primary: string): Promise<string[]> {
+  return (await pods(ns)).map((p) => p.name).filter((n) => n !== primary);
+}
+
 export async function primaryPod(ns: string): Promise<string> {
   const ps = (await pods(ns)).filter((p) => p.role === 'primary');
   if (ps.length !== 1)
@@ -93,10 +103,7 @@ export async function sql(
 }
 
 /** Creates the cluster and waits for one primary and streaming standbys. */
-export async function createCluster(
-  prefix: string,
-  opts: { sync?: boolean; replicas?: number } = {},
-): Promise<string> {
+export async function createCluster(prefix: string, opts: ClusterOptions = {}): Promise<string> {
   const ns = await createNamespace(prefix);
   const r = await kpg(['create', '-f', '-', '-n', ns, '--dry-run=client', '-o', 'yaml'], {
     timeoutMs: 60_000,
@@ -142,9 +149,10 @@ export async function missingRows(
   ns: string,
   acks: Ack[],
   timeoutMs = 120_000,
+  only?: string[],
 ): Promise<Record<string, number[]>> {
   const missing: Record<string, number[]> = {};
-  for (const p of await pods(ns)) {
+  for (const p of (await pods(ns)).filter((q) => !only || only.includes(q.name))) {
     let last: number[] = [];
     try {
       await waitFor(
@@ -209,15 +217,4 @@ export async function killPrimary(ns: string, pod: string, stayDown: boolean): P
   killPod(ns, pod);
 }
 
-const NO_SCHEDULE_TAINT = 'kpg.test/no-schedule';
-
-/** No node may start a pod any more (as when the old primary's node is lost); running pods stay. */
-export async function forbidScheduling(): Promise<void> {
-  await kubectlOk(['taint', 'nodes', '--all', `${NO_SCHEDULE_TAINT}=1:NoSchedule`, '--overwrite']);
-}
-
-export async function allowScheduling(): Promise<void> {
-  const r = await kubectl(['taint', 'nodes', '--all', `${NO_SCHEDULE_TAINT}-`]);
-  // "not found" on a node without the taint is fine.
-  if (r.code !== 0 && !/not found/.test(r.stderr)) throw new Error(`untaint: ${r.stderr}`);
-}
+export { allowScheduling, forbidScheduling } from '../../cluster/faults.js';

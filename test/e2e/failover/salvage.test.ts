@@ -19,13 +19,10 @@ import {
   pods,
   primaryPod,
   sql,
+  standbysOf,
   waitHealthy,
 } from './harness.js';
 import { Writer } from './writer.js';
-
-async function standbysOf(ns: string, primary: string): Promise<string[]> {
-  return (await pods(ns)).map((p) => p.name).filter((n) => n !== primary);
-}
 
 describe('kpg failover: the WAL a killed primary never sent', () => {
   const namespaces: string[] = [];

@@ -3,7 +3,7 @@
 // pod is frozen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace } from '../../cluster/kube.js';
-import { freezePod, thawPod } from '../../cluster/faults.js';
+import { allowScheduling, forbidScheduling, freezePod, thawPod } from '../../cluster/faults.js';
 import { example, kpg, kubectlOk, streaming, waitFor } from './helpers.js';
 
 const NAME = 'hot-postgres';
@@ -176,12 +176,19 @@ describe('kpg describe', () => {
   });
 
   it('a deleted standby: degraded (exit 10) until it streams again', async () => {
-    await kubectlOk(['-n', ns, 'delete', 'pod', 'hot-postgres-1', '--wait=false']);
-    await waitFor(
-      async () => (await kpg(['describe', NAME, '-n', ns, '--exit-code'])).code === 10,
-      60_000,
-      { what: 'exit 10' },
-    );
+    // Its replacement would start within a second and stream again before a
+    // describe could look; no node may run it until describe has seen it missing.
+    await forbidScheduling();
+    try {
+      await kubectlOk(['-n', ns, 'delete', 'pod', 'hot-postgres-1', '--wait=false']);
+      await waitFor(
+        async () => (await kpg(['describe', NAME, '-n', ns, '--exit-code'])).code === 10,
+        60_000,
+        { what: 'exit 10' },
+      );
+    } finally {
+      await allowScheduling();
+    }
     await waitFor(async () => (await streaming(ns, 'hot-postgres-0')).length === 2, 180_000, {
       what: 'streaming again',
     });
