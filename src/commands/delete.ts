@@ -2,16 +2,18 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
 import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
 import { parseDuration } from '../lib/cli/duration.js';
-import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
+import { kubeFlags, kubeFromFlags, listFlags } from '../lib/cli/kube-flags.js';
 import { requireAccess } from '../lib/cluster/access.js';
 import { deleteAccessChecks, executeDelete, takeInventory } from '../lib/cluster/delete-exec.js';
+import { formatDeletePlan, planDelete, type DeletePlan } from '../lib/cluster/delete-plan.js';
 import {
-  formatDeletePlan,
-  planDelete,
-  removesData,
-  type DeletePlan,
-} from '../lib/cluster/delete-plan.js';
-import { InvalidInputError, NotFoundError, UnsafeStateError, UsageError } from '../lib/errors.js';
+  deleteQuestion,
+  deleteScope,
+  refusalOf,
+  type DeleteScope,
+} from '../lib/cluster/delete-targets.js';
+import { findClusters } from '../lib/cluster/list.js';
+import { InvalidInputError, NotFoundError, UnsafeStateError } from '../lib/errors.js';
 import type { Kube } from '../lib/kube/index.js';
 import { loadManifests } from '../lib/manifest/index.js';
 
@@ -37,7 +39,9 @@ export default class Delete extends BaseCommand<typeof Delete> {
   Delete          also removes the PVCs and the record; keeps the Secret
   WipeOut         removes everything, the Secret included
 
-Shows what is removed and what is kept, and asks on a terminal (--yes for CI).`;
+Every cluster is planned before anything is removed: when one of them refuses (DoNotTerminate), nothing is deleted. Shows what is removed and what is kept, and asks once on a terminal (--yes for CI).
+
+-l/--selector and --all pick clusters by label in the namespace (-A: in every namespace), paused ones (only their record left) included; they cannot be mixed with names or -f.`;
 
   static override examples = [
     {
@@ -48,6 +52,10 @@ Shows what is removed and what is kept, and asks on a terminal (--yes for CI).`;
       description: 'Delete the clusters of a manifest, without asking.',
       command: '<%= config.bin %> <%= command.id %> -f pg.yaml --yes',
     },
+    {
+      description: 'Delete every cluster labelled env=test, in every namespace.',
+      command: '<%= config.bin %> <%= command.id %> -A -l env=test',
+    },
   ];
 
   static override strict = false;
@@ -55,6 +63,8 @@ Shows what is removed and what is kept, and asks on a terminal (--yes for CI).`;
 
   static override flags = {
     ...kubeFlags,
+    ...listFlags,
+    all: Flags.boolean({ summary: 'Delete every cluster in the namespace (-A: everywhere).' }),
     filename: Flags.string({
       char: 'f',
       summary: 'Delete the clusters named in these manifests.',
@@ -75,15 +85,33 @@ Shows what is removed and what is kept, and asks on a terminal (--yes for CI).`;
 
   async run(): Promise<DeleteResult> {
     const { argv } = await this.parse(Delete);
+    const names = argv as string[];
+    const scope = deleteScope({
+      names,
+      files: this.flags.filename ?? [],
+      selector: this.flags.selector,
+      all: this.flags.all,
+      allNamespaces: this.flags['all-namespaces'],
+    });
     const kube = await kubeFromFlags(this.flags, this.terminal.env);
-    const targets = await this.targets(kube, argv as string[]);
+    const targets = await this.targets(kube, scope, names);
     const result: DeleteResult = {
       plans: [],
       dryRun: this.flags['dry-run'],
       deleted: [],
       notFound: [],
     };
-    for (const t of targets) await this.deleteOne(kube, t, result);
+    for (const t of targets) await this.plan(kube, t, result);
+    const refusal = refusalOf(result.plans);
+    if (refusal) {
+      if (this.output === 'json') this.out(JSON.stringify(result, null, 2));
+      throw new UnsafeStateError(refusal, {
+        suggestions: [
+          'to delete it, change spec.terminationPolicy (e.g. to Pause) with kpg apply first',
+        ],
+      });
+    }
+    if (!this.flags['dry-run']) await this.removeAll(kube, result);
     if (this.output === 'json') this.out(JSON.stringify(result, null, 2));
     if (result.notFound.length > 0 && !this.flags['ignore-not-found']) {
       throw new NotFoundError(
@@ -98,13 +126,21 @@ Shows what is removed and what is kept, and asks on a terminal (--yes for CI).`;
     return result;
   }
 
-  private async targets(kube: Kube, names: string[]): Promise<Target[]> {
-    const files = this.flags.filename ?? [];
-    if (names.length === 0 && files.length === 0) {
-      throw new UsageError('name the clusters to delete, or give -f FILE', {
-        suggestions: ['kpg delete NAME [NAME...]'],
-      });
+  private async targets(kube: Kube, scope: DeleteScope, names: string[]): Promise<Target[]> {
+    if (scope.by === 'name') return this.named(kube, names);
+    const found = await findClusters(kube, { ...scope, namespace: kube.namespace, paused: true });
+    if (found.length === 0 && this.output !== 'json') {
+      this.err(
+        scope.allNamespaces
+          ? 'No resources found'
+          : `No resources found in ${kube.namespace} namespace.`,
+      );
     }
+    return found;
+  }
+
+  private async named(kube: Kube, names: string[]): Promise<Target[]> {
+    const files = this.flags.filename ?? [];
     const ns = kube.namespace;
     const out: Target[] = names.map((name) => ({ name, namespace: ns }));
     if (files.length > 0) {
@@ -114,10 +150,13 @@ Shows what is removed and what is kept, and asks on a terminal (--yes for CI).`;
         throw new InvalidInputError('the manifests were refused; nothing was deleted');
       out.push(...loaded.clusters.map((c) => ({ name: c.name, namespace: c.namespace ?? ns })));
     }
-    return out;
+    const seen = new Set<string>();
+    return out.filter(
+      (t) => !seen.has(`${t.namespace}/${t.name}`) && !!seen.add(`${t.namespace}/${t.name}`),
+    );
   }
 
-  private async deleteOne(kube: Kube, t: Target, result: DeleteResult): Promise<void> {
+  private async plan(kube: Kube, t: Target, result: DeleteResult): Promise<void> {
     const inv = await takeInventory(kube, t.namespace, t.name);
     if (!inv.recordFound && inv.found.length === 0) {
       result.notFound.push(`${t.namespace}/${t.name}`);
@@ -128,15 +167,13 @@ Shows what is removed and what is kept, and asks on a terminal (--yes for CI).`;
     const plan = planDelete({ ...t, ...inv });
     result.plans.push(plan);
     this.text(formatDeletePlan(plan));
-    if (plan.refusal) {
-      throw new UnsafeStateError(plan.refusal, {
-        suggestions: [
-          'to delete it, change spec.terminationPolicy (e.g. to Pause) with kpg apply first',
-        ],
-      });
-    }
-    if (this.flags['dry-run'] || plan.remove.length === 0) return;
-    await requireAccess(kube, t.namespace, deleteAccessChecks(plan));
+  }
+
+  /** Checks every permission first, asks once, then removes the clusters one after another. */
+  private async removeAll(kube: Kube, result: DeleteResult): Promise<void> {
+    const acting = result.plans.filter((p) => p.remove.length > 0);
+    if (acting.length === 0) return;
+    for (const p of acting) await requireAccess(kube, p.namespace, deleteAccessChecks(p));
     const go = await confirmOrRefuse(
       this.terminal,
       {
@@ -145,26 +182,26 @@ Shows what is removed and what is kept, and asks on a terminal (--yes for CI).`;
         dryRun: false,
         interactive: isInteractive(this.terminal),
       },
-      removesData(plan)
-        ? `Delete postgres "${t.name}" AND ITS DATA (${plan.policy})?`
-        : `Delete postgres "${t.name}" (${plan.policy}: the data is kept)?`,
+      deleteQuestion(acting),
     );
     if (!go) {
       this.text(['cancelled: nothing was deleted']);
       return;
     }
-    await executeDelete(
-      {
-        kube,
-        namespace: t.namespace,
-        timeoutMs: parseDuration(this.flags.timeout),
-        onStep: (l) => this.err(`  ${l}`),
-      },
-      plan,
-      this.flags.wait,
-    );
-    result.deleted.push(`${t.namespace}/${t.name}`);
-    this.text([`postgres "${t.name}" deleted (${plan.policy})`]);
+    for (const plan of acting) {
+      await executeDelete(
+        {
+          kube,
+          namespace: plan.namespace,
+          timeoutMs: parseDuration(this.flags.timeout),
+          onStep: (l) => this.err(`  ${l}`),
+        },
+        plan,
+        this.flags.wait,
+      );
+      result.deleted.push(`${plan.namespace}/${plan.name}`);
+      this.text([`postgres "${plan.name}" deleted (${plan.policy})`]);
+    }
   }
 
   private text(lines: string[]): void {

@@ -11,7 +11,11 @@ import { kpg, kubectlOk, podSql, streaming, waitFor } from './helpers.js';
 const KINDS =
   'pods,services,statefulsets,poddisruptionbudgets,configmaps,secrets,serviceaccounts,roles,rolebindings,persistentvolumeclaims,endpointslices,controllerrevisions,leases';
 
-function manifest(ns: string, name: string, o: { replicas: number; policy?: string }): string {
+function manifest(
+  ns: string,
+  name: string,
+  o: { replicas: number; policy?: string; team?: string },
+): string {
   const file = join(tmpdir(), `kpg-delete-${ns}-${name}-${Date.now()}.yaml`);
   writeFileSync(
     file,
@@ -20,7 +24,7 @@ kind: Postgres
 metadata:
   name: ${name}
   namespace: ${ns}
-spec:
+${o.team ? `  labels:\n    team: ${o.team}\n` : ''}spec:
   version: "15"
   replicas: ${o.replicas}
   storage:
@@ -156,5 +160,54 @@ describe('kpg delete', () => {
     ).toBe(0);
     expect((await kpg(['delete', 'pgd', '-n', ns, '--yes'])).code).toBe(0);
     await expectLeft(ns, 'pgd', []);
+  });
+
+  it('-l picks clusters by label (paused ones too); one DoNotTerminate among them stops all', async () => {
+    const files = {
+      pgl1: manifest(ns, 'pgl1', { replicas: 1, policy: 'WipeOut', team: 'scratch' }),
+      pgl2: manifest(ns, 'pgl2', { replicas: 1, policy: 'DoNotTerminate', team: 'scratch' }),
+      pgl3: manifest(ns, 'pgl3', { replicas: 1, team: 'other' }),
+    };
+    for (const f of Object.values(files)) {
+      const c = await kpg(['create', '-f', f]);
+      expect(c.code, c.stderr).toBe(0);
+    }
+
+    const bare = await kpg(['delete', '-A', '--yes']);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/-A\/--all-namespaces needs -l\/--selector or --all/);
+    const mixed = await kpg(['delete', 'pgl1', '-l', 'team=scratch', '-n', ns, '--yes']);
+    expect(mixed.code).toBe(2);
+
+    const before = await leftovers(ns, 'pgl1');
+    const refused = await kpg(['delete', '-l', 'team=scratch', '-n', ns, '--yes']);
+    expect(refused.code).toBe(9);
+    expect(refused.stderr).toMatch(new RegExp(`${ns}/pgl2 has terminationPolicy DoNotTerminate`));
+    expect(refused.stdout).toMatch(/postgres "pgl1" in namespace/);
+    expect(await leftovers(ns, 'pgl1')).toEqual(before);
+
+    // Paused: only the record, PVC and Secret are left, and -l still finds it by its labels.
+    expect((await kpg(['delete', 'pgl3', '-n', ns, '--yes'])).code).toBe(0);
+    const paused = await kpg(['delete', '-l', 'team=other', '-n', ns, '--dry-run']);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toMatch(
+      /postgres "pgl3" in namespace \S+, terminationPolicy Pause:\n\s+nothing to remove/,
+    );
+
+    const policy = manifest(ns, 'pgl2', { replicas: 1, policy: 'Delete', team: 'scratch' });
+    expect((await kpg(['apply', '-f', policy, '--yes'])).code).toBe(0);
+    const json = await kpg(['delete', '-l', 'team=scratch', '-n', ns, '--yes', '-o', 'json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { deleted: string[] }).deleted).toEqual([
+      `${ns}/pgl1`,
+      `${ns}/pgl2`,
+    ]);
+    await expectLeft(ns, 'pgl1', []);
+    await expectLeft(ns, 'pgl2', ['secret/pgl2-auth']);
+    expect(await leftovers(ns, 'pgl3')).toContain('configmap/pgl3-kpg');
+
+    const none = await kpg(['delete', '-l', 'team=nobody', '-n', ns, '--yes']);
+    expect(none.code).toBe(0);
+    expect(none.stderr).toMatch(new RegExp(`No resources found in ${ns} namespace`));
   });
 });
