@@ -15,16 +15,15 @@
  * command's wall time, and which path kpg took. Medians; every run is printed.
  * Method and figures: bench/README.md.
  */
-import { healPod, partitionPod } from '../test/cluster/faults.js';
 import {
-  CLUSTER,
   cleanup,
+  CLUSTER,
   createCluster,
   killPrimary,
+  killWithStandbysCutOff,
   kpg,
   missingRows,
   parseJson,
-  pods,
   waitHealthy,
 } from '../test/e2e/failover/harness.js';
 import { longestGap, Writer } from '../test/e2e/failover/writer.js';
@@ -60,14 +59,7 @@ async function event(
 ): Promise<void> {
   if (scenario === 'switchover') return;
   if (scenario !== 'unsent') return killPrimary(ns, primary, scenario === 'kept-down');
-  const standbys = (await pods(ns)).map((p) => p.name).filter((n) => n !== primary);
-  for (const s of standbys) partitionPod(ns, s);
-  try {
-    await writer.waitMore(100);
-    await killPrimary(ns, primary, true);
-  } finally {
-    for (const s of standbys) healPod(ns, s);
-  }
+  await killWithStandbysCutOff(ns, primary, () => writer.waitMore(100));
 }
 
 async function once(ns: string, writer: Writer, scenario: Scenario): Promise<Sample> {

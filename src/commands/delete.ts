@@ -150,10 +150,8 @@ Every cluster is planned before anything is removed: when one of them refuses (D
         throw new InvalidInputError('the manifests were refused; nothing was deleted');
       out.push(...loaded.clusters.map((c) => ({ name: c.name, namespace: c.namespace ?? ns })));
     }
-    const seen = new Set<string>();
-    return out.filter(
-      (t) => !seen.has(`${t.namespace}/${t.name}`) && !!seen.add(`${t.namespace}/${t.name}`),
-    );
+    // A name given twice (or also in a file) is deleted once.
+    return [...new Map(out.map((t) => [`${t.namespace}/${t.name}`, t])).values()];
   }
 
   private async plan(kube: Kube, t: Target, result: DeleteResult): Promise<void> {

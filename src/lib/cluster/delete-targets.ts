@@ -54,9 +54,8 @@ export function refusalOf(plans: DeletePlan[]): string | undefined {
   return `${names} ${refused.length === 1 ? 'has' : 'have'} terminationPolicy DoNotTerminate; nothing was deleted`;
 }
 
-/** The one question asked on a terminal before any cluster is removed. */
-export function deleteQuestion(plans: DeletePlan[]): string {
-  const acting = plans.filter((p) => p.remove.length > 0);
+/** The one question asked on a terminal before the plans (each removing something) are carried out. */
+export function deleteQuestion(acting: DeletePlan[]): string {
   if (acting.length === 1) {
     const p = acting[0]!;
     return removesData(p)

@@ -47,10 +47,8 @@ async function listRefs(
       scope.selector,
     ),
   });
-  return list.items
-    .map((s) => ({
-      name: s.metadata?.labels?.['kubedb.com/name'] ?? s.metadata?.name ?? '',
-      namespace: s.metadata?.namespace ?? scope.namespace,
-    }))
-    .filter((r) => r.name !== '');
+  return list.items.map((s) => ({
+    name: s.metadata?.labels?.['kubedb.com/name'] ?? s.metadata?.name ?? '',
+    namespace: s.metadata?.namespace ?? scope.namespace,
+  }));
 }

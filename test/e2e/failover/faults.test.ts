@@ -3,14 +3,19 @@
 // --force proceeds and reports the possible loss, the old primary's volume
 // being out of reach).
 import { afterAll, describe, expect, it } from 'vitest';
-import { freezePod, healPod, partitionPod, thawPod } from '../../cluster/faults.js';
-import { sleep, waitFor } from '../../cluster/kube.js';
 import {
   allowScheduling,
-  CLUSTER,
-  cleanup,
-  createCluster,
   forbidScheduling,
+  freezePod,
+  healPod,
+  partitionPod,
+  thawPod,
+} from '../../cluster/faults.js';
+import { sleep, waitFor } from '../../cluster/kube.js';
+import {
+  cleanup,
+  CLUSTER,
+  createCluster,
   kpg,
   missingRows,
   parseJson,

@@ -2,7 +2,7 @@
 // namespace (rendered by `kpg create --dry-run=client`, applied by kubectl),
 // running kpg itself, and checking every acknowledged row everywhere.
 import { join } from 'node:path';
-import { killPod, podState } from '../../cluster/faults.js';
+import { healPod, killPod, partitionPod, podState } from '../../cluster/faults.js';
 import {
   apply,
   createNamespace,
@@ -217,4 +217,21 @@ export async function killPrimary(ns: string, pod: string, stayDown: boolean): P
   killPod(ns, pod);
 }
 
-export { allowScheduling, forbidScheduling } from '../../cluster/faults.js';
+/**
+ * Cuts every standby off the pod network, runs `whileCutOff` (commits only the
+ * primary's disk will hold), kills the primary for good, and heals the standbys.
+ */
+export async function killWithStandbysCutOff(
+  ns: string,
+  primary: string,
+  whileCutOff: () => Promise<void>,
+): Promise<void> {
+  const standbys = await standbysOf(ns, primary);
+  for (const s of standbys) partitionPod(ns, s);
+  try {
+    await whileCutOff();
+    await killPrimary(ns, primary, true);
+  } finally {
+    for (const s of standbys) healPod(ns, s);
+  }
+}

@@ -4,22 +4,20 @@
 // promotes. When that volume cannot be read (no node may run the old pod),
 // kpg refuses and rolls back; --force goes on and says what may be lost.
 import { afterAll, describe, expect, it } from 'vitest';
-import { healPod, partitionPod } from '../../cluster/faults.js';
+import { allowScheduling, forbidScheduling } from '../../cluster/faults.js';
 import { sleep } from '../../cluster/kube.js';
 import {
-  allowScheduling,
-  CLUSTER,
   cleanup,
+  CLUSTER,
   createCluster,
-  forbidScheduling,
   killPrimary,
+  killWithStandbysCutOff,
   kpg,
   missingRows,
   parseJson,
   pods,
   primaryPod,
   sql,
-  standbysOf,
   waitHealthy,
 } from './harness.js';
 import { Writer } from './writer.js';
@@ -42,10 +40,8 @@ describe('kpg failover: the WAL a killed primary never sent', () => {
       [2, 0],
     ] as const) {
       const old = await waitHealthy(ns);
-      const standbys = await standbysOf(ns, old);
       await writer.waitMore(20);
-      for (const s of standbys) partitionPod(ns, s);
-      try {
+      await killWithStandbysCutOff(ns, old, async () => {
         // Commits the standbys cannot receive: only the primary's disk has them,
         // about 8 MB of WAL (into the next segment file) and the writer's rows.
         const big = await sql(
@@ -56,10 +52,7 @@ describe('kpg failover: the WAL a killed primary never sent', () => {
         );
         expect(big.code, big.stderr).toBe(0);
         await writer.waitMore(100);
-        await killPrimary(ns, old, true);
-      } finally {
-        for (const s of standbys) healPod(ns, s);
-      }
+      });
       const r = await kpg(['failover', CLUSTER, '-n', ns, '--yes', '-o', 'json']);
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       const out = parseJson(r);

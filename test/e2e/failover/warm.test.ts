@@ -5,13 +5,12 @@
 // new primary must hold every acknowledged row, and every warm standby must
 // report (in pg_stat_replication) that it replayed past the last one.
 import { afterAll, describe, expect, it } from 'vitest';
-import { healPod, partitionPod } from '../../cluster/faults.js';
 import { waitFor } from '../../cluster/kube.js';
 import {
-  CLUSTER,
   cleanup,
+  CLUSTER,
   createCluster,
-  killPrimary,
+  killWithStandbysCutOff,
   kpg,
   missingRows,
   parseJson,
@@ -67,15 +66,8 @@ describe('kpg failover with warm standbys', () => {
 
     const old = await waitHealthy(ns);
     expect(old).toBe(swOut.newPrimary);
-    const standbys = await standbysOf(ns, old);
     await writer.waitMore(20);
-    for (const s of standbys) partitionPod(ns, s);
-    try {
-      await writer.waitMore(100);
-      await killPrimary(ns, old, true);
-    } finally {
-      for (const s of standbys) healPod(ns, s);
-    }
+    await killWithStandbysCutOff(ns, old, () => writer.waitMore(100));
     const fo = await kpg(['failover', CLUSTER, '-n', ns, '--yes', '-o', 'json']);
     expect(fo.code, `${fo.stdout}\n${fo.stderr}`).toBe(0);
     const foOut = parseJson(fo);
