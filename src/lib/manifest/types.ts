@@ -51,6 +51,14 @@ export interface ServiceTemplateSpec {
   labels: Record<string, string>;
 }
 
+/** `spec.leaderElection` with defaults applied (KubeDB's field names; maximumLagBeforeFailover in bytes). */
+export interface LeaderElectionSpec {
+  leaseDurationSeconds: number;
+  renewDeadlineSeconds: number;
+  retryPeriodSeconds: number;
+  maximumLagBeforeFailover: number;
+}
+
 export interface PostgresCluster {
   name: string;
   /** Absent when the manifest names none: the command's namespace applies. */
@@ -79,6 +87,11 @@ export interface PostgresCluster {
   serviceTemplate: ServiceTemplateSpec;
   updateStrategy: { type: 'RollingUpdate' | 'OnDelete' };
   terminationPolicy: TerminationPolicy;
+  /**
+   * The in-pod agents' election timing. The loader always sets it (defaults
+   * applied); absent only in objects built by hand, meaning the defaults.
+   */
+  leaderElection?: LeaderElectionSpec;
   /** Kept as given; kpg does not deploy monitoring itself. */
   monitor?: Record<string, unknown>;
   /** The raw document as given (for the cluster's record of the applied spec). */

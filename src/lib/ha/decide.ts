@@ -1,0 +1,222 @@
+/**
+ * decide(observed, now) → the one thing this agent does next, with why.
+ * Pure: the agent gathers `observed` (lease, record, local postgres, peers),
+ * calls this, acts, and logs the reason. Rules, in order:
+ *   1. a lease that cannot be read changes nothing, except that a holder
+ *      past its renew deadline steps down;
+ *   2. the holder renews, steps down past its renew deadline, gives the
+ *      lease up once its postgres stays down, and otherwise takes the next
+ *      step of becoming primary;
+ *   3. a postgres serving as primary without the lease is fenced;
+ *   4. a free lease (released, or unchanged for a whole lease duration on
+ *      this agent's clock) is taken by the record's primary when its data is
+ *      a primary's, by the standby it was handed to, or by the first eligible
+ *      standby in (flushed LSN, ordinal) order.
+ */
+import {
+  candidateProblem,
+  peerAhead,
+  seconds,
+  silentSynchronousPeer,
+  type CandidateView,
+} from './candidate.js';
+import { holderOf, podOfHolder } from './identity.js';
+import type { LeaseSnapshot } from './lease-record.js';
+import type { Action, LeadStep, Observed } from './types.js';
+
+export function decide(o: Observed, now: number): Action {
+  if (!o.lease.readable) return unreadable(o, now, o.lease.error);
+  const snap = o.lease.snapshot;
+  if (snap?.holder !== undefined && snap.holder === holderOf(o.self)) return asHolder(o, now);
+  if (o.holding) {
+    return {
+      kind: 'step-down',
+      reason: `the lease is held by ${snap ? whoHolds(snap) : 'nobody'} now`,
+    };
+  }
+  if (!snap) return noLease(o);
+  const unchanged = o.lease.unchangedForMs;
+  const expired = unchanged >= o.policy.timing.leaseDurationMs;
+  const released = snap.holder === undefined;
+  const handedToMe = released && snap.handoverTo === o.self.pod;
+  // A lease handed to another standby stays that one's for a lease duration.
+  const free = expired || handedToMe || (released && snap.handoverTo === undefined);
+  return free ? whenFree(o, now, { snap, expired, handedToMe }) : whenHeld(o, snap, unchanged);
+}
+
+function whenHeld(o: Observed, snap: LeaseSnapshot, unchangedMs: number): Action {
+  if (o.local.role === 'primary') {
+    return {
+      kind: 'fence',
+      reason: `postgres runs as primary but ${whoHolds(snap)} holds the lease`,
+    };
+  }
+  return {
+    kind: 'follow',
+    reason:
+      snap.holder === undefined
+        ? `the lease was handed over to ${snap.handoverTo ?? 'nobody'}`
+        : `${whoHolds(snap)} holds the lease (changed ${seconds(unchangedMs)} ago)`,
+  };
+}
+
+function whoHolds(snap: LeaseSnapshot): string {
+  return snap.holder ? podOfHolder(snap.holder) : 'nobody';
+}
+
+function unreadable(o: Observed, now: number, error: string): Action {
+  if (o.holding) {
+    if (now > o.holding.renewDeadlineMs) {
+      return {
+        kind: 'step-down',
+        reason: `could not renew the lease within the renew deadline (${error})`,
+      };
+    }
+    return {
+      kind: 'lead',
+      step: 'none',
+      reason: `the lease could not be read (${error}); renewing anyway`,
+    };
+  }
+  if (o.local.role === 'primary') {
+    return {
+      kind: 'fence',
+      reason: `postgres runs as primary and this pod does not hold the lease (${error})`,
+    };
+  }
+  return { kind: 'unknown', reason: `the lease could not be read: ${error}` };
+}
+
+function noLease(o: Observed): Action {
+  if (o.record?.primary === o.self.pod) {
+    return {
+      kind: 'acquire',
+      as: 'bootstrap',
+      reason: 'no lease exists and the record names this pod primary',
+    };
+  }
+  if (o.local.role === 'primary') {
+    return {
+      kind: 'fence',
+      reason: `postgres runs as primary but the record names ${o.record?.primary ?? 'no pod'}`,
+    };
+  }
+  return {
+    kind: 'follow',
+    reason: `no lease exists yet: ${o.record?.primary ?? "the record's primary"} creates it`,
+  };
+}
+
+function asHolder(o: Observed, now: number): Action {
+  if (!o.holding) {
+    // This incarnation's name and UID, but no renewal of ours is confirmed
+    // (the agent restarted, or stepped down while the API was away): renew.
+    return { kind: 'acquire', as: 'reclaim', reason: 'the lease names this pod incarnation' };
+  }
+  if (now > o.holding.renewDeadlineMs) {
+    return { kind: 'step-down', reason: 'could not renew the lease within the renew deadline' };
+  }
+  const { local, policy } = o;
+  if (local.role === 'down') {
+    const downFor = now - Math.max(local.lastPrimaryMs ?? local.roleSinceMs, local.roleSinceMs);
+    if (downFor > policy.primaryDownMs) {
+      return {
+        kind: 'release',
+        reason: `postgres has not answered for ${seconds(downFor)}: fencing it and giving the lease up`,
+      };
+    }
+  }
+  const step = leadStep(o);
+  return {
+    kind: 'lead',
+    step,
+    reason: step === 'none' ? 'this pod holds the lease' : `this pod holds the lease: ${step}`,
+  };
+}
+
+function leadStep(o: Observed): LeadStep {
+  const { local, record } = o;
+  if (record?.primary !== o.self.pod) return 'write-record';
+  if (local.role === 'standby') return 'promote';
+  if (local.role === 'down' || local.role === 'starting') return 'start-primary';
+  if (o.labelled !== 'primary') return 'label';
+  if (local.timeline !== undefined && local.timeline > record.timeline) return 'record-timeline';
+  return 'none';
+}
+
+function whenFree(
+  o: Observed,
+  now: number,
+  f: { snap: LeaseSnapshot; expired: boolean; handedToMe: boolean },
+): Action {
+  const { snap } = f;
+  const why = freeBecause(o, f);
+  if (snap.pausedBy)
+    return { kind: 'wait', reason: `${why}, but ${snap.pausedBy} drives the cluster` };
+  if (f.expired && o.record?.primary === o.self.pod && isPrimaryData(o)) {
+    return { kind: 'acquire', as: 'reclaim', reason: `${why}; the record names this pod primary` };
+  }
+  if (o.local.role === 'primary') {
+    return {
+      kind: 'fence',
+      reason: `${why}; postgres runs as primary, which the record does not name`,
+    };
+  }
+  const problem = candidateProblem(candidateView(o, snap), now);
+  if (problem)
+    return { kind: 'refuse', reason: `${why}, but this pod may not take over: ${problem}` };
+  if (f.handedToMe) return { kind: 'acquire', as: 'handover', reason: why };
+  return againstPeers(o, snap, why);
+}
+
+function freeBecause(
+  o: Observed,
+  f: { snap: LeaseSnapshot; expired: boolean; handedToMe: boolean },
+): string {
+  if (f.handedToMe) return 'the lease was handed over to this pod';
+  if (!f.expired) return 'the lease was released';
+  const unchanged = o.lease.readable ? o.lease.unchangedForMs : 0;
+  return `the lease held by ${whoHolds(f.snap)} has not changed for ${seconds(unchanged)}`;
+}
+
+function candidateView(o: Observed, snap: LeaseSnapshot): CandidateView {
+  const { lsn, synchronous } = snap.published;
+  return {
+    pod: o.self.pod,
+    local: o.local,
+    policy: o.policy,
+    ...(o.record ? { recordTimeline: o.record.timeline } : {}),
+    ...(lsn !== undefined ? { publishedLsn: lsn } : {}),
+    ...(synchronous ? { synchronousStandbys: synchronous } : {}),
+  };
+}
+
+/** An eligible standby still lets a better-placed peer go first. */
+function againstPeers(o: Observed, snap: LeaseSnapshot, why: string): Action {
+  const rules = {
+    synchronous: o.policy.synchronous,
+    ...(snap.published.synchronous ? { synchronousStandbys: snap.published.synchronous } : {}),
+  };
+  const silent = silentSynchronousPeer(o.self.pod, o.peers, rules);
+  if (silent) {
+    return {
+      kind: 'refuse',
+      reason: `${why}, but the synchronous standby ${silent} does not answer: it may hold commits this pod lacks`,
+    };
+  }
+  const self = {
+    pod: o.self.pod,
+    ...(o.local.flushLsn !== undefined ? { flushLsn: o.local.flushLsn } : {}),
+  };
+  const ahead = peerAhead(self, o.peers, rules);
+  if (ahead) return { kind: 'wait', reason: `${why}; ${ahead.reason}` };
+  return {
+    kind: 'acquire',
+    as: 'takeover',
+    reason: `${why}; this pod is the most advanced eligible standby`,
+  };
+}
+
+function isPrimaryData(o: Observed): boolean {
+  return o.local.role === 'primary' || (o.local.role !== 'standby' && o.local.data === 'primary');
+}

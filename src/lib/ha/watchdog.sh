@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# watchdog.sh: the postgres container's self-fence (kpg's in-pod agent).
+#
+#   watchdog.sh DEADLINE_FILE POSTMASTER_PID
+#
+# While the postmaster runs as primary, the agent (another container of the
+# pod) writes to DEADLINE_FILE, after each lease renewal that landed, the
+# uptime in seconds ("12345.678") until which this pod may serve as primary.
+# Once /proc/uptime passes it, or the file is missing or unreadable, this
+# script stops the postmaster and every process below it and then kills them
+# all with SIGKILL: an immediate stop, never a smart or fast shutdown, so no
+# open session commits anything more. Then it exits 3 and the start script
+# exits with it; the kubelet restarts the container, which comes back as a
+# standby. It exits 0 when the postmaster ends by itself.
+#
+# Nothing here needs the agent alive: a frozen or crashed agent stops
+# writing, the deadline passes, and the primary is fenced all the same.
+# Both containers read the same kernel's /proc/uptime.
+#
+# Environment: KPG_WATCHDOG_INTERVAL (seconds between checks, default 0.1),
+# KPG_UPTIME_FILE (default /proc/uptime; tests point it elsewhere).
+set -uo pipefail
+
+KPG_WATCHDOG_INTERVAL=${KPG_WATCHDOG_INTERVAL:-0.1}
+KPG_UPTIME_FILE=${KPG_UPTIME_FILE:-/proc/uptime}
+
+wd_log() { printf 'kpg-watchdog: %s\n' "$*" >&2; }
+
+# to_ms SECONDS: "12345.6789" -> 12345678 (integer milliseconds); fails on anything else.
+to_ms() {
+  local s=$1 int frac
+  [[ $s =~ ^([0-9]+)(\.([0-9]*))?$ ]] || return 1
+  int=${BASH_REMATCH[1]}
+  frac=${BASH_REMATCH[3]}000
+  printf '%d\n' $((10#$int * 1000 + 10#${frac:0:3}))
+}
+
+uptime_ms() {
+  local up _
+  read -r up _ <"$KPG_UPTIME_FILE" || return 1
+  to_ms "$up"
+}
+
+deadline_ms() {
+  local d
+  [[ -r $1 ]] || return 1
+  read -r d <"$1" || [[ -n ${d:-} ]] || return 1
+  to_ms "$d"
+}
+
+# descendants PID: every process below PID (children, their children...), from /proc.
+descendants() {
+  local -a queue=("$1") found=()
+  local stat pid ppid rest
+  declare -A parent_of=()
+  for stat in /proc/[0-9]*/stat; do
+    read -r stat_line <"$stat" 2>/dev/null || continue
+    pid=${stat_line%% *}
+    rest=${stat_line##*) }
+    read -r _ ppid _ <<<"$rest"
+    parent_of[$pid]=$ppid
+  done
+  while ((${#queue[@]} > 0)); do
+    local p=${queue[0]}
+    queue=("${queue[@]:1}")
+    for pid in "${!parent_of[@]}"; do
+      if [[ ${parent_of[$pid]} == "$p" ]]; then
+        found+=("$pid")
+        queue+=("$pid")
+      fi
+    done
+  done
+  printf '%s\n' "${found[@]}"
+}
+
+# fence PID: freeze the postmaster first (it can fork no more), then
+# everything below it, then SIGKILL the lot. Backends call setsid(), so a
+# process-group kill would miss them.
+fence() {
+  local pm=$1 round
+  local -a all=("$pm")
+  kill -STOP "$pm" 2>/dev/null
+  for round in 1 2; do
+    mapfile -t all < <(printf '%s\n' "$pm"; descendants "$pm")
+    kill -STOP "${all[@]}" 2>/dev/null
+  done
+  kill -KILL "${all[@]}" 2>/dev/null
+  wd_log "killed the postmaster $pm and ${#all[@]} process(es) in all (SIGKILL)"
+}
+
+watch() {
+  local file=$1 pm=$2 now dl
+  wd_log "watching postmaster $pm against the deadline in $file"
+  while kill -0 "$pm" 2>/dev/null; do
+    if ! now=$(uptime_ms); then
+      wd_log "cannot read $KPG_UPTIME_FILE: fencing"
+      fence "$pm"
+      return 3
+    fi
+    if ! dl=$(deadline_ms "$file"); then
+      wd_log "no readable deadline in $file at uptime ${now}ms: fencing"
+      fence "$pm"
+      return 3
+    fi
+    if ((now >= dl)); then
+      wd_log "the fence deadline ${dl}ms passed (uptime ${now}ms): fencing"
+      fence "$pm"
+      return 3
+    fi
+    sleep "$KPG_WATCHDOG_INTERVAL"
+  done
+  wd_log "postmaster $pm exited by itself"
+  return 0
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  if (($# != 2)); then
+    echo "usage: watchdog.sh DEADLINE_FILE POSTMASTER_PID" >&2
+    exit 2
+  fi
+  watch "$1" "$2"
+  exit $?
+fi

@@ -1,0 +1,330 @@
+/** decide(): each takeover rule, the holder's steps, fencing a primary without the lease. */
+import { describe, expect, it } from 'vitest';
+import {
+  LeaseAnnotation,
+  decide,
+  snapshotOf,
+  type Action,
+  type Observed,
+  type PeerState,
+} from '../../../src/lib/ha/index.js';
+import type { LeaseObject } from '../../../src/lib/kube/types.js';
+import { POLICY, identity, primary, standby } from './fakes.js';
+
+const NOW = 100_000;
+const stepOf = (a: Action) => (a.kind === 'lead' ? a.step : a.kind);
+const self = identity('pg-1');
+
+function lease(annotations: Record<string, string>, holder: string | undefined = 'pg-0/uid-pg-0') {
+  const o: LeaseObject = {
+    metadata: {
+      name: 'pg-primary',
+      resourceVersion: '7',
+      annotations: {
+        [LeaseAnnotation.lsn]: '0/3000000',
+        [LeaseAnnotation.timeline]: '1',
+        ...annotations,
+      },
+    },
+    spec: { ...(holder ? { holderIdentity: holder } : {}), leaseDurationSeconds: 10 },
+  };
+  return snapshotOf(o);
+}
+
+/** A standby pg-1 looking at pg-0's lease, unchanged for 10 s (expired) unless told. */
+function seen(
+  over: Partial<Observed> = {},
+  annotations: Record<string, string> = {},
+  unchangedForMs = 10_000,
+): Observed {
+  return {
+    self,
+    policy: POLICY,
+    lease: { readable: true, snapshot: lease(annotations), unchangedForMs },
+    record: { primary: 'pg-0', timeline: 1 },
+    local: standby(),
+    peers: [],
+    ...over,
+  };
+}
+const peer = (pod: string, lsn: bigint, over: Partial<PeerState> = {}): PeerState => ({
+  pod,
+  reachable: true,
+  role: 'standby',
+  timeline: 1,
+  flushLsn: lsn,
+  eligible: true,
+  ...over,
+});
+
+describe('decide: takeover by a standby', () => {
+  it('follows while the lease is changing', () => {
+    expect(decide(seen({}, {}, 9_999), NOW)).toMatchObject({ kind: 'follow' });
+  });
+
+  it('takes over an expired lease when it is the best eligible standby', () => {
+    const a = decide(seen({ peers: [peer('pg-2', 0x2000000n)] }), NOW);
+    expect(a).toMatchObject({ kind: 'acquire', as: 'takeover' });
+    expect(a.reason).toContain('has not changed for 10.0s');
+  });
+
+  it('a recently streaming standby may take over; one that stopped long ago may not', () => {
+    const recent = standby({ streaming: false, lastStreamingMs: NOW - 15_000 });
+    expect(decide(seen({ local: recent }), NOW).kind).toBe('acquire');
+    const stale = standby({ streaming: false, lastStreamingMs: NOW - 25_000 });
+    expect(decide(seen({ local: stale }), NOW)).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('last streamed from the primary 25.0s ago'),
+    });
+    const never = standby({ streaming: false });
+    expect(decide(seen({ local: never }), NOW).reason).toContain('has not streamed');
+  });
+
+  it('refuses when WAL replay is paused', () => {
+    const a = decide(seen({ local: standby({ replayPaused: true }) }), NOW);
+    expect(a).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('replay is paused'),
+    });
+  });
+
+  it("refuses a standby on a timeline older than the record's", () => {
+    const a = decide(seen({ record: { primary: 'pg-0', timeline: 2 } }), NOW);
+    expect(a.kind).toBe('refuse');
+    expect(a.reason).toContain("timeline 1 is older than the record's 2");
+    expect(
+      decide(
+        seen({ local: standby({ timeline: 3 }), record: { primary: 'pg-0', timeline: 2 } }),
+        NOW,
+      ).kind,
+    ).toBe('acquire');
+  });
+
+  it('takes over within maximumLagBeforeFailover of the published LSN, never beyond', () => {
+    const within = standby({ flushLsn: 0x3000000n - 1024n * 1024n });
+    expect(decide(seen({ local: within }), NOW).kind).toBe('acquire');
+    const beyond = standby({ flushLsn: 0x3000000n - 1024n * 1024n - 1n });
+    const a = decide(seen({ local: beyond }), NOW);
+    expect(a.kind).toBe('refuse');
+    expect(a.reason).toContain('1048577 bytes) behind the LSN the primary last published');
+    expect(a.reason).toContain('maximumLagBeforeFailover 1048576');
+  });
+
+  it('refuses when the primary never published an LSN (the loss cannot be bounded)', () => {
+    const o = seen();
+    if (o.lease.readable && o.lease.snapshot) o.lease.snapshot.published = {};
+    expect(decide(o, NOW)).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('never published'),
+    });
+  });
+
+  it('waits for a reachable eligible peer ahead of it', () => {
+    const a = decide(seen({ peers: [peer('pg-2', 0x3000100n)] }), NOW);
+    expect(a).toMatchObject({
+      kind: 'wait',
+      reason: expect.stringContaining('pg-2 is ahead (0/3000100 vs 0/3000000)'),
+    });
+  });
+
+  it('ignores peers that are unreachable or not eligible (asynchronous)', () => {
+    const peers = [
+      peer('pg-2', 0x3000100n, { reachable: false }),
+      peer('pg-3', 0x3000200n, { eligible: false }),
+    ];
+    expect(decide(seen({ peers }), NOW).kind).toBe('acquire');
+  });
+
+  it('breaks ties by ordinal: the lower one goes first, the other waits', () => {
+    const equal = 0x3000000n;
+    const pg2 = { ...seen({ self: identity('pg-2'), peers: [peer('pg-1', equal)] }) };
+    expect(decide(pg2, NOW)).toMatchObject({
+      kind: 'wait',
+      reason: expect.stringContaining('pg-1 has the same LSN'),
+    });
+    const pg1 = seen({ peers: [peer('pg-2', equal)] });
+    expect(decide(pg1, NOW).kind).toBe('acquire');
+    // pg-10 sorts after pg-9: by number, not text.
+    const pg10 = seen({ self: identity('pg-10'), peers: [peer('pg-9', equal)] });
+    expect(decide(pg10, NOW).kind).toBe('wait');
+  });
+
+  it('synchronous mode: only a standby the lease lists as synchronous', () => {
+    const policy = { ...POLICY, synchronous: true };
+    const unlisted = decide(seen({ policy }, { [LeaseAnnotation.synchronous]: 'pg-2' }), NOW);
+    expect(unlisted).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('synchronous standby'),
+    });
+    const listed = decide(
+      seen(
+        { policy, peers: [peer('pg-2', 0x3000000n)] },
+        { [LeaseAnnotation.synchronous]: 'pg-1,pg-2' },
+      ),
+      NOW,
+    );
+    expect(listed.kind).toBe('acquire');
+  });
+
+  it('synchronous mode: a listed peer ahead blocks even when it judged itself ineligible; a silent one blocks too', () => {
+    const policy = { ...POLICY, synchronous: true };
+    const ann = { [LeaseAnnotation.synchronous]: 'pg-1,pg-2' };
+    const ahead = decide(
+      seen({ policy, peers: [peer('pg-2', 0x3000100n, { eligible: false })] }, ann),
+      NOW,
+    );
+    expect(ahead.kind).toBe('wait');
+    const silent = decide(
+      seen({ policy, peers: [peer('pg-2', 0n, { reachable: false })] }, ann),
+      NOW,
+    );
+    expect(silent).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('pg-2 does not answer'),
+    });
+  });
+
+  it('waits while kpg failover drives the cluster', () => {
+    const a = decide(seen({}, { [LeaseAnnotation.paused]: 'kpg failover (host/123)' }), NOW);
+    expect(a).toMatchObject({
+      kind: 'wait',
+      reason: expect.stringContaining('kpg failover (host/123) drives'),
+    });
+  });
+
+  it('a lease that cannot be read changes nothing for a standby', () => {
+    const o = seen({ lease: { readable: false, error: 'connect ETIMEDOUT' } });
+    expect(decide(o, NOW)).toMatchObject({ kind: 'unknown' });
+  });
+});
+
+describe('decide: the primary side', () => {
+  const holder = identity('pg-0');
+  const mine = (over: Partial<Observed> = {}): Observed =>
+    seen(
+      {
+        self: holder,
+        local: primary({ flushLsn: 0x3000000n, lastPrimaryMs: NOW }),
+        labelled: 'primary',
+        record: { primary: 'pg-0', timeline: 1 },
+        holding: { renewDeadlineMs: NOW + 5000 },
+        ...over,
+      },
+      {},
+      500,
+    );
+
+  it('renews while it holds the lease and postgres serves', () => {
+    expect(decide(mine(), NOW)).toMatchObject({ kind: 'lead', step: 'none' });
+  });
+
+  it('steps down once the renew deadline passed', () => {
+    const a = decide(mine({ holding: { renewDeadlineMs: NOW - 1 } }), NOW);
+    expect(a).toMatchObject({
+      kind: 'step-down',
+      reason: expect.stringContaining('renew deadline'),
+    });
+    const unreadable = decide(
+      mine({ holding: { renewDeadlineMs: NOW - 1 }, lease: { readable: false, error: 'x' } }),
+      NOW,
+    );
+    expect(unreadable.kind).toBe('step-down');
+    const before = decide(mine({ lease: { readable: false, error: 'x' } }), NOW);
+    expect(before).toMatchObject({ kind: 'lead', step: 'none' });
+  });
+
+  it('steps down when the lease names another pod', () => {
+    const o = mine();
+    if (o.lease.readable && o.lease.snapshot) o.lease.snapshot.holder = 'pg-2/uid-pg-2';
+    expect(decide(o, NOW)).toMatchObject({
+      kind: 'step-down',
+      reason: expect.stringContaining('pg-2'),
+    });
+  });
+
+  it('gives the lease up once its postgres stays down', () => {
+    const down = (sinceMs: number) =>
+      mine({ local: { ...primary(), role: 'down', roleSinceMs: sinceMs, lastPrimaryMs: sinceMs } });
+    expect(decide(down(NOW - 1000), NOW).kind).toBe('lead');
+    expect(decide(down(NOW - 2500), NOW)).toMatchObject({ kind: 'release' });
+  });
+
+  it('takes the steps of a takeover in order: record, promote, label, timeline', () => {
+    const me = identity('pg-1');
+    const base = (over: Partial<Observed>) => mine({ self: me, ...over });
+    const leaseOfMe = (o: Observed) => {
+      if (o.lease.readable && o.lease.snapshot) o.lease.snapshot.holder = 'pg-1/uid-pg-1';
+      return o;
+    };
+    expect(stepOf(decide(leaseOfMe(base({ local: standby() })), NOW))).toBe('write-record');
+    const recorded = { record: { primary: 'pg-1', timeline: 1 } };
+    expect(stepOf(decide(leaseOfMe(base({ ...recorded, local: standby() })), NOW))).toBe('promote');
+    const unlabelled = base({ ...recorded, local: primary({ timeline: 2 }), labelled: 'replica' });
+    expect(stepOf(decide(leaseOfMe(unlabelled), NOW))).toBe('label');
+    expect(
+      stepOf(decide(leaseOfMe(base({ ...recorded, local: primary({ timeline: 2 }) })), NOW)),
+    ).toBe('record-timeline');
+    const done = base({
+      record: { primary: 'pg-1', timeline: 2 },
+      local: primary({ timeline: 2 }),
+    });
+    expect(stepOf(decide(leaseOfMe(done), NOW))).toBe('none');
+  });
+
+  it('lets the start script start postgres as primary once the lease is held', () => {
+    const o = mine({ local: { ...primary(), role: 'starting', roleSinceMs: NOW - 60_000 } });
+    expect(decide(o, NOW)).toMatchObject({ kind: 'lead', step: 'start-primary' });
+  });
+
+  it('creates the lease at bootstrap only from the pod the record names', () => {
+    const none = (pod: string): Observed => ({
+      ...seen({ self: identity(pod), local: { ...standby(), role: 'starting' } }),
+      lease: { readable: true, unchangedForMs: 0 },
+    });
+    expect(decide(none('pg-0'), NOW)).toMatchObject({ kind: 'acquire', as: 'bootstrap' });
+    expect(decide(none('pg-1'), NOW)).toMatchObject({ kind: 'follow' });
+  });
+
+  it('fences a postgres that serves as primary without the lease', () => {
+    const other = seen({ local: primary() }, {}, 2000);
+    expect(decide(other, NOW)).toMatchObject({
+      kind: 'fence',
+      reason: expect.stringContaining('pg-0 holds the lease'),
+    });
+    const expired = seen({ local: primary() });
+    expect(decide(expired, NOW).kind).toBe('fence');
+    const unreadable = seen({ local: primary(), lease: { readable: false, error: 'x' } });
+    expect(decide(unreadable, NOW).kind).toBe('fence');
+  });
+
+  it('the record’s primary reclaims an expired lease only when its data is a primary’s', () => {
+    const me = identity('pg-0', 'uid-new');
+    const withData = (data: 'primary' | 'empty') =>
+      seen({ self: me, local: { ...standby(), role: 'starting', data } });
+    expect(decide(withData('primary'), NOW)).toMatchObject({ kind: 'acquire', as: 'reclaim' });
+    expect(decide(withData('empty'), NOW)).toMatchObject({ kind: 'refuse' });
+  });
+});
+
+describe('decide: handover', () => {
+  const released = (to: string, unchangedForMs = 100) =>
+    seen({}, { [LeaseAnnotation.handoverTo]: to }, unchangedForMs);
+  const releasedLease = (o: Observed) => {
+    if (o.lease.readable && o.lease.snapshot) {
+      delete o.lease.snapshot.holder;
+      o.lease.snapshot.handoverTo =
+        o.lease.snapshot.object.metadata?.annotations?.[LeaseAnnotation.handoverTo] ?? '';
+    }
+    return o;
+  };
+
+  it('the named standby takes over at once', () => {
+    const a = decide(releasedLease(released('pg-1')), NOW);
+    expect(a).toMatchObject({ kind: 'acquire', as: 'handover' });
+  });
+
+  it('the others wait for the lease duration, then may take over (the named one died)', () => {
+    expect(decide(releasedLease(released('pg-2')), NOW).kind).toBe('follow');
+    expect(decide(releasedLease(released('pg-2', 10_000)), NOW).kind).toBe('acquire');
+  });
+});

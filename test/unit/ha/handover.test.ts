@@ -1,0 +1,51 @@
+/** Graceful handover: release to the standby that replayed the shutdown checkpoint, or keep the lease. */
+import { describe, expect, it } from 'vitest';
+import { confirmsCheckpoint, decideHandover } from '../../../src/lib/ha/index.js';
+import { standby } from './fakes.js';
+
+const cp = { lsn: 0x3000028n, timeline: 1 };
+
+describe('confirmsCheckpoint', () => {
+  it('a standby that replayed past the checkpoint record on the same timeline confirms', () => {
+    expect(confirmsCheckpoint(standby({ replayLsn: 0x30000a0n }), cp)).toBe(true);
+  });
+  it('one that only reached its start, another timeline, or a primary does not', () => {
+    expect(confirmsCheckpoint(standby({ replayLsn: 0x3000028n }), cp)).toBe(false);
+    expect(confirmsCheckpoint(standby({ replayLsn: 0x30000a0n, timeline: 2 }), cp)).toBe(false);
+    expect(confirmsCheckpoint({ ...standby({ replayLsn: 0x30000a0n }), role: 'primary' }, cp)).toBe(
+      false,
+    );
+    expect(confirmsCheckpoint(standby({ replayLsn: undefined }), cp)).toBe(false);
+  });
+});
+
+describe('decideHandover', () => {
+  const base = { sinceMs: 0, timeoutMs: 10_000 };
+  it('releases to the confirming standby, the lowest ordinal when several confirm', () => {
+    const d = decideHandover(
+      {
+        ...base,
+        checkpoint: cp,
+        confirmations: [
+          { pod: 'pg-2', confirmed: true, replayLsn: 0x30000a0n },
+          { pod: 'pg-1', confirmed: true, replayLsn: 0x30000a0n },
+          { pod: 'pg-0', confirmed: false },
+        ],
+      },
+      2000,
+    );
+    expect(d).toMatchObject({ kind: 'release', to: 'pg-1' });
+    expect(d.reason).toContain('0/3000028');
+  });
+  it('waits for the checkpoint, then for a confirmation', () => {
+    expect(decideHandover({ ...base, confirmations: [] }, 1000)).toMatchObject({ kind: 'wait' });
+    const none = { ...base, checkpoint: cp, confirmations: [{ pod: 'pg-1', confirmed: false }] };
+    expect(decideHandover(none, 1000)).toMatchObject({ kind: 'wait' });
+  });
+  it('keeps the lease when nobody confirms in time', () => {
+    const none = { ...base, checkpoint: cp, confirmations: [{ pod: 'pg-1', confirmed: false }] };
+    const d = decideHandover(none, 10_000);
+    expect(d).toMatchObject({ kind: 'keep', reason: expect.stringContaining('keeping the lease') });
+    expect(decideHandover({ ...base, confirmations: [] }, 10_000).kind).toBe('keep');
+  });
+});

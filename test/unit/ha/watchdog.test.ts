@@ -1,0 +1,128 @@
+/** watchdog.sh against a fake postmaster (bash with sleeping children) and a fake /proc/uptime. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const WATCHDOG = join(import.meta.dirname, '../../../src/lib/ha/watchdog.sh');
+
+let dir: string;
+let procs: ChildProcess[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kpg-watchdog-'));
+});
+afterEach(() => {
+  for (const p of procs)
+    if (p.pid)
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+  procs = [];
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Running, or stopped: anything but gone or a zombie waiting to be reaped. */
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\S+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+};
+
+/** A "postmaster": bash with two "backends" that, like postgres's, run in their own sessions. */
+async function fakePostmaster(): Promise<{ pm: number; backends: number[] }> {
+  const p = spawn('bash', ['-c', 'setsid sleep 300 & echo $!; setsid sleep 300 & echo $!; wait'], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  procs.push(p);
+  const pids = await new Promise<number[]>((resolve) => {
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const lines = out.trim().split('\n');
+      if (lines.length >= 2) resolve(lines.map(Number));
+    });
+  });
+  return { pm: p.pid!, backends: pids };
+}
+
+function watchdog(
+  pm: number,
+): Promise<{ code: number | null; stderr: string }> & { proc: ChildProcess } {
+  const proc = spawn('bash', [WATCHDOG, join(dir, 'deadline'), String(pm)], {
+    env: { ...process.env, KPG_UPTIME_FILE: join(dir, 'uptime'), KPG_WATCHDOG_INTERVAL: '0.05' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    proc.on('close', (code) => resolve({ code, stderr })),
+  ) as Promise<{ code: number | null; stderr: string }> & { proc: ChildProcess };
+  done.proc = proc;
+  procs.push(proc);
+  return done;
+}
+
+/** Replaced whole, as the kernel and the agent (rename) do: never seen half written. */
+const atomic = (name: string, text: string) => {
+  writeFileSync(join(dir, `${name}.tmp`), text);
+  renameSync(join(dir, `${name}.tmp`), join(dir, name));
+};
+const uptime = (s: string) => atomic('uptime', `${s} 999.00\n`);
+const deadline = (s: string) => atomic('deadline', `${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('watchdog.sh', () => {
+  it('kills the postmaster and every backend at once when the deadline passes, and exits 3', async () => {
+    const { pm, backends } = await fakePostmaster();
+    uptime('100.00');
+    deadline('106.000');
+    const w = watchdog(pm);
+    await sleep(300);
+    expect(alive(pm)).toBe(true);
+    // Renewals move the deadline on.
+    uptime('105.90');
+    deadline('111.500');
+    await sleep(300);
+    expect(alive(pm)).toBe(true);
+    uptime('111.50');
+    const r = await w;
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('the fence deadline 111500ms passed (uptime 111500ms): fencing');
+    await sleep(100);
+    for (const pid of [pm, ...backends]) expect(alive(pid)).toBe(false);
+  });
+
+  it('fences at once when the deadline file is missing or unreadable', async () => {
+    const { pm, backends } = await fakePostmaster();
+    uptime('100.00');
+    const r = await watchdog(pm);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('no readable deadline');
+    await sleep(100);
+    for (const pid of [pm, ...backends]) expect(alive(pid)).toBe(false);
+  });
+
+  it('fences on the agent’s "now" (0)', async () => {
+    const { pm } = await fakePostmaster();
+    uptime('100.00');
+    deadline('0.000');
+    expect((await watchdog(pm)).code).toBe(3);
+  });
+
+  it('exits 0 when the postmaster ends by itself', async () => {
+    const p = spawn('sleep', ['0.3']);
+    procs.push(p);
+    uptime('100.00');
+    deadline('200.000');
+    const r = await watchdog(p.pid!);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('exited by itself');
+  });
+});
