@@ -10,6 +10,7 @@ import { quantityValue } from './quantity.js';
 import { schemaIssues } from './schema-errors.js';
 import { closest } from './suggest.js';
 import type {
+  LeaderElectionSpec,
   PodTemplateSpec,
   PostgresCluster,
   ServiceTemplateSpec,
@@ -20,6 +21,7 @@ import type {
   TerminationPolicy,
 } from './types.js';
 import { validatePostgres } from './validator.js';
+import { timingProblems, withDefaults } from '../ha/timing.js';
 import { imageFor, parseVersion } from './version.js';
 
 export const API_VERSION = 'kubedb.com/v1alpha1';
@@ -301,6 +303,30 @@ function checkStorage(spec: Obj, r: Reporter): { storageType: StorageType; stora
   return { storageType, storage };
 }
 
+/** spec.leaderElection: the schema checks each field; the order between them is checked here. */
+function checkLeaderElection(spec: Obj, r: Reporter): LeaderElectionSpec {
+  const given = obj(spec.leaderElection);
+  const num = (k: string) => (typeof given[k] === 'number' ? (given[k] as number) : undefined);
+  const le = withDefaults({
+    leaseDurationSeconds: num('leaseDurationSeconds'),
+    renewDeadlineSeconds: num('renewDeadlineSeconds'),
+    retryPeriodSeconds: num('retryPeriodSeconds'),
+    maximumLagBeforeFailover: num('maximumLagBeforeFailover'),
+  });
+  for (const p of timingProblems(le)) {
+    // Point at the field the user wrote: the one named, else the other one of the pair.
+    const field =
+      p.field in given
+        ? p.field
+        : p.field === 'renewDeadlineSeconds'
+          ? 'leaseDurationSeconds'
+          : 'renewDeadlineSeconds';
+    const path = field in given ? ['spec', 'leaderElection', field] : ['spec', 'leaderElection'];
+    r.error(ProblemCode.Value, path, p.message, field in given ? 'value' : 'key');
+  }
+  return le;
+}
+
 function checkDeprecatedPodFields(spec: Obj, r: Reporter): void {
   const podSpec = obj(obj(spec.podTemplate).spec);
   for (const f of DEPRECATED_POD_FIELDS) {
@@ -468,6 +494,7 @@ function buildCluster(
   const { storageType, storage } = checkStorage(spec, r);
   checkDeprecatedPodFields(spec, r);
   const terminationPolicy = checkTermination(spec, r);
+  const leaderElection = checkLeaderElection(spec, r);
   checkEnv(spec, r);
   checkNotes(spec, r);
   const podTemplate = buildPodTemplate(spec, r);
@@ -490,6 +517,7 @@ function buildCluster(
       type: obj(spec.updateStrategy).type === 'OnDelete' ? 'OnDelete' : 'RollingUpdate',
     },
     terminationPolicy,
+    leaderElection,
     raw: structuredClone(doc),
     from: { source, index },
   };
