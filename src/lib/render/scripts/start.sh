@@ -18,6 +18,11 @@
 # a log line or a config file.
 set -euo pipefail
 
+# Until it execs postgres this script is its container's PID 1, and PID 1 gets
+# no default action for SIGTERM: without a handler, a pod deleted while this
+# waits (for the record, for the primary) would sit out its grace period.
+trap 'echo "kpg: stopping: SIGTERM before postgres started" >&2; exit 143' TERM INT
+
 : "${POD_NAME:?}" "${POD_NAMESPACE:?}" "${KPG_CLUSTER:?}" "${PGDATA:?}" "${POSTGRES_PASSWORD:?}"
 
 KPG_SCRIPTS=${KPG_SCRIPTS:-/scripts}

@@ -1,13 +1,17 @@
 // Package images maps container image references onto what this host can
 // actually run. There is no image store: a "postgres:<major>" image runs the
-// host's PostgreSQL of that major, a "kubectl" image runs the cluster's
-// kubectl. Anything else must fail loudly, like a failed pull, so tests never
-// pass against a silently substituted program.
+// host's PostgreSQL of that major, a "node:<major>" image the host's Node.js
+// when its major matches, a "kubectl" image the cluster's kubectl. Anything
+// else must fail loudly, like a failed pull, so tests never pass against a
+// silently substituted program. The host's tools that another image would
+// bring are hidden from a container (Image.Hide): a postgres container
+// cannot run node, a node container cannot run psql.
 package images
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +21,7 @@ import (
 const (
 	KindPostgres = "postgres"
 	KindKubectl  = "kubectl"
+	KindNode     = "node"
 )
 
 // Image is a resolved, runnable image.
@@ -37,6 +42,10 @@ type Image struct {
 	Home string
 	// UserName is the default user's passwd name.
 	UserName string
+	// Hide lists host paths (existing ones only) the real image does not
+	// have: the container sees them absent (whiteouts in an overlay), so
+	// neither PATH lookup, ls nor a direct exec finds them.
+	Hide []string
 }
 
 // PullError means the image cannot be provided; the container must wait with
@@ -66,6 +75,9 @@ type Resolver struct {
 	PGRoot string
 	// KubectlDir is the directory holding the kubectl binary.
 	KubectlDir string
+	// NodeBin is the host's node binary and NodeVersion its version
+	// ("20.20.2"); empty when the host has none.
+	NodeBin, NodeVersion string
 }
 
 // Installed lists installed PostgreSQL majors.
@@ -95,8 +107,76 @@ func (r Resolver) Resolve(ref string) (*Image, error) {
 			Entrypoint: []string{"kubectl"},
 			Home:       "/root", UserName: "root",
 		}, nil
+	case "node":
+		return r.node(ref, tag)
 	}
-	return nil, &PullError{Msg: fmt.Sprintf("image %q is not available on this local node: only postgres:<major> and kubectl images can run here", ref)}
+	return nil, &PullError{Msg: fmt.Sprintf("image %q is not available on this local node: only postgres:<major>, node:<major> and kubectl images can run here", ref)}
+}
+
+// node maps node:<major>[.<minor>…][-variant] onto the host's Node.js of that
+// major. Floating tags (lts, latest, current) name no major and are refused
+// rather than guessed.
+func (r Resolver) node(ref, tag string) (*Image, error) {
+	have := strings.SplitN(r.NodeVersion, ".", 2)[0]
+	if r.NodeBin == "" || have == "" {
+		return nil, &PullError{Msg: fmt.Sprintf("image %q: this local node has no Node.js", ref)}
+	}
+	want := strings.SplitN(strings.SplitN(tag, "-", 2)[0], ".", 2)[0]
+	if want == "" || strings.Trim(want, "0123456789") != "" {
+		return nil, &PullError{Msg: fmt.Sprintf("image %q: tag %q names no Node.js major version; use an explicit one (node:%s runs here)", ref, tagOr(tag), have)}
+	}
+	if want != have {
+		return nil, &PullError{Msg: fmt.Sprintf("node %s is not installed on this local node (node:%s runs here, Node.js %s)", want, have, r.NodeVersion)}
+	}
+	return &Image{
+		Ref: ref, Kind: KindNode, ID: "kpg://node@" + tag,
+		Env: []string{
+			"PATH=" + hostPath,
+			"NODE_VERSION=" + r.NodeVersion,
+			"YARN_VERSION=",
+		},
+		// The real image's ENTRYPOINT (docker-entrypoint.sh) only execs
+		// its arguments; its CMD is node.
+		Cmd:  []string{filepath.Base(r.NodeBin)},
+		Home: "/root", UserName: "root",
+		Hide: existing(append(postgresTools(), hostOnlyTools...)),
+	}, nil
+}
+
+// hostOnlyTools are on this machine but in none of the images that run here.
+var hostOnlyTools = []string{
+	"/usr/local/bin", "/usr/local/go", "/usr/local/lib", "/usr/local/sbin",
+	"/usr/bin/go", "/usr/bin/docker", "/usr/bin/kubectl",
+	"/usr/bin/rclone", "/usr/bin/pgbouncer", "/usr/sbin/pgbouncer",
+	"/usr/bin/minio", "/usr/bin/pgbackrest",
+}
+
+// nodeTools are what a node image brings and a postgres image lacks.
+var nodeTools = []string{
+	"/usr/bin/node", "/usr/bin/nodejs", "/usr/bin/npm", "/usr/bin/npx",
+	"/usr/bin/corepack", "/usr/bin/yarn", "/usr/lib/node_modules",
+	"/usr/share/nodejs", "/usr/include/node",
+}
+
+// postgresTools are the host's PostgreSQL server and client programs.
+func postgresTools() []string {
+	out := []string{"/usr/lib/postgresql", "/usr/share/postgresql-common", "/usr/bin/psql",
+		"/usr/bin/createdb", "/usr/bin/dropdb", "/usr/bin/createuser", "/usr/bin/dropuser",
+		"/usr/bin/vacuumdb", "/usr/bin/reindexdb", "/usr/bin/clusterdb"}
+	more, _ := filepath.Glob("/usr/bin/pg_*")
+	return append(out, more...)
+}
+
+// existing keeps the paths present on this host: a mask over a missing path
+// would create it on the host's filesystem.
+func existing(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func tagOr(tag string) string {
@@ -146,5 +226,20 @@ func (r Resolver) postgres(ref, tag string) (*Image, error) {
 		// here; its CMD does.
 		Cmd: []string{"postgres"},
 		UID: 999, GID: 999, Home: "/var/lib/postgresql", UserName: "postgres",
+		Hide: existing(append(append([]string{}, nodeTools...), hostOnlyTools...)),
 	}, nil
+}
+
+// WithHostNode adds the host's Node.js, which node:<major> images run.
+func WithHostNode(r Resolver) Resolver {
+	bin, err := exec.LookPath("node")
+	if err != nil {
+		return r
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return r
+	}
+	r.NodeBin, r.NodeVersion = bin, strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
+	return r
 }

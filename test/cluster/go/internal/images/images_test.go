@@ -91,3 +91,51 @@ func TestResolveKubectl(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveNode(t *testing.T) {
+	r := Resolver{PGRoot: fakeRoot(t, "15"), NodeBin: "/usr/bin/node", NodeVersion: "20.20.2"}
+	for _, ref := range []string{"node:20", "node:20-slim", "node:20.11.1-bookworm-slim", "docker.io/library/node:20-alpine", "mirror.example:5000/library/node:20"} {
+		img, err := r.Resolve(ref)
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		if img.Kind != KindNode || img.Cmd[0] != "node" || img.UID != 0 {
+			t.Errorf("%s: %+v", ref, img)
+		}
+	}
+	cases := map[string]string{
+		"node:18":      "node 18 is not installed on this local node (node:20 runs here",
+		"node:22-slim": "node 22 is not installed",
+		"node:lts":     "names no Node.js major",
+		"node":         "names no Node.js major",
+	}
+	for ref, want := range cases {
+		_, err := r.Resolve(ref)
+		var pe *PullError
+		if !errors.As(err, &pe) || !strings.Contains(pe.Msg, want) {
+			t.Errorf("%s: got %v, want %q", ref, err, want)
+		}
+	}
+	if _, err := (Resolver{PGRoot: fakeRoot(t)}).Resolve("node:20"); err == nil {
+		t.Error("a host without Node.js must refuse node images")
+	}
+}
+
+func TestHiddenTools(t *testing.T) {
+	if got := existing([]string{"/nonexistent/kpg-tool", os.TempDir()}); len(got) != 1 || got[0] != os.TempDir() {
+		t.Errorf("existing: %v", got)
+	}
+	r := Resolver{PGRoot: fakeRoot(t, "15"), NodeBin: "/usr/bin/node", NodeVersion: "20.1.0"}
+	pg, _ := r.Resolve("postgres:15")
+	node, _ := r.Resolve("node:20")
+	for _, h := range pg.Hide {
+		if strings.Contains(h, "postgresql") {
+			t.Errorf("postgres image hides its own %s", h)
+		}
+	}
+	for _, h := range node.Hide {
+		if strings.Contains(h, "node") {
+			t.Errorf("node image hides its own %s", h)
+		}
+	}
+}

@@ -45,7 +45,8 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// start launches `nsenter --net=… unshare --mount --uts … <self> shim spec`.
+// start launches `<self> shim spec` in the pod's network namespace and new
+// mount, UTS and PID namespaces (see sandbox.Start).
 // A non-nil error means the shim could not exec the command (p, if non-nil,
 // is exiting).
 func (c *ctr) start(spec *shimSpec, restarts int32) (*proc, error) {
@@ -97,16 +98,14 @@ func (c *ctr) start(spec *shimSpec, restarts int32) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("nsenter", "--net="+sb.Path, "--",
-		"unshare", "--mount", "--uts", "--propagation", "private", "--",
-		w.m.cfg.Self, "shim", specPath)
+	cmd := exec.Command(w.m.cfg.Self, "shim", specPath)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.Stdout, cmd.Stderr = outW, errW
 	cmd.ExtraFiles = []*os.File{stW}
 	// Own session and process group: the group is the container's process
 	// tree for signals and fault injection.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
+	err = sandbox.Start(cmd, sb.Path, sb.PIDNS())
 	outW.Close()
 	errW.Close()
 	stW.Close()
@@ -223,7 +222,7 @@ func (c *ctr) runHook(ctx context.Context, h *v1.LifecycleHandler) {
 }
 
 // execIn runs argv inside the running container the way `kubectl exec` does:
-// the container's net, mount and UTS namespaces, user, groups, env and cwd.
+// the container's net, mount, UTS and PID namespaces, user, groups, env and cwd.
 func (c *ctr) execIn(ctx context.Context, argv []string) (int, []byte, error) {
 	c.w.mu.Lock()
 	pid, running, info := c.pid, c.running, c.exec
@@ -257,7 +256,7 @@ func (c *ctr) execIn(ctx context.Context, argv []string) (int, []byte, error) {
 
 // EnterArgs are nsenter's arguments to run argv in a container.
 func EnterArgs(pid int, uid, gid uint32, groups []uint32, wd string, argv []string) []string {
-	args := []string{"-t", strconv.Itoa(pid), "-n", "-m", "-u", "--wdns=" + wd, "--"}
+	args := []string{"-t", strconv.Itoa(pid), "-n", "-m", "-u", "-p", "--wdns=" + wd, "--"}
 	if uid != 0 || gid != 0 || len(groups) > 0 {
 		args = append(args, "/usr/bin/setpriv", "--reuid", strconv.Itoa(int(uid)), "--regid", strconv.Itoa(int(gid)))
 		if len(groups) == 0 {

@@ -5,7 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -185,6 +188,11 @@ func (c *ctr) writeAccounts(img *images.Image, uid, gid int64, groups []int64, h
 // image's data dir, volumes (shallowest first), then the generated /etc files.
 func (c *ctr) mounts(img *images.Image, vols volumeSet, uid, gid int64, env map[string]string) ([]shim.Mount, error) {
 	ms := []shim.Mount{{Type: "tmpfs", Target: "/tmp", Mode: 0o1777}}
+	hide, err := c.hideMounts(img.Hide)
+	if err != nil {
+		return nil, err
+	}
+	ms = append(ms, hide...)
 	runPG := []string{"/run/postgresql"}
 	if r, err := filepath.EvalSymlinks("/var/run"); err != nil || r != "/run" {
 		runPG = append(runPG, "/var/run/postgresql")
@@ -261,3 +269,37 @@ type volumeSet interface {
 func envvarsExpand(s string, env map[string]string) string { return envvars.Expand(s, env) }
 
 func depth(p string) int { return strings.Count(filepath.Clean(p), "/") }
+
+// hideMounts makes the host paths an image lacks absent, not just unusable:
+// each parent directory gets a read-only overlay whose upper layer holds a
+// whiteout (a 0/0 character device) per hidden name, so `command -v`, ls and
+// exec all find nothing there.
+func (c *ctr) hideMounts(paths []string) ([]shim.Mount, error) {
+	byDir := map[string][]string{}
+	var dirs []string
+	for _, p := range paths {
+		d, name := filepath.Split(filepath.Clean(p))
+		d = filepath.Clean(d)
+		if _, ok := byDir[d]; !ok {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], name)
+	}
+	sort.Strings(dirs)
+	root := filepath.Join(c.dir(), "hide")
+	os.RemoveAll(root)
+	var ms []shim.Mount
+	for i, d := range dirs {
+		wh := filepath.Join(root, strconv.Itoa(i))
+		if err := os.MkdirAll(wh, 0o755); err != nil {
+			return nil, err
+		}
+		for _, name := range byDir[d] {
+			if err := unix.Mknod(filepath.Join(wh, name), unix.S_IFCHR|0o000, 0); err != nil {
+				return nil, fmt.Errorf("whiteout for %s: %w", filepath.Join(d, name), err)
+			}
+		}
+		ms = append(ms, shim.Mount{Type: "overlay", Source: wh, Target: d})
+	}
+	return ms, nil
+}

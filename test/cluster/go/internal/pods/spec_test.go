@@ -57,11 +57,11 @@ func TestCommandLine(t *testing.T) {
 
 func TestEnterArgs(t *testing.T) {
 	got := strings.Join(EnterArgs(42, 999, 999, []uint32{999, 5}, "/", []string{"pg_isready"}), " ")
-	want := "-t 42 -n -m -u --wdns=/ -- /usr/bin/setpriv --reuid 999 --regid 999 --groups 999,5 -- pg_isready"
+	want := "-t 42 -n -m -u -p --wdns=/ -- /usr/bin/setpriv --reuid 999 --regid 999 --groups 999,5 -- pg_isready"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	if got := strings.Join(EnterArgs(7, 0, 0, nil, "/w", []string{"sh"}), " "); got != "-t 7 -n -m -u --wdns=/w -- sh" {
+	if got := strings.Join(EnterArgs(7, 0, 0, nil, "/w", []string{"sh"}), " "); got != "-t 7 -n -m -u -p --wdns=/w -- sh" {
 		t.Errorf("root: %s", got)
 	}
 }

@@ -4,10 +4,12 @@ package sandbox
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Network layout shared by every pod of every fake node.
@@ -89,6 +91,29 @@ type Sandbox struct {
 	Path     string // /run/netns/<Name>
 	HostVeth string
 	IP       string
+	// pause holds the pod's shared PID namespace, when it has one.
+	pause *exec.Cmd
+}
+
+// StartPause gives the pod one PID namespace for all its containers
+// (shareProcessNamespace), held by `self pause`.
+func (s *Sandbox) StartPause(self string) error {
+	cmd := exec.Command(self, "pause")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := Start(cmd, s.Path, ""); err != nil {
+		return fmt.Errorf("pause process: %w", err)
+	}
+	go cmd.Wait()
+	s.pause = cmd
+	return nil
+}
+
+// PIDNS is the shared PID namespace to join, or "" for one per container.
+func (s *Sandbox) PIDNS() string {
+	if s.pause == nil {
+		return ""
+	}
+	return fmt.Sprintf("/proc/%d/ns/pid", s.pause.Process.Pid)
 }
 
 // Names derives the netns and host veth names from a pod UID.
@@ -107,7 +132,7 @@ func Create(uid, podIP string) (*Sandbox, error) {
 	s := &Sandbox{Name: name, Path: filepath.Join(NetNSDir, name), HostVeth: veth, IP: podIP}
 	steps := [][]string{
 		{"netns", "add", name},
-		{"link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name},
+		{"link", "add", veth, "type", "veth", "peer", "name", "eth0", "address", MACFor(podIP), "netns", name},
 		{"link", "set", veth, "master", Bridge},
 		{"link", "set", veth, "up"},
 		{"-n", name, "link", "set", "lo", "up"},
@@ -124,10 +149,25 @@ func Create(uid, podIP string) (*Sandbox, error) {
 	return s, nil
 }
 
+// MACFor derives eth0's MAC from the pod IP (02:42 + the four address bytes,
+// as Docker's bridge does). Should an address ever come back to a new pod,
+// peers' neighbour entries for it still hold the right MAC: nothing has to
+// be re-learnt before the pod is reachable.
+func MACFor(podIP string) string {
+	ip := net.ParseIP(podIP).To4()
+	if ip == nil {
+		return "02:42:00:00:00:00"
+	}
+	return fmt.Sprintf("02:42:%02x:%02x:%02x:%02x", ip[0], ip[1], ip[2], ip[3])
+}
+
 // Destroy kills every process left in the namespace and removes it with its
 // veth pair. Processes must be gone first: a netns outlives its mount point
 // while anything is inside it.
 func (s *Sandbox) Destroy() error {
+	if s.pause != nil {
+		s.pause.Process.Kill()
+	}
 	KillNetNS(s.Path)
 	if _, err := os.Stat("/sys/class/net/" + s.HostVeth); err == nil {
 		ip("link", "del", s.HostVeth)

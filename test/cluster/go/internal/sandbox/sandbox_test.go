@@ -32,3 +32,9 @@ func TestGroupAlive(t *testing.T) {
 		t.Fatal("nonexistent group alive")
 	}
 }
+
+func TestMACFor(t *testing.T) {
+	if m := MACFor("10.244.2.17"); m != "02:42:0a:f4:02:11" {
+		t.Fatal(m)
+	}
+}

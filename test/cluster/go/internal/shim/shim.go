@@ -1,8 +1,9 @@
-// Package shim is the last step of starting a container. The node agent runs
-// `nsenter --net=<netns> -- unshare --mount --uts --propagation private --
-// kpg-node shim <spec>`; the shim then builds the container's view of the
-// filesystem inside the fresh mount namespace, drops to the container user
-// and execs the command, so the container's PID is the shim's PID.
+// Package shim is the last step of starting a container. The node agent
+// starts `kpg-node shim <spec>` in the pod's network namespace and in fresh
+// mount, UTS and PID namespaces (sandbox.Start); the shim then builds the
+// container's view of the filesystem, mounts a /proc of its own PID
+// namespace, drops to the container user and execs the command, so the
+// container's PID is the shim's PID.
 package shim
 
 import (
@@ -18,7 +19,8 @@ import (
 
 // Mount is one filesystem change, applied in order.
 type Mount struct {
-	// Type is "bind" or "tmpfs".
+	// Type is "bind", "tmpfs" or "overlay" (Source holds whiteouts that
+	// hide entries of Target).
 	Type   string `json:"type"`
 	Source string `json:"source,omitempty"`
 	Target string `json:"target"`
@@ -80,6 +82,16 @@ func run(specPath string) error {
 		if err := os.WriteFile(filepath.Join(s.Cgroup, "cgroup.procs"), []byte("0"), 0); err != nil {
 			return fmt.Errorf("join cgroup: %w", err)
 		}
+	}
+	// The mount namespace is a copy of the host's: keep every mount made
+	// here from propagating back.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	// A /proc of the container's own PID namespace: ps, kill -1 and
+	// /proc/<pid> see only the pod's processes.
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
 	}
 	// Open every bind source first: an earlier mount may cover a later
 	// source's path (a volume at /work hides a state dir under /work).
@@ -192,6 +204,14 @@ func apply(m Mount, src *os.File) error {
 		opts := fmt.Sprintf("mode=%o,uid=%d,gid=%d", m.Mode, m.UID, m.GID)
 		if err := unix.Mount("tmpfs", m.Target, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 			return fmt.Errorf("mount tmpfs on %s: %w", m.Target, err)
+		}
+		return nil
+	case "overlay":
+		// Read-only, two lower layers: the whiteouts in Source over what
+		// Target shows now.
+		opts := "lowerdir=" + m.Source + ":" + m.Target
+		if err := unix.Mount("overlay", m.Target, "overlay", unix.MS_RDONLY, opts); err != nil {
+			return fmt.Errorf("hide entries of %s: %w", m.Target, err)
 		}
 		return nil
 	case "bind":
