@@ -32,6 +32,12 @@ NODES=3
 NODE_PREFIX=kpg-worker-
 KUBELET_PORT_BASE=10250
 BRIDGE=kpg0
+# The node lifecycle controller marks a node NotReady this long after its
+# last heartbeat (default 50s). Short so that tests of a lost node
+# (faults.ts loseNode) are quick; kpg-node renews leases every 2 s, and an
+# API server stopped by apiserver-stop for a few seconds stays well inside it.
+NODE_MONITOR_GRACE=15s
+NODE_MONITOR_PERIOD=1s
 
 # Component order: started in this order, stopped in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kpg-node)
@@ -291,6 +297,8 @@ start_controller_manager() {
     --service-account-private-key-file="$pki/sa.key" \
     --service-cluster-ip-range=10.96.0.0/24 \
     --use-service-account-credentials \
+    --node-monitor-grace-period=$NODE_MONITOR_GRACE \
+    --node-monitor-period=$NODE_MONITOR_PERIOD \
     --leader-elect=false \
     --profiling=false
 }
@@ -491,6 +499,8 @@ sweep() {
       done
       ip link delete "$BRIDGE" 2>/dev/null || log "could not delete bridge $BRIDGE"
     fi
+    # the fault-injection filter kpg-node loads (faults.ts partitionNode, loseNode)
+    if command -v nft >/dev/null; then nft delete table bridge kpg_faults 2>/dev/null || true; fi
     # host ends of pod veths (kpgv<uid>) that are no longer on the bridge
     for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^kpgv' || true); do
       ip link delete "$link" 2>/dev/null || log "could not delete link $link"

@@ -1,9 +1,11 @@
 // Fault injection for tests against the local cluster. Pods are real process
 // trees in their own network namespaces (run by kpg-node), so faults are
-// signals to those processes and link changes on the host side of their veth.
-// Needs root (the same user that ran `cluster.sh up`).
+// signals to those processes, their cgroups, and link changes on the host
+// side of their veth; node and API-path faults are asked of kpg-node over
+// its control socket. Needs root (the same user that ran `cluster.sh up`).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { clusterDir, clusterSh, kubectl, kubectlOk } from './kube.js';
 
@@ -11,6 +13,8 @@ export interface ContainerState {
   pid: number;
   running: boolean;
   restartCount: number;
+  /** The running instance's cgroup v2 directory (absent when not running). */
+  cgroup?: string;
 }
 
 /** .cluster/pods/<ns>_<name>.json, written by kpg-node. */
@@ -216,6 +220,192 @@ export async function stopApiServer(): Promise<void> {
 export async function startApiServer(): Promise<void> {
   const r = await clusterSh(['apiserver-start'], 120_000);
   if (r.code !== 0) throw new Error(`cluster.sh apiserver-start failed: ${r.stderr}`);
+}
+
+// ------------------------------------------------------------ containers
+
+function runningCgroup(ns: string, pod: string, container: string): string {
+  const [name, c] = containerOf(podState(ns, pod), container);
+  if (!c.running || !c.cgroup) {
+    throw new Error(`container ${ns}/${pod}/${name} is not running (or has no cgroup)`);
+  }
+  return c.cgroup;
+}
+
+function cgroupEvent(cg: string, key: string): boolean {
+  try {
+    return new RegExp(`^${key} 1$`, 'm').test(readFileSync(join(cg, 'cgroup.events'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function setFrozen(cg: string, frozen: boolean): Promise<void> {
+  writeFileSync(join(cg, 'cgroup.freeze'), frozen ? '1' : '0');
+  const deadline = Date.now() + 5_000;
+  while (cgroupEvent(cg, 'frozen') !== frozen) {
+    if (Date.now() > deadline) throw new Error(`cgroup ${cg} did not become frozen=${frozen}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Freezes one container of a pod (every process of it, children included)
+ * with the cgroup v2 freezer; the pod's other containers keep running.
+ * Resolves once the kernel reports it frozen, with the cgroup path.
+ */
+export async function freezeContainer(ns: string, pod: string, container: string): Promise<string> {
+  const cg = runningCgroup(ns, pod, container);
+  await setFrozen(cg, true);
+  return cg;
+}
+
+/** Reverses freezeContainer. */
+export async function thawContainer(ns: string, pod: string, container: string): Promise<string> {
+  const cg = runningCgroup(ns, pod, container);
+  await setFrozen(cg, false);
+  return cg;
+}
+
+/**
+ * SIGKILLs every process of one container at once (cgroup.kill, children
+ * that called setsid() included); kpg-node restarts it as a crashed
+ * container. Returns the killed instance's pid.
+ */
+export function killContainer(ns: string, pod: string, container: string): number {
+  const [, c] = containerOf(podState(ns, pod), container);
+  const cg = runningCgroup(ns, pod, container);
+  writeFileSync(join(cg, 'cgroup.kill'), '1');
+  return c.pid;
+}
+
+// ------------------------------------------------------------ nodes and the API path
+
+/** kpg-node's fault control socket (HTTP on a unix socket). */
+export const faultsSocket = join(clusterDir, 'run', 'kpg-node-faults.sock');
+
+export interface NodeFault {
+  lost?: boolean;
+  killed?: boolean;
+  partitioned?: boolean;
+  kubeletCut?: boolean;
+}
+
+export interface FaultState {
+  nodes: Record<string, NodeFault>;
+  apiserver: { latencyMs?: number; timeout?: boolean };
+}
+
+export interface FaultResult extends FaultState {
+  frozen?: number;
+  killedContainers?: number;
+  killedPods?: string[];
+}
+
+function control<T>(method: 'GET' | 'POST', path: string): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request({ socketPath: faultsSocket, method, path, timeout: 60_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          parsed = { error: body };
+        }
+        if (res.statusCode !== 200) {
+          const msg = (parsed as { error?: string }).error ?? body;
+          reject(new Error(`kpg-node ${method} ${path}: ${res.statusCode}: ${msg}`));
+        } else resolvePromise(parsed as T);
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`kpg-node ${method} ${path}: timed out`)));
+    req.on('error', (err) =>
+      reject(
+        new Error(`kpg-node fault socket ${faultsSocket}: ${err.message} (is the cluster up?)`),
+      ),
+    );
+    req.end();
+  });
+}
+
+/**
+ * The node is lost as a machine that died: its lease and status stop (the
+ * control plane marks it NotReady after the node-monitor grace period), its
+ * pods' containers are frozen (or, with kill, SIGKILLed), their traffic is
+ * dropped, its kubelet API hangs (exec, logs), and kpg-node acts on nothing
+ * the API says about it. Pod objects stay. Resolves once all of that holds.
+ */
+export function loseNode(node: string, opts: { kill?: boolean } = {}): Promise<FaultResult> {
+  return control('POST', `/nodes/${encodeURIComponent(node)}/lose${opts.kill ? '?kill=true' : ''}`);
+}
+
+/**
+ * Brings a lost node back: containers of pods deleted meanwhile are killed
+ * first, the rest thaw (killed ones restart as crashed containers), traffic
+ * and heartbeats resume, and kpg-node acts on what changed in the API.
+ */
+export function restoreNode(node: string): Promise<FaultResult> {
+  return control('POST', `/nodes/${encodeURIComponent(node)}/restore`);
+}
+
+/**
+ * Cuts every pod of the node (present and future) off from pods on other
+ * nodes, the host and the API server (its in-pod relay hangs); pods on the
+ * same node still reach each other and processes keep running. The node's
+ * heartbeat and pod status reports stop. With cutKubelet the kubelet API
+ * (exec, logs) hangs too; by default it still answers, so a test can look
+ * inside.
+ */
+export function partitionNode(
+  node: string,
+  opts: { cutKubelet?: boolean } = {},
+): Promise<FaultResult> {
+  return control(
+    'POST',
+    `/nodes/${encodeURIComponent(node)}/partition${opts.cutKubelet ? '?kubelet=cut' : ''}`,
+  );
+}
+
+/** Ends a partition. */
+export function healNode(node: string): Promise<FaultResult> {
+  return control('POST', `/nodes/${encodeURIComponent(node)}/heal`);
+}
+
+/**
+ * Slows the pods' path to the API server (the relay on each pod's
+ * 127.0.0.1:6443): latencyMs is added to every round trip; with timeout,
+ * connections are accepted and nothing is answered (open ones stall too).
+ * The CLI, kpg-node and the control plane talk to the API server directly
+ * and are not affected.
+ */
+export function slowApiServer(opts: {
+  latencyMs: number;
+  timeout?: boolean;
+}): Promise<FaultResult> {
+  const q = `latencyMs=${Math.max(0, Math.round(opts.latencyMs))}${opts.timeout ? '&timeout=true' : ''}`;
+  return control('POST', `/apiserver/slow?${q}`);
+}
+
+/** Ends slowApiServer. */
+export function restoreApiServer(): Promise<FaultResult> {
+  return control('POST', '/apiserver/restore');
+}
+
+/** Every node and API-path fault in effect. */
+export function faultState(): Promise<FaultState> {
+  return control('GET', '/faults');
+}
+
+/** Ends every node and API-path fault (for afterEach / finally). */
+export async function clearFaults(): Promise<void> {
+  const s = await faultState();
+  for (const [node, f] of Object.entries(s.nodes)) {
+    if (f.lost) await restoreNode(node);
+    if (f.partitioned) await healNode(node);
+  }
+  if (s.apiserver.latencyMs || s.apiserver.timeout) await restoreApiServer();
 }
 
 const NO_SCHEDULE_TAINT = 'kpg.test/no-schedule';

@@ -10,6 +10,8 @@
 #      openssl      the cluster PKI
 #      procps       ps/pkill-free process inspection, sysctl
 #      tmux         `npm run demo`
+#      nftables     nft(8): faults.ts partitionNode/loseNode drop pod traffic
+#                   with a bridge-family table on kpg0
 #  - Go >= 1.26 (builds the upstream Kubernetes binaries and kpg-node)
 #  - test/cluster/build.sh
 #
@@ -18,7 +20,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PACKAGES=(postgresql-15 postgresql-client-15 iproute2 util-linux openssl procps tmux curl)
+PACKAGES=(postgresql-15 postgresql-client-15 iproute2 util-linux openssl procps tmux curl nftables)
 GO_MIN=1.26
 
 say() { echo "setup: $*"; }

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"kpg.local/cluster/internal/faults"
 	"kpg.local/cluster/internal/images"
 	"kpg.local/cluster/internal/kubeletserver"
 	"kpg.local/cluster/internal/node"
@@ -36,9 +37,9 @@ import (
 )
 
 type options struct {
-	kubeconfig, namePrefix, stateDir, tlsCert, tlsKey, clientCA, pvDir, apiserver, pgRoot string
-	nodes, portBase                                                                       int
-	restartBackoff, stopGrace                                                             time.Duration
+	kubeconfig, namePrefix, stateDir, tlsCert, tlsKey, clientCA, pvDir, apiserver, pgRoot, faultsSocket string
+	nodes, portBase                                                                                     int
+	restartBackoff, stopGrace                                                                           time.Duration
 }
 
 func main() {
@@ -60,10 +61,14 @@ func main() {
 	fs.StringVar(&o.apiserver, "apiserver", "127.0.0.1:6443", "host address the in-pod relay on 127.0.0.1:6443 forwards to")
 	fs.StringVar(&o.pgRoot, "pg-root", "/usr/lib/postgresql", "directory of installed PostgreSQL majors")
 	fs.DurationVar(&o.stopGrace, "stop-grace", 10*time.Second, "grace cap for pods when the agent stops")
+	fs.StringVar(&o.faultsSocket, "faults-socket", "", "unix socket of the fault-injection endpoint (default <state-dir>/run/kpg-node-faults.sock)")
 	klog.InitFlags(fs)
 	fs.Parse(os.Args[1:])
 	if o.pvDir == "" {
 		o.pvDir = filepath.Join(o.stateDir, "pv")
+	}
+	if o.faultsSocket == "" {
+		o.faultsSocket = filepath.Join(o.stateDir, "run", "kpg-node-faults.sock")
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "kpg-node:", err)
@@ -102,6 +107,7 @@ func run(o options) error {
 		return err
 	}
 	pods.CleanupLeftovers(o.stateDir)
+	faults.RemoveTable()
 	if err := sandbox.EnsureBridge(); err != nil {
 		return err
 	}
@@ -110,10 +116,13 @@ func run(o options) error {
 
 	var specs []node.Spec
 	var names []string
+	cidrs := map[string]string{}
 	for i := 1; i <= o.nodes; i++ {
 		s := node.Spec{Name: fmt.Sprintf("%s%d", o.namePrefix, i), KubeletPort: int32(o.portBase + i - 1), PodCIDR: pods.NodeCIDR(i)}
 		specs, names = append(specs, s), append(names, s.Name)
+		cidrs[s.Name] = s.PodCIDR
 	}
+	fstate := faults.NewState()
 	for _, s := range specs {
 		for {
 			err := node.Register(ctx, cs, s)
@@ -128,7 +137,7 @@ func run(o options) error {
 		}
 		klog.Infof("registered node %s (kubelet port %d)", s.Name, s.KubeletPort)
 	}
-	go node.Heartbeat(ctx, cs, specs)
+	go node.Heartbeat(ctx, cs, specs, node.Faults{Silent: fstate.Silent, Changed: fstate.Changed})
 
 	broadcaster := record.NewBroadcaster()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
@@ -147,15 +156,29 @@ func run(o options) error {
 		CS: cs, Nodes: names, StateDir: o.stateDir, Self: self, APIServer: o.apiserver,
 		RestartBackoff: o.restartBackoff,
 		Images:         images.Resolver{PGRoot: o.pgRoot, KubectlDir: filepath.Join(o.stateDir, "bin")},
-		Hosts:          table, Relay: relay.ListenInNetNS,
-		NodeAllocatable: node.Capacity, Recorder: recorder,
+		Hosts:          table,
+		Relay: func(ctx context.Context, nodeName, netnsPath, listenAddr, target string) error {
+			return relay.ListenInNetNS(ctx, netnsPath, listenAddr, target, fstate.RelayFaults(nodeName))
+		},
+		NodeAllocatable: node.Capacity, Recorder: recorder, Faults: fstate,
 	}, factory)
 	factory.Start(ctx.Done())
 
+	ctl := &faults.Controller{State: fstate, RT: m, CIDR: func(n string) (string, bool) { c, ok := cidrs[n]; return c, ok }}
+	go func() {
+		if err := ctl.Serve(ctx, o.faultsSocket); err != nil && ctx.Err() == nil {
+			klog.Errorf("faults endpoint %s: %v", o.faultsSocket, err)
+		}
+	}()
+
 	for _, s := range specs {
 		addr := fmt.Sprintf("127.0.0.1:%d", s.KubeletPort)
+		down := func() (bool, <-chan struct{}) {
+			ch := fstate.Changed()
+			return fstate.KubeletDown(s.Name), ch
+		}
 		go func() {
-			if err := kubeletserver.Serve(ctx, addr, o.tlsCert, o.tlsKey, o.clientCA, m); err != nil && ctx.Err() == nil {
+			if err := kubeletserver.Serve(ctx, addr, o.tlsCert, o.tlsKey, o.clientCA, m, down); err != nil && ctx.Err() == nil {
 				klog.Errorf("kubelet server %s: %v", addr, err)
 			}
 		}()
@@ -167,6 +190,7 @@ func run(o options) error {
 
 // cleanup removes what is left of the sandboxes and the bridge.
 func cleanup() error {
+	faults.RemoveTable()
 	sandbox.CleanupAll()
 	if err := sandbox.RemoveBridge(); err != nil {
 		return err

@@ -48,7 +48,7 @@ func TestThroughAPIServer(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	go func() {
-		if err := Serve(ctx, ln.Addr().String(), pkiDir+"/kubelet.crt", pkiDir+"/kubelet.key", pkiDir+"/ca.crt", lk); err != nil {
+		if err := Serve(ctx, ln.Addr().String(), pkiDir+"/kubelet.crt", pkiDir+"/kubelet.key", pkiDir+"/ca.crt", lk, nil); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	}()

@@ -163,7 +163,7 @@ func TestRootIntegration(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	go func() {
-		if err := Serve(ctx, addr, p.cert, p.key, p.ca, lk); err != nil {
+		if err := Serve(ctx, addr, p.cert, p.key, p.ca, lk, nil); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	}()

@@ -33,8 +33,9 @@ const (
 
 // Serve runs the kubelet API on addr until ctx is done. Every endpoint but
 // /healthz requires a client certificate signed by clientCA (the apiserver's
-// --kubelet-client-certificate).
-func Serve(ctx context.Context, addr string, tlsCert, tlsKey, clientCA string, lk podapi.Lookup) error {
+// --kubelet-client-certificate). While down says so, connections stall
+// (fault injection: a lost node).
+func Serve(ctx context.Context, addr string, tlsCert, tlsKey, clientCA string, lk podapi.Lookup, down Down) error {
 	cert, err := tls.LoadX509KeyPair(tlsCert, tlsKey)
 	if err != nil {
 		return fmt.Errorf("kubelet server cert: %w", err)
@@ -47,10 +48,11 @@ func Serve(ctx context.Context, addr string, tlsCert, tlsKey, clientCA string, l
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return fmt.Errorf("no certificates in %s", clientCA)
 	}
-	ln, err := net.Listen("tcp", addr)
+	tcp, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
+	ln := gatedListener{Listener: tcp, down: down}
 	srv := &http.Server{
 		Handler: newHandler(lk),
 		TLSConfig: &tls.Config{

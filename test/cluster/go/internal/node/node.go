@@ -32,8 +32,15 @@ var Capacity = v1.ResourceList{
 	v1.ResourceEphemeralStorage: resource.MustParse("50Gi"),
 }
 
+// The node lifecycle controller runs with a short grace period in this
+// cluster (cluster.sh: --node-monitor-grace-period=15s), so a lost node is
+// NotReady quickly; leases are renewed often enough that a healthy but busy
+// node never comes near it.
 const (
-	heartbeat     = 10 * time.Second
+	// LeaseRenew is how often every node's lease is renewed.
+	LeaseRenew = 2 * time.Second
+	// StatusEvery: node status is posted every this many lease renewals.
+	StatusEvery   = 5
 	leaseDuration = 40
 	leaseNS       = "kube-node-lease"
 )
@@ -165,26 +172,62 @@ func renewLease(ctx context.Context, cs kubernetes.Interface, name string, uid i
 	return err
 }
 
-// Heartbeat renews leases and node status every 10 s until ctx ends,
-// re-registering a node that was deleted.
-func Heartbeat(ctx context.Context, cs kubernetes.Interface, specs []Spec) {
-	t := time.NewTicker(heartbeat)
+// Faults lets fault injection silence nodes; nil fields mean none.
+type Faults struct {
+	// Silent: the node sends nothing (a lost or partitioned node).
+	Silent func(node string) bool
+	// Changed is closed when Silent may have changed; a node that speaks
+	// again beats at once.
+	Changed func() <-chan struct{}
+}
+
+func (f Faults) silent(node string) bool { return f.Silent != nil && f.Silent(node) }
+
+func (f Faults) changed() <-chan struct{} {
+	if f.Changed == nil {
+		return nil
+	}
+	return f.Changed()
+}
+
+// Heartbeat renews every node's lease every LeaseRenew and its status every
+// StatusEvery beats, until ctx ends, re-registering a node that was
+// deleted. A silent node is skipped; when it speaks again it beats with
+// its status at once (the node lifecycle controller set it Unknown).
+func Heartbeat(ctx context.Context, cs kubernetes.Interface, specs []Spec, f Faults) {
+	t := time.NewTicker(LeaseRenew)
 	defer t.Stop()
-	for {
+	wasSilent := map[string]bool{}
+	for i := 1; ; i++ {
+		changed := f.changed()
+		woke := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-changed:
+			woke = true
 		}
 		for _, s := range specs {
-			if err := beat(ctx, cs, s); err != nil && ctx.Err() == nil {
-				klog.Warningf("node %s heartbeat: %v", s.Name, err)
+			if f.silent(s.Name) {
+				wasSilent[s.Name] = true
+				continue
 			}
+			back := wasSilent[s.Name]
+			if woke && !back {
+				continue
+			}
+			withStatus := back || i%StatusEvery == 0
+			if err := beat(ctx, cs, s, withStatus); err != nil && ctx.Err() == nil {
+				klog.Warningf("node %s heartbeat: %v", s.Name, err)
+				continue
+			}
+			delete(wasSilent, s.Name)
 		}
 	}
 }
 
-func beat(ctx context.Context, cs kubernetes.Interface, s Spec) error {
+func beat(ctx context.Context, cs kubernetes.Interface, s Spec, withStatus bool) error {
 	rctx, cancel := context.WithTimeout(ctx, 8*time.Second)
 	defer cancel()
 	n, err := cs.CoreV1().Nodes().Get(rctx, s.Name, metav1.GetOptions{})
@@ -197,7 +240,22 @@ func beat(ctx context.Context, cs kubernetes.Interface, s Spec) error {
 	if err := renewLease(rctx, cs, s.Name, n.UID); err != nil {
 		return err
 	}
+	if !withStatus && ready(n) {
+		return nil
+	}
 	n.Status = status(s, metav1.Now(), n.Status.Conditions)
 	_, err = cs.CoreV1().Nodes().UpdateStatus(rctx, n, metav1.UpdateOptions{})
 	return err
+}
+
+// ready reports whether the node's Ready condition is True: when the node
+// lifecycle controller set it otherwise, only a status update brings the
+// node back.
+func ready(n *v1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == v1.NodeReady {
+			return c.Status == v1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -144,6 +144,7 @@ func (c *ctr) loop() bool {
 		return c.state.Terminated.ExitCode == 0
 	}
 	for {
+		w.m.waitNodeUp(w)
 		if w.stopping() {
 			return false
 		}

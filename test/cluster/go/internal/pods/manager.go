@@ -39,10 +39,13 @@ type Config struct {
 	RestartBackoff time.Duration
 	Images         images.Resolver
 	Hosts          HostsSource
-	// Relay starts the in-pod API relay; returns once it listens.
-	Relay           func(ctx context.Context, netnsPath, listenAddr, target string) error
+	// Relay starts the in-pod API relay of a pod on node; returns once it
+	// listens.
+	Relay           func(ctx context.Context, node, netnsPath, listenAddr, target string) error
 	NodeAllocatable v1.ResourceList
 	Recorder        record.EventRecorder
+	// Faults, if set, can make a node lost or silent (fault injection).
+	Faults NodeFaults
 }
 
 // Manager owns all pod workers.
@@ -106,7 +109,8 @@ func (m *Manager) onPod(o any) {
 		return
 	}
 	idx, ours := m.nodes[p.Spec.NodeName]
-	if !ours {
+	if !ours || m.nodeLost(p.Spec.NodeName) {
+		// A lost node's kubelet sees nothing; Resync catches up.
 		return
 	}
 	m.mu.Lock()
@@ -134,7 +138,7 @@ func (m *Manager) onPodGone(p *v1.Pod) {
 	m.mu.Lock()
 	w := m.workers[p.UID]
 	m.mu.Unlock()
-	if w != nil {
+	if w != nil && !m.nodeLost(w.node) {
 		w.stop(stopRemoved, 0)
 	}
 }
@@ -202,7 +206,9 @@ func (m *Manager) hostsLoop(ctx context.Context) {
 		}
 		m.mu.Unlock()
 		for _, w := range ws {
-			w.writeHosts()
+			if !m.nodeLost(w.node) {
+				w.writeHosts()
+			}
 		}
 	}
 }

@@ -23,6 +23,8 @@ func (c *ctr) startProbes(ctx context.Context, p *proc) {
 	}
 	w.mu.Unlock()
 	t := probes.Target{
+		// A lost node's kubelet probes nothing (its processes are frozen).
+		Paused:    func() bool { return w.m.nodeLost(w.node) },
 		PodIP:     podIP,
 		Container: c.spec,
 		Exec:      c.execIn,

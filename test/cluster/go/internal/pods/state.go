@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+
+	"kpg.local/cluster/internal/sandbox"
 )
 
 // stateFile is the per-pod file that fault-injection tests read to find
@@ -23,6 +25,8 @@ type containerState struct {
 	PID          int   `json:"pid"`
 	Running      bool  `json:"running"`
 	RestartCount int32 `json:"restartCount"`
+	// Cgroup is the running instance's cgroup v2 directory (freeze, kill).
+	Cgroup string `json:"cgroup,omitempty"`
 }
 
 func (m *Manager) statePath(ns, name string) string {
@@ -45,7 +49,11 @@ func (w *worker) saveStateLocked() {
 		st.NetNS, st.HostVeth = w.sb.Path, w.sb.HostVeth
 	}
 	for _, c := range w.ctrs {
-		st.Containers[c.spec.Name] = containerState{PID: c.pid, Running: c.running, RestartCount: c.restarts}
+		cs := containerState{PID: c.pid, Running: c.running, RestartCount: c.restarts}
+		if c.running {
+			cs.Cgroup = sandbox.CgroupPath(c.id)
+		}
+		st.Containers[c.spec.Name] = cs
 	}
 	b, _ := json.MarshalIndent(st, "", "  ")
 	p := w.m.statePath(w.ns, w.name)

@@ -35,6 +35,10 @@ func (w *worker) statusLoop() {
 // pushStatus writes the computed status through the status subresource,
 // retrying on conflicts with a fresh object.
 func (w *worker) pushStatus(ctx context.Context) error {
+	if w.m.nodeSilent(w.node) {
+		// Lost or partitioned: the status would not reach the API server.
+		return nil
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		var pod *v1.Pod
 		var err error

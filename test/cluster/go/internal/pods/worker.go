@@ -351,7 +351,7 @@ func (w *worker) setupSandbox() error {
 	}
 	if w.m.cfg.Relay != nil {
 		rctx, cancel := context.WithCancel(w.ctx)
-		if err := w.m.cfg.Relay(rctx, sb.Path, "127.0.0.1:6443", w.m.cfg.APIServer); err != nil {
+		if err := w.m.cfg.Relay(rctx, w.node, sb.Path, "127.0.0.1:6443", w.m.cfg.APIServer); err != nil {
 			cancel()
 			klog.Warningf("pod %s/%s: API relay: %v", w.ns, w.name, err)
 		} else {
@@ -434,7 +434,9 @@ func (w *worker) refreshLoop() {
 			if vols == nil {
 				return
 			}
-			vols.Refresh(w.ctx)
+			if !w.m.nodeLost(w.node) {
+				vols.Refresh(w.ctx)
+			}
 		}
 	}
 }

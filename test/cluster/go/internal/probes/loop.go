@@ -61,6 +61,12 @@ func Loop(ctx context.Context, p *v1.Probe, t Target, report func(ok, changed bo
 	}
 	th := NewThresholds(p)
 	for {
+		if t.Paused != nil && t.Paused() {
+			if !sleep(ctx, period) {
+				return
+			}
+			continue
+		}
 		ok, msg := Do(ctx, p, t)
 		if ctx.Err() != nil {
 			return

@@ -25,6 +25,9 @@ type Target struct {
 	Exec func(ctx context.Context, argv []string) (code int, out []byte, err error)
 	// Dial connects from inside the pod's network namespace.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Paused, if set and true, skips attempts (the node is lost): the
+	// thresholds neither advance nor reset.
+	Paused func() bool
 }
 
 // Do runs one probe attempt; ok is the verdict, msg explains a failure.

@@ -50,7 +50,7 @@ func TestForwardHalfClose(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go serve(ctx, front, target.Addr().String())
+	go serve(ctx, front, target.Addr().String(), nil)
 	for i := 0; i < 3; i++ {
 		c, err := net.Dial("tcp", front.Addr().String())
 		if err != nil {
@@ -77,7 +77,7 @@ func TestListenInNetNS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// lo is still down here: ListenInNetNS must bring it up.
-	if err := ListenInNetNS(ctx, ns, "127.0.0.1:6443", target.Addr().String()); err != nil {
+	if err := ListenInNetNS(ctx, ns, "127.0.0.1:6443", target.Addr().String(), nil); err != nil {
 		t.Fatal(err)
 	}
 	var c net.Conn
