@@ -66,4 +66,3 @@ func (c *gatedConn) Close() error {
 	c.closeOnce.Do(func() { close(c.closed) })
 	return c.Conn.Close()
 }
-
