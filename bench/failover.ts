@@ -10,6 +10,9 @@
  *   unsent        the standbys cut off the network while 100 rows commit, then kept-down:
  *                 the old primary surely holds acknowledged WAL nobody received, which kpg
  *                 copies from its volume (WAL salvage) before it promotes
+ *   pod-deleted   kubectl delete pod of the primary and no kpg command: the StatefulSet
+ *                 recreates it and it comes back as primary on its volume (the seed's
+ *                 walkthrough); "command" is the delete until writes resume
  * The write pause is the longest gap between two consecutive acknowledged commits from
  * just before the event until 30 more commits after the command; also reported: the
  * command's wall time, and which path kpg took. Medians; every run is printed.
@@ -27,14 +30,15 @@ import {
   waitHealthy,
 } from '../test/e2e/failover/harness.js';
 import { longestGap, Writer } from '../test/e2e/failover/writer.js';
+import { kubectlOk } from '../test/cluster/kube.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const onlyArg = process.argv.indexOf('--only');
 const ONLY = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? '').split(',') : undefined;
 
-type Scenario = 'switchover' | 'sigkill' | 'kept-down' | 'unsent';
-const SCENARIOS: Scenario[] = ['switchover', 'sigkill', 'kept-down', 'unsent'];
+type Scenario = 'switchover' | 'sigkill' | 'kept-down' | 'unsent' | 'pod-deleted';
+const SCENARIOS: Scenario[] = ['switchover', 'sigkill', 'kept-down', 'unsent', 'pod-deleted'];
 
 interface Sample {
   pauseMs: number;
@@ -66,6 +70,19 @@ async function once(ns: string, writer: Writer, scenario: Scenario): Promise<Sam
   const primary = await waitHealthy(ns);
   await writer.waitMore(20);
   const t0 = Date.now() / 1000;
+  if (scenario === 'pod-deleted') {
+    const started = Date.now();
+    await kubectlOk(['-n', ns, 'delete', 'pod', primary, '--wait=false']);
+    await writer.waitMore(30, 180_000);
+    const pauseMs = longestGap(await writer.acked(), t0);
+    return {
+      pauseMs,
+      commandMs: Date.now() - started,
+      kind: 'restart',
+      salvagedBytes: 0,
+      notes: [],
+    };
+  }
   await event(ns, writer, primary, scenario);
   const started = Date.now();
   const r = await kpg(['failover', CLUSTER, '-n', ns, '--yes', '-o', 'json']);
