@@ -43,6 +43,9 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "pause" {
+		shim.Pause()
+	}
 	if len(os.Args) == 3 && os.Args[1] == "shim" {
 		shim.Main(os.Args[2])
 	}
@@ -155,7 +158,7 @@ func run(o options) error {
 	m := pods.New(pods.Config{
 		CS: cs, Nodes: names, StateDir: o.stateDir, Self: self, APIServer: o.apiserver,
 		RestartBackoff: o.restartBackoff,
-		Images:         images.Resolver{PGRoot: o.pgRoot, KubectlDir: filepath.Join(o.stateDir, "bin")},
+		Images:         images.WithHostNode(images.Resolver{PGRoot: o.pgRoot, KubectlDir: filepath.Join(o.stateDir, "bin")}),
 		Hosts:          table,
 		Relay: func(ctx context.Context, nodeName, netnsPath, listenAddr, target string) error {
 			return relay.ListenInNetNS(ctx, netnsPath, listenAddr, target, fstate.RelayFaults(nodeName))

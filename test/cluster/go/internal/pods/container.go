@@ -251,6 +251,11 @@ func (c *ctr) runInstance(spec *shimSpec, info execInfo, restarts int32) int {
 	select {
 	case <-p.exited:
 	case <-w.stopCh:
+		if c.sidecar() {
+			// As the kubelet does: sidecars serve the main containers until
+			// those are gone, and only then get their SIGTERM.
+			w.waitAppsGone(p, w.stopDeadline())
+		}
 		c.terminate(p, w.stopDeadline(), true)
 	case msg := <-c.killCh:
 		w.event(v1.EventTypeNormal, "Killing", "%s", msg)
@@ -326,4 +331,25 @@ func (w *worker) terminalPhase() v1.PodPhase {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.terminal
+}
+
+// waitAppsGone blocks until no main container runs, the sidecar p exits by
+// itself, or the deadline passes.
+func (w *worker) waitAppsGone(p *proc, deadline time.Time) {
+	for time.Now().Before(deadline) {
+		running := false
+		w.mu.Lock()
+		for _, c := range w.ctrs {
+			running = running || (!c.init && c.running)
+		}
+		w.mu.Unlock()
+		if !running {
+			return
+		}
+		select {
+		case <-p.exited:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -335,6 +335,13 @@ func (w *worker) setupSandbox() error {
 		w.m.ipam.release(ip)
 		return fmt.Errorf("create pod sandbox: %w", err)
 	}
+	if sp := w.currentPod().Spec.ShareProcessNamespace; sp != nil && *sp {
+		if err := sb.StartPause(w.m.cfg.Self); err != nil {
+			sb.Destroy()
+			w.m.ipam.release(ip)
+			return err
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(w.dir(), "etc"), 0o755); err != nil {
 		return err
 	}
@@ -473,7 +480,7 @@ func (w *worker) teardown(releaseIP bool) {
 // runners (preStop, SIGTERM, grace, SIGKILL); then leftovers in the netns
 // die, the sandbox goes, and for a deleted pod the object is removed.
 func (w *worker) finish() {
-	w.stopSidecars()
+	// stopCh is closed: every container, sidecars last, is terminating.
 	w.runners.Wait()
 	w.teardown(true)
 	os.RemoveAll(w.dir())
