@@ -6,7 +6,8 @@
  */
 import { formatBytes, formatLsn, lsnDistance, type Lsn } from '../failover/lsn.js';
 import { ordinalOf } from './identity.js';
-import type { LocalState, PeerState, Policy } from './types.js';
+import type { LeaseSnapshot } from './lease-record.js';
+import type { LocalState, Observed, PeerState, Policy } from './types.js';
 
 /** Why `position` is too far behind `reference` to be promoted; undefined when within `maxLagBytes`. */
 export function lagProblem(
@@ -30,6 +31,19 @@ export interface CandidateView {
   publishedLsn?: Lsn;
   /** The standbys the lease lists as synchronous. */
   synchronousStandbys?: string[];
+}
+
+/** The candidate view of the pod that observed `o`, against the lease version `snap`. */
+export function candidateViewOf(o: Observed, snap: LeaseSnapshot | undefined): CandidateView {
+  const { lsn, synchronous } = snap?.published ?? {};
+  return {
+    pod: o.self.pod,
+    local: o.local,
+    policy: o.policy,
+    ...(o.record ? { recordTimeline: o.record.timeline } : {}),
+    ...(lsn !== undefined ? { publishedLsn: lsn } : {}),
+    ...(synchronous ? { synchronousStandbys: synchronous } : {}),
+  };
 }
 
 /** Why this pod may not take over, on its own view; undefined when it may. */

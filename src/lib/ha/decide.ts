@@ -15,10 +15,10 @@
  */
 import {
   candidateProblem,
+  candidateViewOf,
   peerAhead,
   seconds,
   silentSynchronousPeer,
-  type CandidateView,
 } from './candidate.js';
 import { holderOf, podOfHolder } from './identity.js';
 import type { LeaseSnapshot } from './lease-record.js';
@@ -162,7 +162,7 @@ function whenFree(
       reason: `${why}; postgres runs as primary, which the record does not name`,
     };
   }
-  const problem = candidateProblem(candidateView(o, snap), now);
+  const problem = candidateProblem(candidateViewOf(o, snap), now);
   if (problem)
     return { kind: 'refuse', reason: `${why}, but this pod may not take over: ${problem}` };
   if (f.handedToMe) return { kind: 'acquire', as: 'handover', reason: why };
@@ -177,18 +177,6 @@ function freeBecause(
   if (!f.expired) return 'the lease was released';
   const unchanged = o.lease.readable ? o.lease.unchangedForMs : 0;
   return `the lease held by ${whoHolds(f.snap)} has not changed for ${seconds(unchanged)}`;
-}
-
-function candidateView(o: Observed, snap: LeaseSnapshot): CandidateView {
-  const { lsn, synchronous } = snap.published;
-  return {
-    pod: o.self.pod,
-    local: o.local,
-    policy: o.policy,
-    ...(o.record ? { recordTimeline: o.record.timeline } : {}),
-    ...(lsn !== undefined ? { publishedLsn: lsn } : {}),
-    ...(synchronous ? { synchronousStandbys: synchronous } : {}),
-  };
 }
 
 /** An eligible standby still lets a better-placed peer go first. */

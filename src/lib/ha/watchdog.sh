@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
 # watchdog.sh: the postgres container's self-fence (kpg's in-pod agent).
 #
-#   watchdog.sh DEADLINE_FILE POSTMASTER_PID
+#   PGDATA=... watchdog.sh DEADLINE_FILE POSTMASTER_PID
 #
-# While the postmaster runs as primary, the agent (another container of the
-# pod) writes to DEADLINE_FILE, after each lease renewal that landed, the
-# uptime in seconds ("12345.678") until which this pod may serve as primary.
-# Once /proc/uptime passes it, or the file is missing or unreadable, this
-# script stops the postmaster and every process below it and then kills them
-# all with SIGKILL: an immediate stop, never a smart or fast shutdown, so no
-# open session commits anything more. Then it exits 3 and the start script
-# exits with it; the kubelet restarts the container, which comes back as a
-# standby. It exits 0 when the postmaster ends by itself.
+# The agent (another container of the pod) writes to DEADLINE_FILE, after
+# each lease renewal that landed, the uptime in seconds ("12345.678") until
+# which this pod may serve as primary; "0" fences at once. While PGDATA is a
+# primary's (no standby.signal, no recovery.conf: postgres removes them as it
+# leaves recovery, before it takes a write), this script checks every
+# KPG_WATCHDOG_INTERVAL: once /proc/uptime passes the deadline, or the file
+# is missing or unreadable, it stops the postmaster and every process below
+# it and then kills them all with SIGKILL: an immediate stop, never a smart
+# or fast shutdown, so no open session commits anything more. Then it exits
+# 3 (the start script exits with it; the kubelet restarts the container,
+# which comes back as a standby). It exits 0 when the postmaster ends by
+# itself. A standby is never fenced: it takes no writes, and a deadline left
+# from an earlier term must not kill it.
 #
 # Nothing here needs the agent alive: a frozen or crashed agent stops
 # writing, the deadline passes, and the primary is fenced all the same.
 # Both containers read the same kernel's /proc/uptime.
 #
-# Environment: KPG_WATCHDOG_INTERVAL (seconds between checks, default 0.1),
-# KPG_UPTIME_FILE (default /proc/uptime; tests point it elsewhere).
+# Environment: PGDATA (required), KPG_WATCHDOG_INTERVAL (seconds between
+# checks, default 0.1), KPG_UPTIME_FILE (default /proc/uptime; for tests).
 set -uo pipefail
 
 KPG_WATCHDOG_INTERVAL=${KPG_WATCHDOG_INTERVAL:-0.1}
 KPG_UPTIME_FILE=${KPG_UPTIME_FILE:-/proc/uptime}
+
+is_standby() { [[ -e $PGDATA/standby.signal || -e $PGDATA/recovery.conf ]]; }
 
 wd_log() { printf 'kpg-watchdog: %s\n' "$*" >&2; }
 
@@ -92,6 +98,10 @@ watch() {
   local file=$1 pm=$2 now dl
   wd_log "watching postmaster $pm against the deadline in $file"
   while kill -0 "$pm" 2>/dev/null; do
+    if is_standby; then
+      sleep "$KPG_WATCHDOG_INTERVAL"
+      continue
+    fi
     if ! now=$(uptime_ms); then
       wd_log "cannot read $KPG_UPTIME_FILE: fencing"
       fence "$pm"
@@ -114,8 +124,8 @@ watch() {
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
-  if (($# != 2)); then
-    echo "usage: watchdog.sh DEADLINE_FILE POSTMASTER_PID" >&2
+  if (($# != 2)) || [[ -z ${PGDATA:-} ]]; then
+    echo "usage: PGDATA=DIR watchdog.sh DEADLINE_FILE POSTMASTER_PID" >&2
     exit 2
   fi
   watch "$1" "$2"

@@ -1,6 +1,6 @@
 /** watchdog.sh against a fake postmaster (bash with sleeping children) and a fake /proc/uptime. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ let dir: string;
 let procs: ChildProcess[] = [];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'kpg-watchdog-'));
+  mkdirSync(join(dir, 'pgdata'));
 });
 afterEach(() => {
   for (const p of procs)
@@ -56,7 +57,12 @@ function watchdog(
   pm: number,
 ): Promise<{ code: number | null; stderr: string }> & { proc: ChildProcess } {
   const proc = spawn('bash', [WATCHDOG, join(dir, 'deadline'), String(pm)], {
-    env: { ...process.env, KPG_UPTIME_FILE: join(dir, 'uptime'), KPG_WATCHDOG_INTERVAL: '0.05' },
+    env: {
+      ...process.env,
+      PGDATA: join(dir, 'pgdata'),
+      KPG_UPTIME_FILE: join(dir, 'uptime'),
+      KPG_WATCHDOG_INTERVAL: '0.05',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -114,6 +120,30 @@ describe('watchdog.sh', () => {
     uptime('100.00');
     deadline('0.000');
     expect((await watchdog(pm)).code).toBe(3);
+  });
+
+  it('never fences a standby, whatever the deadline says; fences it once promoted', async () => {
+    const { pm, backends } = await fakePostmaster();
+    writeFileSync(join(dir, 'pgdata', 'standby.signal'), '');
+    uptime('100.00');
+    deadline('0.000');
+    const w = watchdog(pm);
+    await sleep(300);
+    expect(alive(pm)).toBe(true);
+    // Promoted (postgres removed standby.signal) without a renewal: fenced.
+    rmSync(join(dir, 'pgdata', 'standby.signal'));
+    expect((await w).code).toBe(3);
+    await sleep(100);
+    for (const pid of [pm, ...backends]) expect(alive(pid)).toBe(false);
+  });
+
+  it('refuses to run without PGDATA', async () => {
+    const r = await new Promise<number | null>((resolve) => {
+      const env = { ...process.env };
+      delete env.PGDATA;
+      spawn('bash', [WATCHDOG, 'x', '1'], { env, stdio: 'ignore' }).on('close', resolve);
+    });
+    expect(r).toBe(2);
   });
 
   it('exits 0 when the postmaster ends by itself', async () => {
