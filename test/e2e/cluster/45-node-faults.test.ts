@@ -325,8 +325,13 @@ describe('node and container faults', () => {
 
     const r = await partitionNode(N1);
     expect(r.nodes[N1]?.partitioned).toBe(true);
-    const l1 = await leaseRenew(N1);
+    const tp = Date.now();
+    // Once N2 has beaten after the partition, no beat of N1 begun before it
+    // can still be in flight.
     const l2 = await leaseRenew(N2);
+    await waitFor(async () => (await leaseRenew(N2)) > l2, 20_000, { what: `${N2} lease renewed` });
+    const l1 = await leaseRenew(N1);
+    expect(l1).toBeLessThan(tp + 1_000);
     // same node: fine
     await expectReach('c1b', ip('a1'));
     // across nodes, both ways, Service names included
@@ -348,6 +353,10 @@ describe('node and container faults', () => {
     });
     await expectCut('late1', ip('b2'));
     await expectReach('late1', ip('a1'));
+    expect(
+      await kubectlOk(['-n', ns, 'get', 'pod', 'late1', '-o', 'jsonpath={.status.phase}']),
+      'a partitioned node reports no pod status',
+    ).toBe('Pending');
     // heartbeats: N2's lease moved on twice while N1's stayed
     await waitFor(async () => (await leaseRenew(N2)) > l2 + 3_000, 20_000, {
       what: `${N2} lease renewed`,
