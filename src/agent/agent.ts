@@ -1,0 +1,409 @@
+/**
+ * The agent's loop: every retry period read the world (lease, record, local
+ * postgres, peers), decide(), act, and log one line when the decision
+ * changes. All I/O goes through the interfaces in AgentDeps, so the loop
+ * runs in tests against fakes.
+ */
+import { formatLsn } from '../lib/failover/lsn.js';
+import { candidateProblem, candidateViewOf } from '../lib/ha/candidate.js';
+import type { HaClock } from '../lib/ha/clock.js';
+import { decide } from '../lib/ha/decide.js';
+import type { LeaseElector } from '../lib/ha/elector.js';
+import { fenceDeadlineMs } from '../lib/ha/fence.js';
+import { confirmsCheckpoint, decideHandover } from '../lib/ha/handover.js';
+import { podOfHolder } from '../lib/ha/identity.js';
+import type { Published } from '../lib/ha/lease-record.js';
+import type {
+  Action,
+  LeaseObservation,
+  LocalState,
+  Observed,
+  PeerState,
+  Policy,
+} from '../lib/ha/types.js';
+import type { AgentEvent, ClusterApi, ConfigMapObject, PodInfo } from './cluster-api.js';
+import type { AgentConfig } from './config.js';
+import type { SharedFiles } from './files.js';
+import { observeLocal, type LocalMemory } from './local.js';
+import type { PeerClient, PeerReport } from './peers.js';
+import type { Postgres } from './postgres.js';
+import { namingPrimary, recordView, recordWith, withTimeline } from './record.js';
+
+export interface AgentDeps {
+  config: AgentConfig;
+  clock: HaClock;
+  elector: LeaseElector;
+  cluster: ClusterApi;
+  pg: Postgres;
+  peers: PeerClient;
+  files: SharedFiles;
+  log: (line: string) => void;
+  /** Waits between the fence and the release: the watchdog's poll interval, and then some. */
+  sleep: (ms: number) => Promise<void>;
+}
+
+const PEER_REFRESH_CYCLES = 5;
+
+/** A reason without its numbers (seconds, bytes, LSNs): the same decision, said again. */
+export function reasonKey(reason: string): string {
+  return reason.replace(/[0-9A-Fa-f]+\/[0-9A-Fa-f]+|\d+(\.\d+)?/g, '#');
+}
+const FENCE_SETTLE_MS = 500;
+
+export class Agent {
+  readonly policy: Policy;
+  private memory: LocalMemory = { roleSinceMs: 0 };
+  private local: LocalState = {
+    role: 'down',
+    streaming: false,
+    replayPaused: false,
+    roleSinceMs: 0,
+  };
+  private recordObject: ConfigMapObject | undefined;
+  private pods: PodInfo[] = [];
+  private cycles = 0;
+  private labelled: 'primary' | 'replica' | undefined;
+  private last: { action: Action; key: string; loggedMs: number } | undefined;
+  private eligibility: string | undefined = 'not yet observed';
+  private published: Published = {};
+  private takeover: { from: string; reason: string } | undefined;
+  private handover: { sinceMs: number; done: boolean } | undefined;
+  private refused = new Set<string>();
+
+  constructor(private readonly d: AgentDeps) {
+    this.policy = {
+      timing: d.config.timing,
+      maximumLagBytes: d.config.maximumLagBytes,
+      synchronous: d.config.synchronous,
+      // A standby stops streaming when its primary dies; it must still count a lease duration later.
+      recentStreamingMs: 2 * d.config.timing.leaseDurationMs,
+      primaryDownMs: 2 * d.config.timing.retryPeriodMs,
+    };
+  }
+
+  /** One cycle; returns what was decided (the handover's decision while shutting down). */
+  async cycle(): Promise<Action | undefined> {
+    const o = await this.observe();
+    if (this.d.files.shuttingDown() && (this.handover || this.d.elector.holding)) {
+      await this.handOver(o);
+      return undefined;
+    }
+    const action = decide(o, this.d.clock.now());
+    // Back to normal: a refusal or fence that comes again later is worth an Event again.
+    if (action.kind === 'follow' || action.kind === 'lead') this.refused.clear();
+    this.note(action, o);
+    await this.act(action, o);
+    return action;
+  }
+
+  /** The handover is decided (released or kept): nothing more to do before exiting. */
+  handoverSettled(): boolean {
+    return this.handover?.done === true;
+  }
+
+  /** What GET /state tells the peers. */
+  report(): PeerReport {
+    const l = this.local;
+    return {
+      pod: this.d.config.self.pod,
+      uid: this.d.config.self.uid,
+      role: l.role,
+      ...(l.timeline !== undefined ? { timeline: l.timeline } : {}),
+      ...(l.flushLsn !== undefined ? { flushLsn: formatLsn(l.flushLsn) } : {}),
+      ...(l.replayLsn !== undefined ? { replayLsn: formatLsn(l.replayLsn) } : {}),
+      streaming: l.streaming,
+      eligible: this.eligibility === undefined,
+      ...(this.eligibility ? { reason: this.eligibility } : {}),
+      holder: this.d.elector.holding,
+      ...(this.last
+        ? { decision: { kind: this.last.action.kind, reason: this.last.action.reason } }
+        : {}),
+    };
+  }
+
+  /** GET /checkpoint: has this standby replayed the handing-over primary's shutdown checkpoint? */
+  async confirm(cp: { lsn: bigint; timeline: number }) {
+    const snap = await this.d.pg.snapshot();
+    const { local } = observeLocal(snap, {}, this.memory, this.d.clock.now());
+    return {
+      pod: this.d.config.self.pod,
+      confirmed: confirmsCheckpoint(local, cp),
+      ...(local.replayLsn !== undefined ? { replayLsn: formatLsn(local.replayLsn) } : {}),
+    };
+  }
+
+  private async observe(): Promise<Observed> {
+    const [lease, record, snap] = await Promise.all([
+      this.readLease(),
+      this.d.cluster.getRecord().catch(() => this.recordObject),
+      this.d.pg.snapshot(),
+    ]);
+    this.recordObject = record;
+    const now = this.d.clock.now();
+    const seen = observeLocal(
+      snap,
+      { startState: this.d.files.startState(), data: this.d.files.data() },
+      this.memory,
+      now,
+    );
+    this.memory = seen.memory;
+    this.local = seen.local;
+    if (snap?.role === 'primary') {
+      this.published = {
+        ...(snap.flushLsn !== undefined ? { lsn: snap.flushLsn } : {}),
+        ...(snap.timeline !== undefined ? { timeline: snap.timeline } : {}),
+        ...(this.d.config.synchronous ? { synchronous: snap.synchronous } : {}),
+      };
+    }
+    const peers = await this.peerStates();
+    const rec = recordView(record);
+    const deadline = this.d.elector.renewDeadlineMs;
+    const o: Observed = {
+      self: this.d.config.self,
+      policy: this.policy,
+      lease,
+      ...(deadline !== undefined ? { holding: { renewDeadlineMs: deadline } } : {}),
+      ...(rec ? { record: rec } : {}),
+      local: this.local,
+      peers,
+      ...(this.labelled ? { labelled: this.labelled } : {}),
+    };
+    this.eligibility = this.judgeSelf(o, now);
+    return o;
+  }
+
+  private async readLease(): Promise<LeaseObservation> {
+    try {
+      await this.d.elector.read();
+      const obs = this.d.elector.observed;
+      return {
+        readable: true,
+        ...(obs?.snapshot ? { snapshot: obs.snapshot } : {}),
+        unchangedForMs: this.d.elector.unchangedForMs(),
+      };
+    } catch (err) {
+      return { readable: false, error: (err as Error).message };
+    }
+  }
+
+  private async peerStates(): Promise<PeerState[]> {
+    if (this.cycles++ % PEER_REFRESH_CYCLES === 0 || this.pods.length === 0) {
+      this.pods = await this.d.cluster.listPeers().catch(() => this.pods);
+    }
+    const others = this.pods.filter((p) => p.name !== this.d.config.self.pod);
+    return Promise.all(others.map((p) => this.d.peers.state(p.name, p.ip)));
+  }
+
+  /** This pod's own candidacy, for the peers (undefined: eligible). */
+  private judgeSelf(o: Observed, now: number): string | undefined {
+    return candidateProblem(
+      candidateViewOf(o, o.lease.readable ? o.lease.snapshot : undefined),
+      now,
+    );
+  }
+
+  /** One line per decision: when it changes, and every 30 s while it holds. */
+  private note(action: Action, o: Observed): void {
+    const key = `${action.kind}:${'step' in action ? action.step : ''}:${'as' in action ? action.as : ''}:${reasonKey(action.reason)}`;
+    const now = this.d.clock.now();
+    if (this.last?.key === key && now - this.last.loggedMs < 30_000) {
+      this.last = { ...this.last, action };
+      return;
+    }
+    this.last = { action, key, loggedMs: now };
+    const detail = 'step' in action ? ` ${action.step}` : 'as' in action ? ` ${action.as}` : '';
+    this.d.log(`${action.kind}${detail}: ${action.reason} [${o.local.role}]`);
+    this.d.files.writeAgentState({
+      decision: action.kind,
+      ...('step' in action ? { step: action.step } : {}),
+      reason: action.reason,
+      role: o.local.role,
+    });
+  }
+
+  private async act(a: Action, o: Observed): Promise<void> {
+    switch (a.kind) {
+      case 'lead':
+        return this.lead(a.step, o);
+      case 'acquire':
+        return this.acquire(a, o);
+      case 'step-down':
+        this.d.elector.stepDown();
+        this.fence();
+        return this.emit({
+          reason: 'Fenced',
+          type: 'Warning',
+          message: `stepped down: ${a.reason}`,
+        });
+      case 'release':
+        this.fence();
+        await this.d.sleep(FENCE_SETTLE_MS);
+        await this.d.elector.release();
+        return this.emit({ reason: 'Fenced', type: 'Warning', message: a.reason });
+      case 'fence':
+        this.fence();
+        return this.emitOnce({ reason: 'Fenced', type: 'Warning', message: a.reason });
+      case 'follow':
+        return this.d.files.writeRole(this.waitsForOwnLease(o) ? 'wait' : 'replica');
+      case 'refuse':
+        return this.emitOnce({ reason: 'FailoverRefused', type: 'Warning', message: a.reason });
+      case 'wait':
+      case 'unknown':
+        return;
+    }
+  }
+
+  /** The record's primary restarted with its data: it waits for its predecessor's lease rather than start as a standby. */
+  private waitsForOwnLease(o: Observed): boolean {
+    const holder = o.lease.readable ? o.lease.snapshot?.holder : undefined;
+    return (
+      o.record?.primary === o.self.pod &&
+      o.local.data === 'primary' &&
+      holder !== undefined &&
+      podOfHolder(holder) === o.self.pod
+    );
+  }
+
+  private fence(): void {
+    this.d.files.fenceNow();
+    this.d.files.writeRole('replica');
+  }
+
+  private async acquire(a: Extract<Action, { kind: 'acquire' }>, o: Observed): Promise<void> {
+    const before = o.lease.readable ? o.lease.snapshot?.holder : undefined;
+    // A running primary publishes its own position; anyone else keeps what the lease says.
+    const r = await this.d.elector.claim(o.local.role === 'primary' ? this.published : {});
+    if (!r.ok) {
+      this.d.log(`acquire ${a.as}: lost (${r.why}: ${r.error.message})`);
+      return;
+    }
+    if (a.as === 'takeover' || a.as === 'handover') {
+      this.takeover = {
+        from: before ? podOfHolder(before) : (o.record?.primary ?? 'unknown'),
+        reason: a.reason,
+      };
+    }
+    this.armFence();
+  }
+
+  private armFence(): void {
+    const sent = this.d.elector.lastRenewalSentMs;
+    if (sent === undefined) return;
+    this.d.files.writeDeadline(fenceDeadlineMs(sent, this.d.config.timing));
+    this.d.files.writeRole('primary');
+  }
+
+  private async lead(step: string, o: Observed): Promise<void> {
+    const r = await this.d.elector.claim(this.published);
+    if (!r.ok) return; // the fence deadline stays where the last landed renewal put it
+    this.armFence();
+    switch (step) {
+      case 'write-record':
+        return this.writeRecord(namingPrimary(o.self.pod));
+      case 'promote':
+        return this.d.pg
+          .promote()
+          .catch((err: Error) => this.d.log(`promote failed: ${err.message}`));
+      case 'label':
+        return this.label();
+      case 'record-timeline':
+        return this.recordTimeline(o);
+    }
+  }
+
+  private async label(): Promise<void> {
+    const self = this.d.config.self.pod;
+    await this.d.cluster.labelPod(self, 'primary');
+    this.labelled = 'primary';
+    const formerly = this.pods.filter((p) => p.name !== self && p.role === 'primary');
+    await Promise.all(
+      formerly.map((p) => this.d.cluster.labelPod(p.name, 'replica').catch(() => undefined)),
+    );
+    if (this.takeover) {
+      await this.emit({
+        reason: 'PromotedToPrimary',
+        message: `took over from ${this.takeover.from}: ${this.takeover.reason}`,
+      });
+    }
+  }
+
+  private async recordTimeline(o: Observed): Promise<void> {
+    const timeline = o.local.timeline;
+    if (timeline === undefined) return;
+    await this.writeRecord(
+      withTimeline({
+        time: new Date(this.d.clock.wall()).toISOString(),
+        reason: this.takeover ? 'automatic failover' : 'automatic',
+        oldPrimary: this.takeover?.from ?? 'unknown',
+        newPrimary: o.self.pod,
+        timeline,
+        ...(o.local.flushLsn !== undefined ? { lsn: formatLsn(o.local.flushLsn) } : {}),
+      }),
+    );
+    this.takeover = undefined;
+  }
+
+  private async writeRecord(change: Parameters<typeof recordWith>[1]): Promise<void> {
+    if (!this.recordObject) return;
+    try {
+      this.recordObject = await this.d.cluster.replaceRecord(recordWith(this.recordObject, change));
+    } catch (err) {
+      // 409: someone wrote first; the next cycle reads it again and decides anew.
+      this.d.log(`record ${this.d.config.cluster}-kpg not written: ${(err as Error).message}`);
+    }
+  }
+
+  private async handOver(o: Observed): Promise<void> {
+    const now = this.d.clock.now();
+    if (!this.handover) {
+      this.handover = { sinceMs: now, done: false };
+      this.d.log(
+        'handover: the pod is stopping; waiting for a standby to confirm the shutdown checkpoint',
+      );
+    }
+    if (this.handover.done) return;
+    const cp = this.d.files.shutdownCheckpoint();
+    const others = this.pods.filter((p) => p.name !== o.self.pod);
+    const confirmations = cp
+      ? await Promise.all(others.map((p) => this.d.peers.confirm(p.name, p.ip, cp)))
+      : [];
+    const h = decideHandover(
+      {
+        sinceMs: this.handover.sinceMs,
+        timeoutMs: this.d.config.handoverTimeoutMs,
+        ...(cp ? { checkpoint: cp } : {}),
+        confirmations,
+      },
+      now,
+    );
+    this.d.log(`handover ${h.kind}: ${h.reason}`);
+    if (h.kind === 'wait') {
+      // Keep the lease meanwhile: nobody takes over a primary that is handing over.
+      await this.d.elector.claim(this.published);
+      return;
+    }
+    this.handover.done = true;
+    if (h.kind === 'release') {
+      const r = await this.d.elector.release(h.to);
+      if (r.ok) await this.emit({ reason: 'HandedOver', message: h.reason });
+      else
+        this.d.log(`handover: the release failed (${r.error.message}); the lease expires instead`);
+    } else {
+      await this.emit({ reason: 'FailoverRefused', type: 'Warning', message: h.reason });
+    }
+  }
+
+  private async emit(e: AgentEvent): Promise<void> {
+    await this.d.cluster
+      .event(e)
+      .catch((err: Error) => this.d.log(`event ${e.reason} not written: ${err.message}`));
+  }
+
+  /** Refusals and fences repeat every cycle; one Event per distinct reason. */
+  private async emitOnce(e: AgentEvent): Promise<void> {
+    const key = `${e.reason}:${reasonKey(e.message)}`;
+    if (this.refused.has(key)) return;
+    this.refused.add(key);
+    await this.emit(e);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The agents talk to each other over their pod IPs: each serves what it
+ * knows of its own postgres, and confirms a shutdown checkpoint for a
+ * primary that is handing over. Plain node:http and fetch.
+ */
+import { createServer, type Server } from 'node:http';
+import { formatLsn, parseLsn, type Lsn } from '../lib/failover/lsn.js';
+import type { ShutdownCheckpoint } from '../lib/ha/handover.js';
+import type { LocalState, PeerState } from '../lib/ha/types.js';
+
+/** What GET /state answers. LSNs as "X/Y" text. */
+export interface PeerReport {
+  pod: string;
+  uid: string;
+  role: LocalState['role'];
+  timeline?: number;
+  flushLsn?: string;
+  replayLsn?: string;
+  streaming: boolean;
+  /** This agent's own judgement: may it take over now? */
+  eligible: boolean;
+  reason?: string;
+  holder: boolean;
+  decision?: { kind: string; reason: string };
+}
+
+export interface CheckpointAnswer {
+  pod: string;
+  confirmed: boolean;
+  replayLsn?: string;
+}
+
+export interface PeerHandlers {
+  report(): PeerReport;
+  confirm(cp: ShutdownCheckpoint): Promise<CheckpointAnswer>;
+}
+
+export function servePeers(host: string, port: number, h: PeerHandlers): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify(body)}\n`);
+    };
+    if (req.method !== 'GET') return reply(405, { error: 'GET only' });
+    if (url.pathname === '/healthz') return reply(200, { ok: true });
+    if (url.pathname === '/state') return reply(200, h.report());
+    if (url.pathname === '/checkpoint') {
+      const lsn = parseLsn(url.searchParams.get('lsn') ?? undefined);
+      const timeline = Number(url.searchParams.get('timeline'));
+      if (lsn === undefined || !Number.isInteger(timeline)) {
+        return reply(400, { error: 'lsn=X/Y and timeline=N are required' });
+      }
+      h.confirm({ lsn, timeline }).then(
+        (a) => reply(200, a),
+        (err: Error) => reply(500, { error: err.message }),
+      );
+      return;
+    }
+    reply(404, { error: 'not found' });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+export interface PeerClient {
+  state(pod: string, ip: string | undefined): Promise<PeerState>;
+  confirm(
+    pod: string,
+    ip: string | undefined,
+    cp: ShutdownCheckpoint,
+  ): Promise<{ pod: string; confirmed: boolean; replayLsn?: Lsn }>;
+}
+
+export function peerClient(port: number, timeoutMs: number): PeerClient {
+  const get = async (ip: string, path: string): Promise<unknown> => {
+    const res = await fetch(`http://${ip.includes(':') ? `[${ip}]` : ip}:${port}${path}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status}`);
+    return res.json();
+  };
+  return {
+    state: async (pod, ip) => {
+      if (!ip) return { pod, reachable: false };
+      try {
+        return peerStateOf(pod, (await get(ip, '/state')) as PeerReport);
+      } catch {
+        return { pod, reachable: false };
+      }
+    },
+    confirm: async (pod, ip, cp) => {
+      if (!ip) return { pod, confirmed: false };
+      try {
+        const a = (await get(
+          ip,
+          `/checkpoint?lsn=${formatLsn(cp.lsn)}&timeline=${cp.timeline}`,
+        )) as CheckpointAnswer;
+        const replay = parseLsn(a.replayLsn);
+        return {
+          pod,
+          confirmed: a.confirmed === true,
+          ...(replay !== undefined ? { replayLsn: replay } : {}),
+        };
+      } catch {
+        return { pod, confirmed: false };
+      }
+    },
+  };
+}
+
+/** A peer's report → what decide() compares. */
+export function peerStateOf(pod: string, r: PeerReport): PeerState {
+  const flush = parseLsn(r.flushLsn);
+  return {
+    pod,
+    reachable: r.pod === pod,
+    role: r.role,
+    ...(r.timeline !== undefined ? { timeline: r.timeline } : {}),
+    ...(flush !== undefined ? { flushLsn: flush } : {}),
+    eligible: r.eligible === true,
+  };
+}

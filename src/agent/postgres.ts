@@ -1,0 +1,140 @@
+/**
+ * The local postgres over its Unix socket (trusted in pg_hba.conf), with
+ * `pg`, a pure-JS client bundled into the agent. One connection, reopened
+ * after any failure; every query bounded so a hung server reads as down.
+ */
+import pg from 'pg';
+import { parseLsn } from '../lib/failover/lsn.js';
+import type { Lsn } from '../lib/failover/lsn.js';
+import type { AgentConfig } from './config.js';
+
+export interface PgSnapshot {
+  role: 'primary' | 'standby';
+  timeline?: number;
+  /** A primary's flushed LSN; a standby's received-and-flushed LSN. */
+  flushLsn?: Lsn;
+  replayLsn?: Lsn;
+  /** The walreceiver streams. */
+  streaming: boolean;
+  replayPaused: boolean;
+  /** A primary's standbys that acknowledge commits (sync or quorum). */
+  synchronous: string[];
+}
+
+export interface Postgres {
+  /** Undefined when postgres does not answer (down, starting, hung). */
+  snapshot(): Promise<PgSnapshot | undefined>;
+  /** pg_promote() from 12, the trigger file below. */
+  promote(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The one query, by version: 9.6 names WAL functions "xlog"; 10 renamed them. */
+export function stateQuery(pgNum: number): string {
+  const x = pgNum >= 1000 ? { wal: 'wal', lsn: 'lsn' } : { wal: 'xlog', lsn: 'location' };
+  return `SELECT pg_is_in_recovery() AS recovery,
+  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_${x.wal}_flush_${x.lsn}()::text END AS primary_lsn,
+  CASE WHEN pg_is_in_recovery() THEN NULL
+       ELSE ('x' || substr(pg_${x.wal}file_name(pg_current_${x.wal}_${x.lsn}()), 1, 8))::bit(32)::int END AS primary_tli,
+  pg_last_${x.wal}_receive_${x.lsn}()::text AS receive_lsn,
+  pg_last_${x.wal}_replay_${x.lsn}()::text AS replay_lsn,
+  CASE WHEN pg_is_in_recovery() THEN pg_is_${x.wal}_replay_paused() ELSE false END AS paused,
+  (SELECT status FROM pg_stat_wal_receiver) AS receiver,
+  (SELECT received_tli FROM pg_stat_wal_receiver) AS received_tli,
+  (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint_tli,
+  (SELECT coalesce(string_agg(application_name, ','), '') FROM pg_stat_replication
+    WHERE sync_state IN ('sync', 'quorum')) AS synchronous`;
+}
+
+interface Row {
+  recovery: boolean;
+  primary_lsn: string | null;
+  primary_tli: number | null;
+  receive_lsn: string | null;
+  replay_lsn: string | null;
+  paused: boolean;
+  receiver: string | null;
+  received_tli: number | null;
+  checkpoint_tli: number | null;
+  synchronous: string | null;
+}
+
+/** The row → what decide() needs. Pure. */
+export function snapshotOfRow(r: Row): PgSnapshot {
+  const replay = parseLsn(r.replay_lsn);
+  const base = {
+    ...(replay !== undefined ? { replayLsn: replay } : {}),
+    replayPaused: r.paused,
+    synchronous: (r.synchronous ?? '').split(',').filter((s) => s !== ''),
+  };
+  if (!r.recovery) {
+    const flush = parseLsn(r.primary_lsn);
+    const tl = r.primary_tli ?? r.checkpoint_tli;
+    return {
+      role: 'primary',
+      ...(flush !== undefined ? { flushLsn: flush } : {}),
+      ...(tl !== null ? { timeline: tl } : {}),
+      streaming: false,
+      ...base,
+    };
+  }
+  const flush = parseLsn(r.receive_lsn) ?? replay;
+  const tl = r.received_tli ?? r.checkpoint_tli;
+  return {
+    role: 'standby',
+    ...(flush !== undefined ? { flushLsn: flush } : {}),
+    ...(tl !== null ? { timeline: tl } : {}),
+    streaming: r.receiver === 'streaming',
+    ...base,
+  };
+}
+
+export function localPostgres(
+  cfg: AgentConfig['pg'] & { timeoutMs: number },
+  promoteByFile: () => Promise<void>,
+): Postgres {
+  let client: pg.Client | undefined;
+  const query = stateQuery(cfg.major);
+  const connect = async (): Promise<pg.Client> => {
+    if (client) return client;
+    const c = new pg.Client({
+      host: cfg.socketDir,
+      port: cfg.port,
+      user: cfg.user,
+      database: cfg.database,
+      application_name: 'kpg-agent',
+      connectionTimeoutMillis: cfg.timeoutMs,
+      query_timeout: cfg.timeoutMs,
+    });
+    // A dropped connection is noticed on the next query; nothing to do here but not crash.
+    c.on('error', () => undefined);
+    await c.connect();
+    client = c;
+    return c;
+  };
+  const drop = () => {
+    const c = client;
+    client = undefined;
+    c?.end().catch(() => undefined);
+  };
+  return {
+    snapshot: async () => {
+      try {
+        const c = await connect();
+        const res = await c.query<Row>(query);
+        const row = res.rows[0];
+        return row ? snapshotOfRow(row) : undefined;
+      } catch {
+        drop();
+        return undefined;
+      }
+    },
+    promote: async () => {
+      if (cfg.major < 1200) return promoteByFile();
+      const c = await connect();
+      // Wait up to the query timeout: the next cycles see the outcome anyway.
+      await c.query('SELECT pg_promote(true, $1)', [Math.max(1, Math.floor(cfg.timeoutMs / 1000))]);
+    },
+    close: async () => drop(),
+  };
+}

@@ -1,0 +1,306 @@
+/** The agent's loop against fakes: a takeover end to end, stepping down, refusals, the handover. */
+import { describe, expect, it } from 'vitest';
+import { Agent } from '../../../src/agent/agent.js';
+import type {
+  AgentEvent,
+  ClusterApi,
+  ConfigMapObject,
+  PodInfo,
+} from '../../../src/agent/cluster-api.js';
+import { RecordConflictError } from '../../../src/agent/cluster-api.js';
+import { parseConfig } from '../../../src/agent/config.js';
+import type { SharedFiles } from '../../../src/agent/files.js';
+import type { PeerClient } from '../../../src/agent/peers.js';
+import type { PgSnapshot, Postgres } from '../../../src/agent/postgres.js';
+import { LeaseElector, type PeerState } from '../../../src/lib/ha/index.js';
+import { FakeLeaseServer, World } from './fakes.js';
+
+const ENV = {
+  KPG_CLUSTER: 'pg',
+  POD_NAMESPACE: 'demo',
+  POD_UID: 'uid-1',
+  POD_IP: '10.0.0.11',
+  KPG_PG_MAJOR: '15',
+  KUBERNETES_SERVICE_HOST: '10.96.0.1',
+};
+
+class FakeCluster implements ClusterApi {
+  record: ConfigMapObject = {
+    metadata: { name: 'pg-kpg', resourceVersion: '1' },
+    data: { primary: 'pg-0', timeline: '1', spec: '', generation: '1', history: '[]' },
+  };
+  labels: Record<string, string> = { 'pg-0': 'primary', 'pg-1': 'replica', 'pg-2': 'replica' };
+  events: AgentEvent[] = [];
+  constructor(readonly lease: ClusterApi['lease']) {}
+  getRecord = async () => structuredClone(this.record);
+  replaceRecord = async (cm: ConfigMapObject) => {
+    if (cm.metadata?.resourceVersion !== this.record.metadata?.resourceVersion) {
+      throw new RecordConflictError('conflict');
+    }
+    const rv = String(Number(this.record.metadata?.resourceVersion) + 1);
+    this.record = { ...structuredClone(cm), metadata: { ...cm.metadata, resourceVersion: rv } };
+    return structuredClone(this.record);
+  };
+  listPeers = async (): Promise<PodInfo[]> =>
+    ['pg-0', 'pg-1', 'pg-2'].map((name, i) => ({
+      name,
+      ip: `10.0.0.${10 + i}`,
+      role: this.labels[name],
+    }));
+  labelPod = async (pod: string, role: 'primary' | 'replica') => {
+    this.labels[pod] = role;
+  };
+  event = async (e: AgentEvent) => {
+    this.events.push(e);
+  };
+}
+
+class FakePg implements Postgres {
+  snap: PgSnapshot | undefined = {
+    role: 'standby',
+    timeline: 1,
+    flushLsn: 0x3000000n,
+    replayLsn: 0x3000000n,
+    streaming: true,
+    replayPaused: false,
+    synchronous: [],
+  };
+  promoted = 0;
+  snapshot = async () => (this.snap ? { ...this.snap } : undefined);
+  promote = async () => {
+    this.promoted++;
+    this.snap = { ...this.snap!, role: 'primary', timeline: 2, streaming: false };
+  };
+  close = async () => undefined;
+}
+
+class FakeFiles implements SharedFiles {
+  deadline: string | undefined;
+  role: string | undefined;
+  stopping = false;
+  checkpoint: { lsn: bigint; timeline: number } | undefined;
+  states: Record<string, unknown>[] = [];
+  writeDeadline = (ms: number) => {
+    this.deadline = String(ms);
+  };
+  fenceNow = () => {
+    this.deadline = '0';
+  };
+  writeRole = (r: 'primary' | 'replica' | 'wait') => {
+    this.role = r;
+  };
+  startState = () => 'running';
+  data = () => undefined;
+  shuttingDown = () => this.stopping;
+  shutdownCheckpoint = () => this.checkpoint;
+  writeAgentState = (s: Record<string, unknown>) => {
+    this.states.push(s);
+  };
+}
+
+function setup(pod = 'pg-1') {
+  const world = new World();
+  const server = new FakeLeaseServer();
+  const clock = world.clock();
+  const config = parseConfig({ ...ENV, POD_NAME: pod });
+  const elector = new LeaseElector({
+    api: server.client(),
+    clock,
+    self: config.self,
+    timing: config.timing,
+    ref: { namespace: 'demo', name: 'pg-primary' },
+  });
+  const cluster = new FakeCluster(server.client());
+  const pg = new FakePg();
+  const files = new FakeFiles();
+  const peerStates: Record<string, PeerState> = {};
+  const confirmed = new Set<string>();
+  const peers: PeerClient = {
+    state: async (name) => peerStates[name] ?? { pod: name, reachable: false },
+    confirm: async (name) => ({ pod: name, confirmed: confirmed.has(name) }),
+  };
+  const lines: string[] = [];
+  const agent = new Agent({
+    config,
+    clock,
+    elector,
+    cluster,
+    pg,
+    peers,
+    files,
+    log: (l) => lines.push(l),
+    sleep: async () => undefined,
+  });
+  /** The old primary pg-0 holding the lease, as it would have written it. */
+  const holdByPg0 = async () => {
+    const old = new LeaseElector({
+      api: server.client(),
+      clock,
+      self: { pod: 'pg-0', uid: 'uid-0' },
+      timing: config.timing,
+      ref: { namespace: 'demo', name: 'pg-primary' },
+    });
+    await old.read();
+    await old.claim({ lsn: 0x3000000n, timeline: 1 });
+    return old;
+  };
+  const cycles = async (n: number) => {
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      out.push(await agent.cycle());
+      world.advance(1000);
+    }
+    return out;
+  };
+  return {
+    world,
+    server,
+    agent,
+    cluster,
+    pg,
+    files,
+    peerStates,
+    confirmed,
+    lines,
+    holdByPg0,
+    cycles,
+    clock,
+  };
+}
+
+describe('Agent', () => {
+  it('takes over an expired lease: lease, record, promotion, labels, event, history', async () => {
+    const t = setup();
+    await t.holdByPg0();
+    const kinds = (await t.cycles(16)).map(
+      (a) => a && ('step' in a ? `${a.kind}:${a.step}` : a.kind),
+    );
+    expect(kinds.slice(0, 10).every((k) => k === 'follow')).toBe(true);
+    expect(kinds.slice(10, 15)).toEqual([
+      'acquire',
+      'lead:write-record',
+      'lead:promote',
+      'lead:label',
+      'lead:record-timeline',
+    ]);
+    expect(kinds[15]).toBe('lead:none');
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-1/uid-1');
+    expect(t.cluster.record.data?.primary).toBe('pg-1');
+    expect(t.cluster.record.data?.timeline).toBe('2');
+    expect(JSON.parse(t.cluster.record.data?.history ?? '[]')).toEqual([
+      expect.objectContaining({
+        oldPrimary: 'pg-0',
+        newPrimary: 'pg-1',
+        timeline: 2,
+        reason: 'automatic failover',
+      }),
+    ]);
+    expect(t.pg.promoted).toBe(1);
+    expect(t.cluster.labels).toEqual({ 'pg-0': 'replica', 'pg-1': 'primary', 'pg-2': 'replica' });
+    expect(t.cluster.events).toEqual([
+      expect.objectContaining({
+        reason: 'PromotedToPrimary',
+        message: expect.stringContaining('took over from pg-0'),
+      }),
+    ]);
+    expect(t.files.role).toBe('primary');
+    // The fence deadline: the renew deadline after the last renewal was sent.
+    expect(Number(t.files.deadline)).toBe(t.clock.now() - 1000 + 6000);
+    // The new primary publishes its own position in the lease.
+    expect(t.server.object?.metadata?.annotations?.['kpg.io/timeline']).toBe('2');
+    // One log line per change of decision, not per cycle.
+    expect(t.lines.filter((l) => l.startsWith('follow'))).toHaveLength(1);
+    expect(
+      t.lines.some((l) => l.startsWith('acquire takeover: the lease held by pg-0 has not changed')),
+    ).toBe(true);
+  });
+
+  it('steps down and fences once it cannot renew within the renew deadline', async () => {
+    const t = setup('pg-0');
+    t.cluster.record.data!.primary = 'pg-0';
+    t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
+    await t.agent.cycle(); // bootstrap: no lease yet
+    t.world.advance(1000);
+    await t.cycles(3);
+    expect(t.files.role).toBe('primary');
+    t.server.down = true;
+    const after = await t.cycles(8);
+    expect(after.map((a) => a?.kind)).toContain('step-down');
+    expect(t.files.deadline).toBe('0');
+    expect(t.files.role).toBe('replica');
+    expect(t.cluster.events).toContainEqual(
+      expect.objectContaining({ reason: 'Fenced', type: 'Warning' }),
+    );
+  });
+
+  it('refuses with one FailoverRefused Event per reason, not one per cycle', async () => {
+    const t = setup();
+    await t.holdByPg0();
+    t.pg.snap = { ...t.pg.snap!, flushLsn: 0x1000000n }; // 32 MiB behind
+    await t.cycles(15);
+    const refused = t.cluster.events.filter((e) => e.reason === 'FailoverRefused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.message).toContain('maximumLagBeforeFailover');
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-0/uid-0');
+  });
+
+  it('tells its peers whether it is eligible, and waits for a peer ahead', async () => {
+    const t = setup();
+    await t.holdByPg0();
+    t.peerStates['pg-2'] = {
+      pod: 'pg-2',
+      reachable: true,
+      role: 'standby',
+      flushLsn: 0x3000100n,
+      eligible: true,
+      timeline: 1,
+    };
+    const actions = await t.cycles(12);
+    expect(actions.at(-1)).toMatchObject({
+      kind: 'wait',
+      reason: expect.stringContaining('pg-2 is ahead'),
+    });
+    expect(t.agent.report()).toMatchObject({
+      pod: 'pg-1',
+      role: 'standby',
+      eligible: true,
+      flushLsn: '0/3000000',
+    });
+  });
+
+  it('hands the lease over to the standby that confirmed the shutdown checkpoint', async () => {
+    const t = setup('pg-0');
+    t.cluster.record.data!.primary = 'pg-0';
+    t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
+    await t.cycles(3);
+    t.files.stopping = true;
+    t.pg.snap = undefined;
+    await t.cycles(1);
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-0/uid-1');
+    t.files.checkpoint = { lsn: 0x3000028n, timeline: 1 };
+    t.confirmed.add('pg-2');
+    await t.cycles(1);
+    expect(t.agent.handoverSettled()).toBe(true);
+    expect(t.server.object?.spec?.holderIdentity).toBeUndefined();
+    expect(t.server.object?.metadata?.annotations?.['kpg.io/handover-to']).toBe('pg-2');
+    expect(t.cluster.events).toContainEqual(expect.objectContaining({ reason: 'HandedOver' }));
+  });
+
+  it('keeps the lease when no standby confirms in time', async () => {
+    const t = setup('pg-0');
+    t.cluster.record.data!.primary = 'pg-0';
+    t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
+    await t.cycles(3);
+    t.files.stopping = true;
+    t.files.checkpoint = { lsn: 0x3000028n, timeline: 1 };
+    await t.cycles(12);
+    expect(t.agent.handoverSettled()).toBe(true);
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-0/uid-1');
+    expect(t.cluster.events).toContainEqual(
+      expect.objectContaining({
+        reason: 'FailoverRefused',
+        message: expect.stringContaining('keeping the lease'),
+      }),
+    );
+  });
+});
