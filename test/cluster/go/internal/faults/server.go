@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -94,6 +95,9 @@ func (c *Controller) route(r *http.Request) (any, int, error) {
 // Serve runs the control endpoint on the unix socket at path until ctx
 // ends, then resets every fault.
 func (c *Controller) Serve(ctx context.Context, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
