@@ -47,9 +47,10 @@ type Result struct {
 	Snapshot
 	// Frozen is the number of container cgroups frozen or thawed.
 	Frozen int `json:"frozen,omitempty"`
-	// Killed lists containers (lose with kill) or pods (restore) killed.
-	KilledContainers int      `json:"killedContainers,omitempty"`
-	KilledPods       []string `json:"killedPods,omitempty"`
+	// KilledContainers: containers killed by a lose with kill.
+	KilledContainers int `json:"killedContainers,omitempty"`
+	// KilledPods: pods (ns/name) deleted while lost, killed by restore.
+	KilledPods []string `json:"killedPods,omitempty"`
 }
 
 func (c *Controller) known(node string) error {
