@@ -50,8 +50,10 @@ Exit codes with --exit-code: 0 healthy, 10 degraded, 11 down (and the usual code
       summary: 'Exit with the health: 0 healthy, 10 degraded, 11 down.',
     }),
     'pod-timeout': Flags.integer({
-      summary: 'Seconds to wait for each pod to answer.',
+      summary: 'Seconds to wait for each pod to answer (1 to 600).',
       default: 5,
+      min: 1,
+      max: 600,
     }),
   };
 

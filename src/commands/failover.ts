@@ -4,7 +4,6 @@ import { ask, isInteractive } from '../lib/cli/confirm.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
 import { Progress } from '../lib/cli/progress.js';
-import { InvalidInputError } from '../lib/errors.js';
 import {
   DEFAULT_MAX_LAG,
   runFailover,
@@ -74,8 +73,7 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
 
   async run(): Promise<FailoverResult> {
     const timeoutMs = parseDuration(this.flags.timeout);
-    if (timeoutMs <= 0) throw new InvalidInputError('--timeout must be positive');
-    const salvageTimeoutMs = parseDuration(this.flags['salvage-timeout']);
+    const salvageTimeoutMs = parseDuration(this.flags['salvage-timeout'], '--salvage-timeout');
     const kube = await kubeFromFlags(this.flags, this.terminal.env);
     const json = this.output === 'json';
     const progress = new LazyProgress(

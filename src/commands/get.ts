@@ -46,8 +46,10 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
       helpGroup: 'GLOBAL',
     }),
     'pod-timeout': Flags.integer({
-      summary: 'Seconds to wait for each pod to answer.',
+      summary: 'Seconds to wait for each pod to answer (1 to 600).',
       default: 3,
+      min: 1,
+      max: 600,
     }),
   };
 

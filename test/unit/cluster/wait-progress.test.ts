@@ -128,8 +128,28 @@ describe('parseDuration', () => {
     ['10m', 600_000],
     ['90s', 90_000],
     ['1h30m', 5_400_000],
-    ['500ms', 500],
+    ['1500ms', 1500],
     ['45', 45_000],
+    ['24h', 86_400_000],
   ])('%s', (t, ms) => expect(parseDuration(t)).toBe(ms));
   it('refuses garbage', () => expect(() => parseDuration('ten minutes')).toThrow(/not a duration/));
+  it('refuses waits shorter than 1s or longer than 24h, naming the flag', () => {
+    expect(() => parseDuration('1ms', '--timeout')).toThrow(
+      '--timeout "1ms" is too short: it must be between 1s and 24h',
+    );
+    expect(() => parseDuration('0', '--salvage-timeout')).toThrow(
+      /--salvage-timeout "0" is too short/,
+    );
+    // 600h would overflow setTimeout (2^31-1 ms) and fire at once.
+    expect(() => parseDuration('600h')).toThrow(
+      '--timeout "600h" is too long: it must be between 1s and 24h',
+    );
+    expect(() => parseDuration('24h1ms')).toThrow(/too long/);
+  });
+  it('takes other bounds', () => {
+    expect(parseDuration('500ms', '--x', { minMs: 0, maxMs: 1000 })).toBe(500);
+    expect(() => parseDuration('2s', '--x', { minMs: 0, maxMs: 1000 })).toThrow(
+      'between 0s and 1s',
+    );
+  });
 });
