@@ -12,6 +12,7 @@ import type { LeaseElector } from '../lib/ha/elector.js';
 import { fenceDeadlineMs } from '../lib/ha/fence.js';
 import { confirmsCheckpoint, decideHandover } from '../lib/ha/handover.js';
 import { podOfHolder } from '../lib/ha/identity.js';
+import { startGate } from '../lib/ha/start-gate.js';
 import type { Published } from '../lib/ha/lease-record.js';
 import type {
   Action,
@@ -50,6 +51,13 @@ export function reasonKey(reason: string): string {
 }
 const FENCE_SETTLE_MS = 500;
 
+/** A pod that is being deleted takes nothing over. */
+function stoppingPod(a: Action): Action {
+  return a.kind === 'acquire' && a.as !== 'reclaim'
+    ? { kind: 'wait', reason: `${a.reason}, but this pod is stopping` }
+    : a;
+}
+
 export class Agent {
   readonly policy: Policy;
   private memory: LocalMemory = { roleSinceMs: 0 };
@@ -77,7 +85,9 @@ export class Agent {
       synchronous: d.config.synchronous,
       // A standby stops streaming when its primary dies; it must still count a lease duration later.
       recentStreamingMs: 2 * d.config.timing.leaseDurationMs,
-      primaryDownMs: 2 * d.config.timing.retryPeriodMs,
+      // Long enough for a crash and the kubelet's restart; short enough that a
+      // postgres kept down fails over well within lease duration + 3 s.
+      primaryDownMs: d.config.timing.renewDeadlineMs,
     };
   }
 
@@ -88,11 +98,16 @@ export class Agent {
       await this.handOver(o);
       return undefined;
     }
-    const action = decide(o, this.d.clock.now());
+    const action = this.d.files.shuttingDown()
+      ? stoppingPod(decide(o, this.d.clock.now()))
+      : decide(o, this.d.clock.now());
     // Back to normal: a refusal or fence that comes again later is worth an Event again.
     if (action.kind === 'follow' || action.kind === 'lead') this.refused.clear();
     this.note(action, o);
     await this.act(action, o);
+    const gate = startGate(action, o);
+    if (gate !== undefined && !(gate === 'primary' && !this.d.elector.holding))
+      this.d.files.writeRole(gate);
     return action;
   }
 
@@ -148,7 +163,9 @@ export class Agent {
     );
     this.memory = seen.memory;
     this.local = seen.local;
-    if (snap?.role === 'primary') {
+    // Only a running primary's own position is published; never one from an earlier term.
+    if (snap?.role !== 'primary') this.published = {};
+    else {
       this.published = {
         ...(snap.flushLsn !== undefined ? { lsn: snap.flushLsn } : {}),
         ...(snap.timeline !== undefined ? { timeline: snap.timeline } : {}),
@@ -243,30 +260,17 @@ export class Agent {
       case 'fence':
         this.fence();
         return this.emitOnce({ reason: 'Fenced', type: 'Warning', message: a.reason });
-      case 'follow':
-        return this.d.files.writeRole(this.waitsForOwnLease(o) ? 'wait' : 'replica');
       case 'refuse':
         return this.emitOnce({ reason: 'FailoverRefused', type: 'Warning', message: a.reason });
+      case 'follow':
       case 'wait':
       case 'unknown':
         return;
     }
   }
 
-  /** The record's primary restarted with its data: it waits for its predecessor's lease rather than start as a standby. */
-  private waitsForOwnLease(o: Observed): boolean {
-    const holder = o.lease.readable ? o.lease.snapshot?.holder : undefined;
-    return (
-      o.record?.primary === o.self.pod &&
-      o.local.data === 'primary' &&
-      holder !== undefined &&
-      podOfHolder(holder) === o.self.pod
-    );
-  }
-
   private fence(): void {
     this.d.files.fenceNow();
-    this.d.files.writeRole('replica');
   }
 
   private async acquire(a: Extract<Action, { kind: 'acquire' }>, o: Observed): Promise<void> {
@@ -289,6 +293,7 @@ export class Agent {
   private armFence(): void {
     const sent = this.d.elector.lastRenewalSentMs;
     if (sent === undefined) return;
+    // The deadline first: the start gate may open only once the fence is armed.
     this.d.files.writeDeadline(fenceDeadlineMs(sent, this.d.config.timing));
     this.d.files.writeRole('primary');
   }

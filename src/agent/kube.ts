@@ -65,8 +65,15 @@ export function inClusterHttp(api: AgentConfig['api']): KubeHttp {
               const text = Buffer.concat(chunks).toString('utf8');
               const status = res.statusCode ?? 0;
               if (status === 404 && method === 'GET') return resolve(undefined);
-              if (status >= 200 && status < 300)
-                return resolve(text ? (JSON.parse(text) as Json) : {});
+              if (status >= 200 && status < 300) {
+                try {
+                  return resolve(text ? (JSON.parse(text) as Json) : {});
+                } catch {
+                  return reject(
+                    new KubeHttpError(status, `${method} ${path}: the answer is not JSON`),
+                  );
+                }
+              }
               reject(
                 new KubeHttpError(status, `${method} ${path}: ${status} ${statusMessage(text)}`),
               );

@@ -7,5 +7,6 @@ export * from './fence.js';
 export * from './handover.js';
 export * from './identity.js';
 export * from './lease-record.js';
+export * from './start-gate.js';
 export * from './timing.js';
 export type * from './types.js';

@@ -227,10 +227,39 @@ describe('Agent', () => {
     const after = await t.cycles(8);
     expect(after.map((a) => a?.kind)).toContain('step-down');
     expect(t.files.deadline).toBe('0');
-    expect(t.files.role).toBe('replica');
+    // The record still names it and nobody else holds the lease: the start script waits.
+    expect(t.files.role).toBe('wait');
     expect(t.cluster.events).toContainEqual(
       expect.objectContaining({ reason: 'Fenced', type: 'Warning' }),
     );
+  });
+
+  it('fences and gives the lease up once its postgres stays down for a renew deadline', async () => {
+    const t = setup('pg-0');
+    t.cluster.record.data!.primary = 'pg-0';
+    t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
+    await t.cycles(3);
+    t.pg.snap = undefined; // killed, and kept down
+    const after = await t.cycles(9);
+    expect(after.map((a) => a?.kind)).toEqual([
+      ...Array<string>(7).fill('lead'),
+      'release',
+      'refuse',
+    ]);
+    expect(t.files.deadline).toBe('0');
+    expect(t.server.object?.spec?.holderIdentity).toBeUndefined();
+  });
+
+  it('a standby whose pod is stopping takes nothing over', async () => {
+    const t = setup();
+    await t.holdByPg0();
+    t.files.stopping = true;
+    const actions = await t.cycles(12);
+    expect(actions.at(-1)).toMatchObject({
+      kind: 'wait',
+      reason: expect.stringContaining('this pod is stopping'),
+    });
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-0/uid-0');
   });
 
   it('refuses with one FailoverRefused Event per reason, not one per cycle', async () => {
