@@ -7,6 +7,7 @@
  *   -n, --namespace NS     the namespace (else the context's, else "default")
  *   -A, --all-namespaces   every namespace (list-style commands)
  *   -l, --selector SEL     a label selector (list-style commands)
+ *   --request-timeout D    the longest one API request may take, retries included
  *
  * Spread what you need into a command's `flags`:
  *
@@ -15,6 +16,8 @@
  * then build the client with `kubeFromFlags(this.flags, this.terminal.env)`.
  */
 import { Flags } from '@oclif/core';
+import { InvalidInputError } from '../errors.js';
+import { parseDuration } from './duration.js';
 import { createKube, type Kube, type KubeOptions } from '../kube/index.js';
 
 /** Flags that pick the cluster and namespace. */
@@ -32,7 +35,27 @@ export const kubeFlags = {
     summary: 'Namespace (default: the context\'s namespace, else "default").',
     helpGroup: 'KUBERNETES',
   }),
+  'request-timeout': Flags.string({
+    summary:
+      'The longest one request to the API server may take, retries included (e.g. 10s, 1m; 0: up to 24h).',
+    default: '30s',
+    helpGroup: 'KUBERNETES',
+  }),
 };
+
+/** Milliseconds of --request-timeout ("0" is kubectl's "no limit", capped at a day). */
+export function requestTimeoutMs(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const bounds = { minMs: 0, maxMs: 24 * 3_600_000 };
+  const ms = parseDuration(text, '--request-timeout', bounds);
+  if (ms === 0) return bounds.maxMs;
+  if (ms < 100) {
+    throw new InvalidInputError(
+      `--request-timeout ${JSON.stringify(text)} is too short: use 0 (no limit) or at least 100ms`,
+    );
+  }
+  return ms;
+}
 
 /** Flags of commands that list: every namespace, and a label selector. */
 export const listFlags = {
@@ -55,6 +78,7 @@ export interface KubeFlagValues {
   namespace?: string;
   'all-namespaces'?: boolean;
   selector?: string;
+  'request-timeout'?: string;
 }
 
 /** The KubeOptions the flags ask for (KUBECONFIG comes from `env`). */
@@ -62,11 +86,14 @@ export function kubeOptions(
   flags: KubeFlagValues,
   env: Record<string, string | undefined> = process.env,
 ): KubeOptions {
+  const timeout = requestTimeoutMs(flags['request-timeout']);
   return {
     kubeconfig: flags.kubeconfig,
     context: flags.context,
     namespace: flags.namespace,
     env: env as NodeJS.ProcessEnv,
+    // One attempt may use the whole budget; retries get what is left.
+    ...(timeout !== undefined ? { retry: { deadlineMs: timeout, attemptTimeoutMs: timeout } } : {}),
   };
 }
 

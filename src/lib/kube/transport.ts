@@ -121,6 +121,8 @@ export class Transport {
   readonly policy: RetryPolicy;
   readonly clock: Clock;
   private readonly userAgent: string;
+  /** One keep-alive agent while the TLS material stays the same: no handshake per request. */
+  private agentCache: { key: string; agent: http.Agent } | undefined;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -293,7 +295,39 @@ export class Transport {
       if (typeof v === 'string' || typeof v === 'number') headers[k] = String(v);
     }
     if (o.auth) headers.Authorization = `Basic ${Buffer.from(o.auth).toString('base64')}`;
-    return { headers, agent: o.agent instanceof http.Agent ? o.agent : undefined };
+    return { headers, agent: this.keepAliveAgent(o) };
+  }
+
+  /**
+   * client-node builds a new agent on every call, and so a new TCP and TLS
+   * handshake per request. Plain agents are replaced by one keep-alive agent
+   * per TLS identity (rebuilt when an exec plugin rotates the client
+   * certificate); a proxy agent is used as it comes.
+   */
+  private keepAliveAgent(o: https.RequestOptions): http.Agent | undefined {
+    const given = o.agent instanceof http.Agent ? o.agent : undefined;
+    if (!given || (given.constructor !== https.Agent && given.constructor !== http.Agent)) {
+      return given;
+    }
+    const key = JSON.stringify([
+      given.constructor === https.Agent,
+      String(o.ca ?? ''),
+      String(o.cert ?? ''),
+      String(o.key ?? ''),
+      o.rejectUnauthorized ?? null,
+      o.servername ?? null,
+    ]);
+    if (this.agentCache?.key !== key) {
+      this.agentCache?.agent.destroy();
+      const options = { ...(given as http.Agent & { options: http.AgentOptions }).options };
+      const agent =
+        given.constructor === https.Agent
+          ? new https.Agent({ ...(options as https.AgentOptions), keepAlive: true })
+          : new http.Agent({ ...options, keepAlive: true });
+      this.agentCache = { key, agent };
+    }
+    given.destroy();
+    return this.agentCache.agent;
   }
 }
 

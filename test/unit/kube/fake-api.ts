@@ -29,6 +29,8 @@ export interface FakeApi {
   kubeconfig: string;
   dir: string;
   kube(opts?: KubeOptions): Promise<Kube>;
+  /** TCP connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startFakeApi(initial?: Handler): Promise<FakeApi> {
   let handler: Handler = initial ?? ((_r, res) => sendStatus(res, 404, 'NotFound', 'no handler'));
   const requests: Recorded[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
   const srv = http.createServer((raw, res) => {
     const chunks: Buffer[] = [];
     raw.on('data', (c: Buffer) => chunks.push(c));
@@ -71,6 +74,7 @@ export async function startFakeApi(initial?: Handler): Promise<FakeApi> {
     });
   });
   srv.on('connection', (s) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -91,6 +95,7 @@ export async function startFakeApi(initial?: Handler): Promise<FakeApi> {
       handler = h;
     },
     kube: (opts) => createKube({ kubeconfig, retry: FAST_RETRY, ...opts }),
+    connections: () => connections,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => srv.close(() => r()));

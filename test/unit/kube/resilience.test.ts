@@ -17,6 +17,7 @@ import {
   UnreachableError,
 } from '../../../src/lib/kube/index.js';
 import { KpgError, NotFoundError as BaseNotFoundError } from '../../../src/lib/errors.js';
+import { kubeOptions, requestTimeoutMs } from '../../../src/lib/cli/kube-flags.js';
 import {
   FAST_RETRY,
   TOKEN,
@@ -350,5 +351,40 @@ describe('error messages', () => {
     expect(err.exitCode).toBe(ExitCode.ClusterUnreachable);
     expect(err.stack).toBeDefined();
     expect(Date.now() - t0).toBeLessThan(3000);
+  });
+});
+
+describe('connections and --request-timeout', () => {
+  it('reuses one keep-alive connection for consecutive requests', async () => {
+    api.handle((_r, res) => sendJson(res, 200, CM));
+    const kube = await api.kube();
+    for (let i = 0; i < 5; i++) await kube.get('ConfigMap', 'demo', 'c1');
+    expect(api.requests).toHaveLength(5);
+    expect(api.connections()).toBe(1);
+  });
+
+  it('an API server that never answers fails within --request-timeout with exit 3', async () => {
+    api.handle(() => undefined); // accept, never respond
+    const kube = await createKube({
+      ...kubeOptions({ kubeconfig: api.kubeconfig, 'request-timeout': '300ms' }),
+      retry: { ...FAST_RETRY, ...kubeOptions({ 'request-timeout': '300ms' }).retry },
+    });
+    const started = Date.now();
+    const err = await kube.get('ConfigMap', 'demo', 'c1').catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(err).toBeInstanceOf(UnreachableError);
+    expect((err as KpgError).exitCode).toBe(ExitCode.ClusterUnreachable);
+  });
+
+  it('parses --request-timeout like kubectl (0: no limit) and refuses nonsense', () => {
+    expect(requestTimeoutMs('30s')).toBe(30_000);
+    expect(requestTimeoutMs('0')).toBe(86_400_000);
+    expect(requestTimeoutMs(undefined)).toBeUndefined();
+    expect(() => requestTimeoutMs('5ms')).toThrow(/too short/);
+    expect(() => requestTimeoutMs('forever')).toThrow(/not a duration/);
+    expect(kubeOptions({ 'request-timeout': '10s' }).retry).toEqual({
+      deadlineMs: 10_000,
+      attemptTimeoutMs: 10_000,
+    });
   });
 });
