@@ -20,27 +20,30 @@ export function observeLocal(
   memory: LocalMemory,
   now: number,
 ): { local: LocalState; memory: LocalMemory } {
-  const starting = reports.startState !== undefined && reports.startState !== 'running';
-  const role: LocalState['role'] = snap ? snap.role : starting ? 'starting' : 'down';
+  const role = roleOf(snap, reports.startState);
   const next: LocalMemory = {
     role,
     roleSinceMs: memory.role === role ? memory.roleSinceMs : now,
-    ...(memory.lastStreamingMs !== undefined ? { lastStreamingMs: memory.lastStreamingMs } : {}),
-    ...(memory.lastPrimaryMs !== undefined ? { lastPrimaryMs: memory.lastPrimaryMs } : {}),
+    lastStreamingMs: snap?.streaming ? now : memory.lastStreamingMs,
+    lastPrimaryMs: snap?.role === 'primary' ? now : memory.lastPrimaryMs,
   };
-  if (snap?.streaming) next.lastStreamingMs = now;
-  if (snap?.role === 'primary') next.lastPrimaryMs = now;
   const local: LocalState = {
     role,
     streaming: snap?.streaming ?? false,
     replayPaused: snap?.replayPaused ?? false,
     roleSinceMs: next.roleSinceMs,
-    ...(snap?.timeline !== undefined ? { timeline: snap.timeline } : {}),
-    ...(snap?.flushLsn !== undefined ? { flushLsn: snap.flushLsn } : {}),
-    ...(snap?.replayLsn !== undefined ? { replayLsn: snap.replayLsn } : {}),
-    ...(next.lastStreamingMs !== undefined ? { lastStreamingMs: next.lastStreamingMs } : {}),
-    ...(next.lastPrimaryMs !== undefined ? { lastPrimaryMs: next.lastPrimaryMs } : {}),
-    ...(reports.data !== undefined ? { data: reports.data } : {}),
+    timeline: snap?.timeline,
+    flushLsn: snap?.flushLsn,
+    replayLsn: snap?.replayLsn,
+    lastStreamingMs: next.lastStreamingMs,
+    lastPrimaryMs: next.lastPrimaryMs,
+    data: reports.data,
   };
   return { local, memory: next };
+}
+
+/** Not answering while start.sh reports progress is starting; not answering otherwise is down. */
+function roleOf(snap: PgSnapshot | undefined, startState: string | undefined): LocalState['role'] {
+  if (snap) return snap.role;
+  return startState !== undefined && startState !== 'running' ? 'starting' : 'down';
 }
