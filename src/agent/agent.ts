@@ -213,6 +213,8 @@ export class Agent {
 
   /** This pod's own candidacy, for the peers (undefined: eligible). */
   private judgeSelf(o: Observed, now: number): string | undefined {
+    // A peer that waits for this pod must not wait for one that cannot take the lease.
+    if (!o.lease.readable) return `it cannot read the lease (${o.lease.error})`;
     return candidateProblem(
       candidateViewOf(o, o.lease.readable ? o.lease.snapshot : undefined),
       now,

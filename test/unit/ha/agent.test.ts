@@ -297,6 +297,19 @@ describe('Agent', () => {
     });
   });
 
+  it('does not call itself eligible while it cannot read the lease (peers would wait for it)', async () => {
+    const t = setup();
+    await t.holdByPg0();
+    await t.cycles(2);
+    expect(t.agent.report().eligible).toBe(true);
+    t.server.down = true;
+    await t.cycles(1);
+    expect(t.agent.report()).toMatchObject({
+      eligible: false,
+      reason: expect.stringContaining('cannot read the lease'),
+    });
+  });
+
   it('hands the lease over to the standby that confirmed the shutdown checkpoint', async () => {
     const t = setup('pg-0');
     t.cluster.record.data!.primary = 'pg-0';
