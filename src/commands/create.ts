@@ -4,6 +4,7 @@ import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
 import { Progress } from '../lib/cli/progress.js';
 import { requireAccess } from '../lib/cluster/access.js';
+import { agentBundleFor } from '../lib/cluster/agent-bundle.js';
 import {
   createAccessChecks,
   executePlan,
@@ -46,6 +47,12 @@ export interface CreateResult {
   /** The objects rendered (client dry run). */
   objects?: KubeObject[];
   clusters: CreatedCluster[];
+}
+
+/** The agent's bundle, read only when a cluster opts in to the in-pod agent (kpg.io/agent: "true"). */
+function renderBundle(clusters: PostgresCluster[]): { agentBundle?: string } {
+  const agentBundle = agentBundleFor(clusters);
+  return agentBundle !== undefined ? { agentBundle } : {};
 }
 
 export default class Create extends BaseCommand<typeof Create> {
@@ -128,9 +135,12 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
     this.printProblems(loaded.problems, { summary: true });
     if (!loaded.ok) throw new InvalidInputError('the manifests were refused; nothing was created');
 
+    const bundle = renderBundle(loaded.clusters);
     if (dryRun === 'client') {
       const namespace = this.flags.namespace ?? 'default';
-      const objects = loaded.clusters.flatMap((c) => allObjects(renderCluster(c, { namespace })));
+      const objects = loaded.clusters.flatMap((c) =>
+        allObjects(renderCluster(c, { namespace, ...bundle })),
+      );
       const json = (this.flags.output as string) === 'json';
       this.out((json ? toJsonList(objects) : toYamlStream(objects)).trimEnd());
       return { objects, dryRun, clusters: [] };
@@ -141,7 +151,13 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
     // Plan every cluster before sending anything: one refusal sends nothing.
     const plans: [PostgresCluster, CreatePlan][] = [];
     for (const c of loaded.clusters) {
-      plans.push([c, await prepareCreate(kube, c, kube.namespace, this.applyHint())]);
+      plans.push([
+        c,
+        await prepareCreate(kube, c, kube.namespace, {
+          applyHint: this.applyHint(),
+          render: bundle,
+        }),
+      ]);
     }
     for (const [, plan] of plans)
       await requireAccess(kube, plan.namespace, createAccessChecks(plan));

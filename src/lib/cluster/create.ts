@@ -15,6 +15,7 @@ import {
   objectNames,
   renderCluster,
   type KubeObject,
+  type RenderOptions,
   type RenderResult,
 } from '../render/index.js';
 
@@ -149,14 +150,14 @@ export async function prepareCreate(
   kube: Kube,
   c: PostgresCluster,
   namespace: string,
-  applyHint: string,
+  how: { applyHint: string; render?: Pick<RenderOptions, 'agentBundle'> },
 ): Promise<CreatePlan> {
-  const rendered = renderCluster(c, { namespace });
+  const rendered = renderCluster(c, { ...how.render, namespace });
   const plan = planCreate(rendered, await existingObjects(kube, rendered));
   if (plan.refused) {
     throw new ConflictRefusal(`${plan.refused}; kpg create does not change a running cluster`, {
       suggestions: [
-        `to change it, use: ${applyHint}`,
+        `to change it, use: ${how.applyHint}`,
         `to look at it: kpg describe ${plan.name} -n ${plan.namespace}`,
       ],
     });

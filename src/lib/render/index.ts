@@ -4,6 +4,7 @@
  * `kpg create` and `kpg create --dry-run=client -o yaml`.
  */
 import type { PostgresCluster } from '../manifest/types.js';
+import { agentEnabled, checkAgentBundle, renderAgentBundle, renderAgentRbac } from './agent.js';
 import { renderConfigMap } from './config.js';
 import { CREATE_ONLY_ANNOTATION } from './labels.js';
 import { renderPdb } from './pdb.js';
@@ -17,6 +18,12 @@ import type { KubeObject, RenderOptions, RenderResult } from './types.js';
 export type { KubeObject, ObjectMeta, RenderOptions, RenderResult, SecretValues } from './types.js';
 export { objectNames, ROLE_LABEL, RECORD_LABEL, CREATE_ONLY_ANNOTATION } from './labels.js';
 export { toYamlStream, toJsonList } from './output.js';
+export {
+  AGENT_ANNOTATION,
+  AGENT_IMAGE_ANNOTATION,
+  DEFAULT_AGENT_IMAGE,
+  agentEnabled,
+} from './agent.js';
 
 /** Namespace the cluster's objects go to: the manifest's, else the command's. */
 export function clusterNamespace(
@@ -34,12 +41,15 @@ export function clusterNamespace(
 export function renderCluster(c: PostgresCluster, opts: RenderOptions): RenderResult {
   const ns = clusterNamespace(c, opts);
   const config = renderConfigMap(c, ns);
+  const agent = agentEnabled(c);
+  const bundle = agent ? checkAgentBundle(c, opts.agentBundle) : undefined;
   const objects: (KubeObject | undefined)[] = [
     renderSecret(c, ns, opts.secretValues),
-    ...renderRbac(c, ns),
+    ...(agent ? renderAgentRbac(c, ns) : renderRbac(c, ns)),
     config,
+    bundle !== undefined ? renderAgentBundle(c, ns, bundle) : undefined,
     ...renderServices(c, ns),
-    renderStatefulSet(c, ns, config),
+    renderStatefulSet(c, ns, config, bundle),
     renderPdb(c, ns),
   ];
   return {

@@ -8,6 +8,17 @@ import {
   selectorLabels,
 } from './labels.js';
 import { PG_PORT, Paths } from './paths.js';
+import {
+  AGENT_HASH_ANNOTATION,
+  AGENT_PRESTOP,
+  POSTGRES_AGENT_ENV_NAMES,
+  agentAccountName,
+  agentContainer,
+  agentEnabled,
+  agentVolumes,
+  postgresAgentEnv,
+  postgresAgentMounts,
+} from './agent.js';
 import { SecretKeys, authSecretName } from './secret.js';
 import type { KubeObject } from './types.js';
 
@@ -49,12 +60,12 @@ function secretEnv(c: PostgresCluster): Obj[] {
   ];
 }
 
-function env(c: PostgresCluster): Obj[] {
+function env(c: PostgresCluster, agent: boolean): Obj[] {
   const field = (name: string, fieldPath: string) => ({
     name,
     valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } },
   });
-  const reserved = new Set<string>(RESERVED_ENV);
+  const reserved = new Set<string>([...RESERVED_ENV, ...(agent ? POSTGRES_AGENT_ENV_NAMES : [])]);
   const user = (c.podTemplate.env ?? []).filter((e) => !reserved.has(String(e['name'])));
   return [
     ...secretEnv(c),
@@ -64,11 +75,12 @@ function env(c: PostgresCluster): Obj[] {
     { name: 'KPG_CLUSTER', value: c.name },
     { name: 'KPG_PG_MAJOR', value: c.major },
     { name: 'PGDATA', value: Paths.pgdata },
+    ...(agent ? postgresAgentEnv() : []),
     ...user,
   ];
 }
 
-function volumes(c: PostgresCluster): Obj[] {
+function volumes(c: PostgresCluster, agent: boolean): Obj[] {
   const config = objectNames(c.name).config;
   const out: Obj[] = [
     {
@@ -86,7 +98,10 @@ function volumes(c: PostgresCluster): Obj[] {
       configMap: {
         name: config,
         defaultMode: 0o755,
-        items: ['start.sh', 'ready.sh', 'live.sh', 'kube.sh'].map((k) => ({ key: k, path: k })),
+        items: [
+          ...['start.sh', 'ready.sh', 'live.sh', 'kube.sh'],
+          ...(agent ? ['watchdog.sh'] : []),
+        ].map((k) => ({ key: k, path: k })),
       },
     },
     // The pod's private /tmp (passfile, state, promote trigger): never shared
@@ -100,10 +115,11 @@ function volumes(c: PostgresCluster): Obj[] {
   if (c.initScriptConfigMap) {
     out.push({ name: 'init-scripts', configMap: { name: c.initScriptConfigMap } });
   }
+  if (agent) out.push(...agentVolumes(c));
   return out;
 }
 
-function volumeMounts(c: PostgresCluster): Obj[] {
+function volumeMounts(c: PostgresCluster, agent: boolean): Obj[] {
   return [
     { name: 'data', mountPath: Paths.dataMount },
     { name: 'config', mountPath: Paths.configDir, readOnly: true },
@@ -116,6 +132,7 @@ function volumeMounts(c: PostgresCluster): Obj[] {
     ...(c.initScriptConfigMap
       ? [{ name: 'init-scripts', mountPath: Paths.initScriptsDir, readOnly: true }]
       : []),
+    ...(agent ? postgresAgentMounts() : []),
   ];
 }
 
@@ -173,15 +190,15 @@ function affinity(c: PostgresCluster): Obj {
   };
 }
 
-function container(c: PostgresCluster): Obj {
+function container(c: PostgresCluster, agent: boolean): Obj {
   return {
     name: 'postgres',
     image: c.image,
     // No reliance on the image's entrypoint: start.sh does all of it.
     command: ['bash', `${Paths.scriptsDir}/start.sh`],
-    env: env(c),
+    env: env(c, agent),
     ports: [{ name: 'api', containerPort: PG_PORT, protocol: 'TCP' }],
-    volumeMounts: volumeMounts(c),
+    volumeMounts: volumeMounts(c, agent),
     ...probes(),
     // A fast shutdown (SIGTERM alone is PostgreSQL's "smart" one, which waits
     // for every client) so the pod stops cleanly within the grace period and
@@ -192,7 +209,9 @@ function container(c: PostgresCluster): Obj {
           command: [
             'bash',
             '-c',
-            'pg_ctl -D "$PGDATA" -m fast -w -t 25 stop >/dev/null 2>&1 || true',
+            agent
+              ? AGENT_PRESTOP
+              : 'pg_ctl -D "$PGDATA" -m fast -w -t 25 stop >/dev/null 2>&1 || true',
           ],
         },
       },
@@ -204,9 +223,11 @@ function container(c: PostgresCluster): Obj {
 
 function podSpec(c: PostgresCluster): Obj {
   const t = c.podTemplate;
+  const agent = agentEnabled(c);
   return {
-    serviceAccountName: objectNames(c.name).main,
-    automountServiceAccountToken: true,
+    serviceAccountName: agent ? agentAccountName(c.name) : objectNames(c.name).main,
+    // With the agent the token is mounted into its container only (agentVolumes).
+    automountServiceAccountToken: !agent,
     terminationGracePeriodSeconds: 30,
     securityContext: {
       runAsUser: POSTGRES_UID,
@@ -214,8 +235,9 @@ function podSpec(c: PostgresCluster): Obj {
       fsGroup: POSTGRES_UID,
       runAsNonRoot: true,
     },
-    containers: [container(c)],
-    volumes: volumes(c),
+    ...(agent ? { initContainers: [agentContainer(c)] } : {}),
+    containers: [container(c, agent)],
+    volumes: volumes(c, agent),
     affinity: affinity(c),
     ...(t.nodeSelector ? { nodeSelector: t.nodeSelector } : {}),
     ...(t.tolerations ? { tolerations: t.tolerations } : {}),
@@ -250,8 +272,10 @@ function controllerAnnotations(c: PostgresCluster): Record<string, string> | und
 
 /** Short hash of the rendered configuration: the pods roll when it changes. */
 export function configHash(config: KubeObject): string {
-  return createHash('sha256').update(JSON.stringify(config['data'])).digest('hex').slice(0, 16);
+  return shortHash(JSON.stringify(config['data']));
 }
+
+const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 /**
  * StatefulSet NAME. Parallel pod management: a standby must not wait for a
@@ -261,6 +285,7 @@ export function renderStatefulSet(
   c: PostgresCluster,
   namespace: string,
   config: KubeObject,
+  agentBundle?: string,
 ): KubeObject {
   const claims = volumeClaimTemplates(c);
   return {
@@ -284,6 +309,10 @@ export function renderStatefulSet(
           annotations: {
             ...c.podTemplate.annotations,
             [CONFIG_HASH_ANNOTATION]: configHash(config),
+            // A new agent runs only in a new container: roll the pods when the bundle changes.
+            ...(agentBundle !== undefined
+              ? { [AGENT_HASH_ANNOTATION]: shortHash(agentBundle) }
+              : {}),
           },
         },
         spec: podSpec(c),

@@ -24,6 +24,11 @@ export interface RenderOptions {
   /** Namespace for a cluster whose manifest names none. */
   namespace: string;
   secretValues?: SecretValues;
+  /**
+   * The in-pod agent's bundle (dist/agent/kpg-agent.cjs), needed only for
+   * clusters annotated `kpg.io/agent: "true"`; rendering them without it fails.
+   */
+  agentBundle?: string;
 }
 
 export interface RenderResult {

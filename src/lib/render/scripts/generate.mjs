@@ -1,4 +1,4 @@
-// Regenerates ../scripts.ts from the shell scripts in this folder:
+// Regenerates ../scripts.ts from the shell scripts in this folder (and src/lib/ha/watchdog.sh):
 //   node src/lib/render/scripts/generate.mjs
 // The scripts live here as real .sh files (bash -n, editors, diffs); the
 // build only compiles TypeScript, so their text ships inside scripts.ts.
@@ -12,6 +12,9 @@ const names = ['start.sh', 'ready.sh', 'live.sh', 'kube.sh'];
 const body = names
   .map((n) => `  ${JSON.stringify(n)}: ${JSON.stringify(readFileSync(join(here, n), 'utf8'))},`)
   .join('\n');
+// The agent mode's watchdog lives with the decision module it belongs to
+// (src/lib/ha); it ships in the scripts ConfigMap of opted-in clusters only.
+const haBody = `  "watchdog.sh": ${JSON.stringify(readFileSync(join(here, '../../ha/watchdog.sh'), 'utf8'))},`;
 const out = `// Generated from src/lib/render/scripts/*.sh by \`node src/lib/render/scripts/generate.mjs\`.
 // Do not edit: edit the .sh file and run the generator.
 
@@ -20,6 +23,11 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 export const SCRIPTS: Record<ScriptName, string> = {
 ${body}
+};
+
+/** Delivered only to clusters with the in-pod agent (src/lib/ha/watchdog.sh). */
+export const HA_SCRIPTS: Record<'watchdog.sh', string> = {
+${haBody}
 };
 `;
 writeFileSync(join(here, '..', 'scripts.ts'), out);
