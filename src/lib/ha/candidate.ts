@@ -9,16 +9,22 @@ import { ordinalOf } from './identity.js';
 import type { LeaseSnapshot } from './lease-record.js';
 import type { LocalState, Observed, PeerState, Policy } from './types.js';
 
-/** Why `position` is too far behind `reference` to be promoted; undefined when within `maxLagBytes`. */
+/**
+ * Why `position` is too far behind `reference` to be promoted; undefined
+ * when within `maxLagBytes`. `limit` names the bound in the message (kpg
+ * failover: "--max-lag").
+ */
 export function lagProblem(
   reference: Lsn,
   position: Lsn,
   maxLagBytes: bigint,
-  what = 'the LSN the primary last published',
+  words: { what?: string; limit?: string } = {},
 ): string | undefined {
   const lag = lsnDistance(reference, position);
   if (lag <= maxLagBytes) return undefined;
-  return `it is ${formatBytes(lag)} (${lag} bytes) behind ${what} (${formatLsn(position)} vs ${formatLsn(reference)}), more than maximumLagBeforeFailover ${maxLagBytes} bytes`;
+  const what = words.what ?? 'the LSN the primary last published';
+  const limit = words.limit ?? 'maximumLagBeforeFailover';
+  return `it is ${formatBytes(lag)} (${lag} bytes) behind ${what} (${formatLsn(position)} vs ${formatLsn(reference)}), more than ${limit} ${maxLagBytes} bytes`;
 }
 
 export interface CandidateView {

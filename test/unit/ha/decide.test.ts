@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   LeaseAnnotation,
   decide,
+  lagProblem,
   snapshotOf,
   type Action,
   type Observed,
@@ -326,5 +327,16 @@ describe('decide: handover', () => {
   it('the others wait for the lease duration, then may take over (the named one died)', () => {
     expect(decide(releasedLease(released('pg-2')), NOW).kind).toBe('follow');
     expect(decide(releasedLease(released('pg-2', 10_000)), NOW).kind).toBe('acquire');
+  });
+});
+
+describe('lagProblem, as kpg failover could word it', () => {
+  it('names what the lag is measured against and the bound', () => {
+    expect(lagProblem(0x3000000n, 0x3000000n - 1024n, 1024n)).toBeUndefined();
+    expect(
+      lagProblem(0x3000000n, 0x2000000n, 1024n, { what: 'the old primary', limit: '--max-lag' }),
+    ).toBe(
+      'it is 16.0 MiB (16777216 bytes) behind the old primary (0/2000000 vs 0/3000000), more than --max-lag 1024 bytes',
+    );
   });
 });
