@@ -117,8 +117,10 @@ function asHolder(o: Observed, now: number): Action {
     return { kind: 'step-down', reason: 'could not renew the lease within the renew deadline' };
   }
   const { local, policy } = o;
-  if (local.role === 'down') {
-    const downFor = now - Math.max(local.lastPrimaryMs ?? local.roleSinceMs, local.roleSinceMs);
+  // Only a postgres that has served as primary can be "kept down": before
+  // its first start (bootstrap, a slow image pull) it is merely not there yet.
+  if (local.role === 'down' && local.lastPrimaryMs !== undefined) {
+    const downFor = now - Math.max(local.lastPrimaryMs, local.roleSinceMs);
     if (downFor > policy.primaryDownMs) {
       return {
         kind: 'release',

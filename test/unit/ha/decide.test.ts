@@ -248,6 +248,11 @@ describe('decide: the primary side', () => {
       mine({ local: { ...primary(), role: 'down', roleSinceMs: sinceMs, lastPrimaryMs: sinceMs } });
     expect(decide(down(NOW - 1000), NOW).kind).toBe('lead');
     expect(decide(down(NOW - 2500), NOW)).toMatchObject({ kind: 'release' });
+    // Never served yet (bootstrap, the postgres container still pulling its image): not given up.
+    const notYet = mine({
+      local: { ...primary(), role: 'down', roleSinceMs: NOW - 60_000, lastPrimaryMs: undefined },
+    });
+    expect(decide(notYet, NOW)).toMatchObject({ kind: 'lead', step: 'start-primary' });
   });
 
   it('takes the steps of a takeover in order: record, promote, label, timeline', () => {
