@@ -1,10 +1,64 @@
 import type { Reporter, TestModule } from 'vitest/node';
 
+interface Span {
+  project: string;
+  file: string;
+  start: number;
+  end?: number;
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
 /**
- * Prints one plain closing line, "N passed, N failed, N skipped", after
- * Vitest's own summary, so CI logs have a summary any tool can read.
+ * After Vitest's own summary: the wall time of each e2e file (slowest first)
+ * and of each project's group, then one plain closing line, "N passed,
+ * N failed, N skipped", so CI logs have a summary any tool can read.
  */
 export default class SummaryReporter implements Reporter {
+  private readonly spans = new Map<string, Span>();
+
+  // Queued is reported by the worker as it starts the file: the span covers
+  // the import and every hook, not the time waiting for a free worker.
+  onTestModuleQueued(m: TestModule): void {
+    this.spans.set(m.moduleId, {
+      project: m.project.name,
+      file: m.relativeModuleId,
+      start: Date.now(),
+    });
+  }
+
+  onTestModuleEnd(m: TestModule): void {
+    const s = this.spans.get(m.moduleId);
+    if (s) s.end = Date.now();
+  }
+
+  private timings(): string[] {
+    const done = [...this.spans.values()].filter((s): s is Required<Span> => s.end !== undefined);
+    const e2e = done.filter((s) => s.project.startsWith('e2e'));
+    const lines: string[] = [];
+    if (e2e.length > 0) {
+      lines.push('', 'e2e wall time per file, slowest first:');
+      const width = Math.max(...e2e.map((s) => s.project.length));
+      for (const s of [...e2e].sort((a, b) => b.end - b.start - (a.end - a.start))) {
+        lines.push(`  ${secs(s.end - s.start).padStart(8)}  ${s.project.padEnd(width)}  ${s.file}`);
+      }
+    }
+    const projects = [...new Set(done.map((s) => s.project))];
+    if (projects.length > 0) {
+      const groups = projects.map((p) => {
+        const ss = done.filter((s) => s.project === p);
+        const wall = Math.max(...ss.map((s) => s.end)) - Math.min(...ss.map((s) => s.start));
+        return `${p} ${secs(wall)} (${ss.length} files)`;
+      });
+      if (e2e.length > 0) {
+        const wall = Math.max(...e2e.map((s) => s.end)) - Math.min(...e2e.map((s) => s.start));
+        groups.push(`all e2e ${secs(wall)}`);
+      }
+      lines.push(`wall time: ${groups.join(', ')}`);
+    }
+    return lines;
+  }
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     let passed = 0;
     let failed = 0;
@@ -17,6 +71,11 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
     }
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    const out = [
+      ...this.timings(),
+      '',
+      `tests: ${passed} passed, ${failed} failed, ${skipped} skipped`,
+    ];
+    process.stdout.write(`${out.join('\n')}\n`);
   }
 }

@@ -129,9 +129,12 @@ export async function waitFor<T>(
 }
 
 let nsCounter = 0;
+/** Every namespace createNamespace made in this process: a failed e2e test's logs are cut to them. */
+export const createdNamespaces: string[] = [];
 /** Creates a fresh namespace named <prefix>-<random> and returns its name. */
 export async function createNamespace(prefix: string): Promise<string> {
   const ns = `${prefix}-${Date.now().toString(36).slice(-5)}${(nsCounter++).toString(36)}`;
+  createdNamespaces.push(ns);
   await kubectlOk(['create', 'namespace', ns]);
   await waitFor(
     async () => (await kubectl(['-n', ns, 'get', 'serviceaccount', 'default'])).code === 0,

@@ -21,8 +21,14 @@ function cluster(cmd: 'up' | 'down'): void {
   }
 }
 
-export default function setup(): () => void {
+// Both e2e projects (e2e, e2e-serial) name this file; the first one brings the
+// cluster up, the other finds it marked up in this process.
+const UP = 'KPG_E2E_CLUSTER_UP';
+
+export default function setup(): (() => void) | undefined {
+  if (process.env[UP] === '1') return undefined;
   cluster('up');
+  process.env[UP] = '1';
   return () => {
     if (process.env.KPG_E2E_DOWN === '1') cluster('down');
   };

@@ -10,7 +10,6 @@ import {
   exec,
   getJson,
   kubeconfigPath,
-  podReady,
   repoRoot,
   run,
   waitFor,
@@ -61,13 +60,22 @@ export function kpg(
 }
 
 interface PodList {
-  items: { metadata: { name: string; labels?: Record<string, string> } }[];
+  items: {
+    metadata: { name: string; labels?: Record<string, string> };
+    status?: { conditions?: { type: string; status: string }[] };
+  }[];
 }
 
-export async function pods(ns: string): Promise<{ name: string; role: string | undefined }[]> {
+export async function pods(
+  ns: string,
+): Promise<{ name: string; role: string | undefined; ready: boolean }[]> {
   const list = await getJson<PodList>(['-n', ns, 'pods', '-l', `kubedb.com/name=${CLUSTER}`]);
   return list.items
-    .map((p) => ({ name: p.metadata.name, role: p.metadata.labels?.['kubedb.com/role'] }))
+    .map((p) => ({
+      name: p.metadata.name,
+      role: p.metadata.labels?.['kubedb.com/role'],
+      ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -117,9 +125,10 @@ export async function createCluster(prefix: string, opts: ClusterOptions = {}): 
 export async function waitHealthy(ns: string, replicas = 3, timeoutMs = 180_000): Promise<string> {
   return waitFor<string | undefined>(
     async () => {
+      // One list says which pods are Ready: a kubectl per pod per second adds up
+      // when several files wait at once.
       const ps = await pods(ns);
-      if (ps.length !== replicas) return undefined;
-      for (const p of ps) if (!(await podReady(ns, p.name))) return undefined;
+      if (ps.length !== replicas || !ps.every((p) => p.ready)) return undefined;
       const primary = ps.filter((p) => p.role === 'primary');
       if (primary.length !== 1 || !primary[0]) return undefined;
       const r = await sql(

@@ -5,7 +5,16 @@
 // commit (and, in synchronous mode, after a standby confirmed it). A session
 // that gives no answer within 2 s is killed and a new one opened; numbers are
 // session * 1e6 + i, so they never repeat.
-import { apply, exec, kubectlOk, waitFor } from '../../cluster/kube.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import {
+  apply,
+  exec,
+  kubeconfigPath,
+  kubectlOk,
+  kubectlPath,
+  waitFor,
+} from '../../cluster/kube.js';
 
 export const WRITER_SCRIPT = `
 set -u
@@ -74,6 +83,10 @@ export interface Ack {
 }
 
 export class Writer {
+  /** Lines of /tmp/acked seen by the stream. */
+  private streamed = 0;
+  private follower: ChildProcess | undefined;
+
   constructor(
     readonly ns: string,
     readonly name: string,
@@ -82,10 +95,58 @@ export class Writer {
   static async start(ns: string, cluster: string, name = 'writer'): Promise<Writer> {
     await apply(ns, JSON.stringify(writerPod(name, cluster)));
     const w = new Writer(ns, name);
-    await waitFor(async () => (await w.acked()).length >= 20, 120_000, {
-      what: `writer ${ns}/${name} to commit rows`,
+    await kubectlOk(['-n', ns, 'wait', '--for=condition=Ready', `pod/${name}`, '--timeout=120s'], {
+      timeoutMs: 130_000,
     });
+    w.follow();
+    await w.waitFor((n) => n >= 20, 120_000, `writer ${ns}/${name} to commit rows`);
     return w;
+  }
+
+  /**
+   * Streams /tmp/acked (one `kubectl exec tail -F` for the writer's life, not
+   * a kubectl exec every 200 ms: several of those at once load the 2 cores
+   * the tests share). If the stream ends, the waits read the file instead.
+   */
+  private follow(): void {
+    const child = spawn(
+      kubectlPath,
+      [
+        '--kubeconfig',
+        kubeconfigPath,
+        '-n',
+        this.ns,
+        'exec',
+        this.name,
+        '--',
+        'tail',
+        '-n',
+        '+1',
+        '-F',
+        '/tmp/acked',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      for (const c of d) if (c === '\n') this.streamed++;
+    });
+    child.on('close', () => {
+      if (this.follower === child) this.follower = undefined;
+    });
+    child.on('error', () => undefined);
+    // A test that fails before stop() must not be kept alive by the stream.
+    child.unref();
+    (child.stdout as Socket).unref();
+    this.follower = child;
+  }
+
+  /** How many rows are acknowledged: the stream's count, or a read of the file once it ended. */
+  private async count(): Promise<number> {
+    return this.follower ? this.streamed : (await this.acked()).length;
+  }
+
+  private async waitFor(done: (n: number) => boolean, timeoutMs: number, what: string) {
+    await waitFor(async () => done(await this.count()), timeoutMs, { what, intervalMs: 50 });
   }
 
   /** Every acknowledged row so far. */
@@ -101,15 +162,15 @@ export class Writer {
 
   /** Waits until `count` more rows are acknowledged after now. */
   async waitMore(count: number, timeoutMs = 60_000): Promise<void> {
+    // The file, not the stream, says what "now" is: the stream may trail it.
     const base = (await this.acked()).length;
-    await waitFor(async () => (await this.acked()).length >= base + count, timeoutMs, {
-      what: `${count} more acknowledged rows`,
-      intervalMs: 200,
-    });
+    await this.waitFor((n) => n >= base + count, timeoutMs, `${count} more acknowledged rows`);
   }
 
   /** Stops writing; returns every acknowledged row. */
   async stop(): Promise<Ack[]> {
+    this.follower?.kill();
+    this.follower = undefined;
     await exec(this.ns, this.name, ['touch', '/tmp/stop']);
     await waitFor(
       async () => (await exec(this.ns, this.name, ['test', '-e', '/tmp/stopped'])).code === 0,

@@ -159,7 +159,8 @@ describe('kpg apply', () => {
         metadata: { name: `${NAME}-failover`, namespace: ns },
         spec: {
           holderIdentity: 'kpg@elsewhere/7/abcdef',
-          leaseDurationSeconds: 15,
+          // Held until deleted below: a kpg slowed by other files must still find it held.
+          leaseDurationSeconds: 300,
           acquireTime: now,
           renewTime: now,
         },
