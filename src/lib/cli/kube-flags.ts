@@ -43,6 +43,16 @@ export const kubeFlags = {
   }),
 };
 
+/** -n is a DNS-1123 label, as every namespace is: `-n ..` must not turn into a path. */
+export function checkNamespace(ns: string): string {
+  if (ns.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) {
+    throw new InvalidInputError(
+      `--namespace ${JSON.stringify(ns)} is not a namespace name: lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit`,
+    );
+  }
+  return ns;
+}
+
 /** Milliseconds of --request-timeout ("0" is kubectl's "no limit", capped at a day). */
 export function requestTimeoutMs(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -87,6 +97,7 @@ export function kubeOptions(
   env: Record<string, string | undefined> = process.env,
 ): KubeOptions {
   const timeout = requestTimeoutMs(flags['request-timeout']);
+  if (flags.namespace !== undefined) checkNamespace(flags.namespace);
   return {
     kubeconfig: flags.kubeconfig,
     context: flags.context,

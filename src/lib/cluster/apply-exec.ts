@@ -59,7 +59,7 @@ export async function readRunning(
       },
     );
   }
-  const record = parseRecord(cm.data);
+  const record = parseRecord(cm.data, name);
   const loaded = validateText(record.spec, `configmap/${recordName} (the applied spec)`);
   const old = loaded.clusters[0];
   if (!loaded.ok || !old) {
@@ -152,7 +152,7 @@ export async function recordSpec(
     namespace,
     objectNames(next.name).record,
     (cm) => {
-      const r = parseRecord(cm.data);
+      const r = parseRecord(cm.data, next.name);
       generation = r.generation + 1;
       cm.data = serializeRecord({
         ...r,

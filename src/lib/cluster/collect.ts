@@ -134,7 +134,7 @@ async function readRecord(ctx: Ctx): Promise<{ record?: RecordStatus; spec?: Spe
   );
   if (!cm) return {};
   try {
-    const r = parseRecord(cm.data);
+    const r = parseRecord(cm.data, ctx.name);
     const record: RecordStatus = {
       primary: r.primary,
       timeline: r.timeline,

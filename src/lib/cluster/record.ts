@@ -4,6 +4,7 @@
  * is primary, the timeline, the applied spec, the history of role changes and
  * any operation left unfinished. Pure parsing and serialising; no I/O.
  */
+import { UnsafeStateError } from '../errors.js';
 
 export interface HistoryEntry {
   /** RFC 3339 time the change completed. */
@@ -38,21 +39,56 @@ export interface ClusterRecord {
   operation?: PendingOperation;
 }
 
-export class RecordFormatError extends Error {}
+/** The record is missing or malformed: kpg will not act on it (exit 9). */
+export class RecordFormatError extends UnsafeStateError {}
 
-export function parseRecord(data: Record<string, string> | undefined): ClusterRecord {
+/**
+ * A member name as the record may hold it: a pod of the cluster, `NAME-N`.
+ * Anything else (`..`, a path, another cluster's pod) is refused: these names
+ * become API paths of deletes and patches, so whoever can edit the ConfigMap
+ * must not be able to point an admin's next command at other objects.
+ */
+export function checkMember(name: unknown, what: string, cluster?: string): string {
+  const ok =
+    typeof name === 'string' &&
+    name.length <= 63 &&
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?-\d+$/.test(name) &&
+    (cluster === undefined ||
+      (name.startsWith(`${cluster}-`) && /^\d+$/.test(name.slice(cluster.length + 1))));
+  if (!ok) {
+    throw new RecordFormatError(
+      `the record names ${what} ${JSON.stringify(name)}, which is not a pod of ${cluster === undefined ? 'the cluster' : `cluster ${cluster}`} (NAME-N): refusing to act on it`,
+      {
+        suggestions: [
+          'check who changed the ConfigMap NAME-kpg (kubectl get configmap NAME-kpg -o yaml)',
+        ],
+      },
+    );
+  }
+  return name;
+}
+
+export function parseRecord(
+  data: Record<string, string> | undefined,
+  cluster?: string,
+): ClusterRecord {
   if (!data || typeof data.primary !== 'string' || data.primary === '') {
     throw new RecordFormatError('the record has no primary');
   }
+  const operation = data.operation
+    ? parseJson<PendingOperation>(data.operation, undefined as never)
+    : undefined;
+  if (operation) {
+    checkMember(operation.oldPrimary, 'as the old primary of its operation', cluster);
+    checkMember(operation.newPrimary, 'as the new primary of its operation', cluster);
+  }
   return {
-    primary: data.primary,
+    primary: checkMember(data.primary, 'as primary', cluster),
     timeline: toInt(data.timeline, 1),
     spec: data.spec ?? '',
     generation: toInt(data.generation, 1),
     history: parseJson<HistoryEntry[]>(data.history, []),
-    ...(data.operation
-      ? { operation: parseJson<PendingOperation>(data.operation, undefined as never) }
-      : {}),
+    ...(operation ? { operation } : {}),
   };
 }
 

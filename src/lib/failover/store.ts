@@ -76,7 +76,7 @@ export async function readRecord(ctx: FailoverContext): Promise<ClusterRecord> {
       },
     );
   }
-  return parseRecord(cm.data);
+  return parseRecord(cm.data, ctx.cluster);
 }
 
 /** Applies fn to the current record and writes it back; returns the new record. */
@@ -90,7 +90,7 @@ export async function updateRecord(
     ctx.namespace,
     recordName(ctx.cluster),
     (cm) => {
-      result = fn(parseRecord(cm.data));
+      result = fn(parseRecord(cm.data, ctx.cluster));
       // Keys kpg does not own stay; `operation` goes when the record has none.
       const data = { ...(cm.data ?? {}) };
       delete data.operation;

@@ -82,10 +82,28 @@ export function resourcePath(
   subresource?: string,
 ): string {
   const root = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`;
-  const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
-  const obj = name === undefined ? '' : `/${encodeURIComponent(name)}`;
+  const ns =
+    info.namespaced && namespace
+      ? `/namespaces/${encodeURIComponent(segment(namespace, 'namespace'))}`
+      : '';
+  const obj =
+    name === undefined ? '' : `/${encodeURIComponent(segment(name, `${info.kind} name`))}`;
   const sub = subresource && name !== undefined ? `/${subresource}` : '';
   return `${root}${ns}/${info.plural}${obj}${sub}`;
+}
+
+/**
+ * A path segment from a name. encodeURIComponent leaves `.` and `..` as they
+ * are, and URL parsing then collapses them: `/namespaces/demo/pods/..` would
+ * address the namespace itself. No Kubernetes object is named so.
+ */
+function segment(value: string, what: string): string {
+  if (value === '' || value === '.' || value === '..') {
+    throw new KubeUsageError(
+      `refusing the ${what} ${JSON.stringify(value)}: it is not a Kubernetes name`,
+    );
+  }
+  return value;
 }
 
 interface APIResourceList {
