@@ -113,9 +113,9 @@ describe('LeaseElector', () => {
     // The next renewal carries the stale resourceVersion: 409, and the re-read finds the earlier write.
     const r = await e.claim({});
     expect(r).toMatchObject({ ok: true, landed: 'earlier' });
-    // Only then is it counted, from its own send time: the deadline may not be later than that.
-    // (claim retried once more on its own lease after the 409, which landed too.)
-    expect(e.lastRenewalSentMs).toBeGreaterThanOrEqual(earlier);
+    // Only then is it counted, and from its own send time, not the later one's.
+    expect(e.lastRenewalSentMs).toBe(earlier);
+    expect(e.renewDeadlineMs).toBe(earlier + 6000);
   });
 
   it('renews again at once when someone else changed its own lease (kpg failover marking a pause)', async () => {

@@ -122,3 +122,62 @@ describe('a holder cut off from the API server', () => {
     expect(r.fencedAt).toBeLessThan(r.takenAt);
   });
 });
+
+describe('the API server away for 60 s with every pod healthy', () => {
+  it('no standby promotes; the old primary fences itself, then takes its own lease back', async () => {
+    const server = new FakeLeaseServer();
+    const world = new World();
+    const pg0 = identity('pg-0');
+    const pg1 = identity('pg-1');
+    const holder = elector(server, world, pg0);
+    const standbyE = elector(server, world, pg1, { origin: 50_000 });
+    await holder.e.read();
+    await holder.e.claim({ lsn: 0x3000000n, timeline: 1 });
+    await standbyE.e.read();
+    const me = () =>
+      observedFrom(holder.e, {
+        self: pg0,
+        record,
+        local: primary({ lastPrimaryMs: holder.clock.now() }),
+        peers: [],
+        labelled: 'primary',
+      });
+    server.down = true;
+    const actions: string[] = [];
+    let fencedAt: number | undefined;
+    for (let s = 0; s < 60; s++) {
+      world.advance(1000);
+      await holder.e.read().catch(() => undefined);
+      const a = decide(
+        { ...me(), lease: { readable: false, error: 'no answer' } },
+        holder.clock.now(),
+      );
+      actions.push(a.kind);
+      if (a.kind === 'step-down') {
+        holder.e.stepDown();
+        fencedAt ??= standbyE.clock.now();
+      }
+    }
+    expect(actions.indexOf('step-down')).toBe(6);
+    server.down = false;
+    world.advance(1000);
+    // The standby stopped streaming when the primary was fenced, 54 s ago.
+    await standbyE.e.read();
+    const local = standby({ streaming: false, lastStreamingMs: fencedAt! });
+    const theirs = observedFrom(standbyE.e, { self: pg1, record, local, peers: [] });
+    expect(decide(theirs, standbyE.clock.now())).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('last streamed from the primary'),
+    });
+    // The old primary's agent: the lease still names its incarnation, so it renews it again.
+    await holder.e.read();
+    const mine = observedFrom(holder.e, {
+      self: pg0,
+      record,
+      local: { ...primary(), role: 'starting' },
+      peers: [],
+    });
+    expect(decide(mine, holder.clock.now())).toMatchObject({ kind: 'acquire', as: 'reclaim' });
+    expect((await holder.e.claim({})).ok).toBe(true);
+  });
+});
