@@ -1,0 +1,285 @@
+/**
+ * start.sh in agent mode (KPG_AGENT=1): the start gate on the agent's `role`
+ * file, postgres as a child beside watchdog.sh, and the shutdown handover
+ * files. postgres, pg_isready and pg_controldata are stand-ins on PATH; the
+ * watchdog is the real one, on a fake uptime.
+ */
+import { execFile, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HA_SCRIPTS, SCRIPTS, SCRIPT_NAMES } from '../../../src/lib/render/scripts.js';
+
+const run = promisify(execFile);
+
+interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'kpg-start-agent-'));
+const bin = join(dir, 'bin');
+const scripts = join(dir, 'scripts');
+
+/**
+ * A postmaster stand-in: a fast shutdown on SIGINT; `FAKE_PG_EXIT_AFTER` ms:
+ * dies by itself. Node, not bash: a background job of a script starts with
+ * SIGINT ignored, which bash cannot trap again but postgres (sigaction) can.
+ */
+const FAKE_POSTGRES = `#!/usr/bin/env node
+process.on('SIGINT', () => process.exit(0));
+process.stderr.write('fake postgres ' + process.argv.slice(2).join(' ') + '\\n');
+const after = Number(process.env.FAKE_PG_EXIT_AFTER || 0);
+if (after > 0) setTimeout(() => process.exit(1), after);
+setInterval(() => {}, 1000);
+`;
+const FAKE_CONTROLDATA = `#!/usr/bin/env bash
+if [[ -e $1/standby.signal ]]; then st='shut down in recovery'; else st=\${FAKE_PG_STATE:-shut down}; fi
+printf 'Database cluster state:               %s\\n' "$st"
+printf 'Latest checkpoint location:           0/3000028\\n'
+printf "Latest checkpoint's TimeLineID:       2\\n"
+`;
+
+beforeAll(() => {
+  mkdirSync(bin);
+  mkdirSync(scripts);
+  for (const n of SCRIPT_NAMES) writeFileSync(join(scripts, n), SCRIPTS[n]);
+  writeFileSync(join(scripts, 'watchdog.sh'), HA_SCRIPTS['watchdog.sh']);
+  const tool = (name: string, text: string) => {
+    writeFileSync(join(bin, name), text);
+    chmodSync(join(bin, name), 0o755);
+  };
+  tool('postgres', FAKE_POSTGRES);
+  tool('pg_isready', '#!/bin/sh\nexit 0\n');
+  tool('pg_controldata', FAKE_CONTROLDATA);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A pod's directories: PGDATA (as `data` says), the shared HA dir, a fake uptime of 100 s. */
+function pod(data: 'empty' | 'primary' | 'standby') {
+  const base = mkdtempSync(join(dir, 'pod-'));
+  const pgdata = join(base, 'pgdata');
+  const ha = join(base, 'ha');
+  mkdirSync(ha);
+  if (data !== 'empty') {
+    mkdirSync(pgdata);
+    writeFileSync(join(pgdata, 'PG_VERSION'), '15\n');
+    if (data === 'standby') writeFileSync(join(pgdata, 'standby.signal'), '');
+  }
+  writeFileSync(join(base, 'uptime'), '100.00 50.00\n');
+  const env: Record<string, string> = {
+    PATH: `${bin}:${process.env['PATH']}`,
+    POD_NAME: 'pg-1',
+    POD_NAMESPACE: 'demo',
+    KPG_CLUSTER: 'pg',
+    PGDATA: pgdata,
+    POSTGRES_PASSWORD: 'pw',
+    REPLICATION_USER: 'replicator',
+    REPLICATION_PASSWORD: 'repl-pw',
+    KPG_PG_MAJOR: '15',
+    KPG_SCRIPTS: scripts,
+    KPG_TMP: join(base, 'tmp'),
+    KPG_TRIGGER: join(ha, 'promote'),
+    KPG_AGENT: '1',
+    KPG_HA_DIR: ha,
+    KPG_STATE: join(ha, 'start-state'),
+    KPG_UPTIME_FILE: join(base, 'uptime'),
+    KPG_SOCKET_DIR: join(base, 'run'),
+    KPG_ROLE_POLL: '0.05',
+    KPG_WATCHDOG_INTERVAL: '0.05',
+    // No API server: agent mode must not need one.
+    KUBERNETES_SERVICE_HOST: '',
+  };
+  const file = (name: string) => join(ha, name);
+  const read = (name: string) =>
+    existsSync(file(name)) ? readFileSync(file(name), 'utf8') : undefined;
+  return { base, pgdata, ha, env, file, read };
+}
+
+async function bash(script: string, env: Record<string, string>, timeout = 15_000): Promise<Out> {
+  try {
+    const r = await run('bash', ['-c', script], { env, timeout });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof err.code === 'number' ? err.code : -1,
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    };
+  }
+}
+
+/** Runs SCRIPT in the background; `when(file)` waits for a file; `term()` sends SIGTERM. */
+function background(script: string, env: Record<string, string>) {
+  const child = spawn('bash', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, out })),
+  );
+  return {
+    done,
+    term: () => child.kill('SIGTERM'),
+    async when(path: string, want?: string, ms = 10_000) {
+      const until = Date.now() + ms;
+      for (;;) {
+        const text = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+        if (text !== undefined && (want === undefined || text.trim() === want)) return;
+        if (Date.now() > until) throw new Error(`no ${path} (${want ?? 'any'}) in time:\n${out}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}
+
+const src = `source ${JSON.stringify(join(scripts, 'start.sh'))}; set +e; PG_MAJOR_DETECTED=15; PGNUM=1500; `;
+
+describe('start.sh agent mode: the start gate', () => {
+  it('takes replica at once', async () => {
+    const p = pod('standby');
+    writeFileSync(p.file('role'), 'replica\n');
+    const r = await bash(`${src} wait_for_role; echo "role=$AGENT_ROLE"`, p.env);
+    expect(r.stdout).toContain('role=replica');
+  });
+
+  it('takes primary only while the fence deadline lies ahead', async () => {
+    const p = pod('primary');
+    writeFileSync(p.file('role'), 'primary\n');
+    writeFileSync(p.file('deadline'), '106.000');
+    const ok = await bash(`${src} wait_for_role; echo "role=$AGENT_ROLE"`, p.env);
+    expect(ok.stdout).toContain('role=primary');
+
+    writeFileSync(p.file('deadline'), '99.999\n');
+    const stale = await bash(
+      `${src} ( sleep 0.4; printf 'replica\\n' >"$KPG_HA_DIR/role" ) & wait_for_role; echo "role=$AGENT_ROLE"`,
+      p.env,
+    );
+    expect(stale.stdout).toContain('role: primary, with its fence deadline passed');
+    expect(stale.stdout).toContain('role=replica');
+  });
+
+  it('keeps waiting on wait, or with no file', async () => {
+    const p = pod('empty');
+    const none = await bash(`${src} timeout 0.5 bash -c '${src} wait_for_role'`, p.env);
+    expect(none.code).toBe(124);
+    expect(none.stdout).toContain('role: none yet');
+    writeFileSync(p.file('role'), 'wait\n');
+    const wait = await bash(`${src} timeout 0.5 bash -c '${src} wait_for_role'`, p.env);
+    expect(wait.code).toBe(124);
+    expect(wait.stdout).toContain('role: wait');
+  });
+});
+
+describe('start.sh agent mode: postgres beside the watchdog', () => {
+  it('is fenced when the deadline passes: postgres killed, exit 3, no checkpoint', async () => {
+    const p = pod('primary');
+    writeFileSync(p.file('deadline'), '100.300');
+    const bg = background(`${src} run_postgres primary`, p.env);
+    await bg.when(p.file('start-state'), 'running');
+    expect(p.read('data')).toBe('primary\n');
+    writeFileSync(join(p.base, 'uptime'), '100.50 50.00\n');
+    const { code, out } = await bg.done;
+    expect(code).toBe(3);
+    expect(out).toMatch(/kpg-watchdog: the fence deadline 100300ms passed/);
+    expect(out).toContain('fenced: this pod');
+    expect(p.read('shutdown-checkpoint')).toBeUndefined();
+  });
+
+  it('on SIGTERM: a fast shutdown, shutting-down, then the shutdown checkpoint; exit 0', async () => {
+    const p = pod('primary');
+    writeFileSync(p.file('deadline'), '200.000');
+    const bg = background(`${src} run_postgres primary`, p.env);
+    await bg.when(p.file('start-state'), 'running');
+    bg.term();
+    const { code, out } = await bg.done;
+    expect(out).toContain('stopping: fast shutdown of postgres');
+    expect(code).toBe(0);
+    expect(p.read('shutting-down')).toBe('');
+    expect(p.read('shutdown-checkpoint')).toBe('0/3000028 2\n');
+  });
+
+  it('writes no checkpoint after an unclean stop, and none for a standby', async () => {
+    const p = pod('primary');
+    writeFileSync(p.file('deadline'), '200.000');
+    const bg = background(`${src} run_postgres primary`, {
+      ...p.env,
+      FAKE_PG_STATE: 'in production',
+    });
+    await bg.when(p.file('start-state'), 'running');
+    bg.term();
+    expect((await bg.done).code).toBe(0);
+    expect(p.read('shutdown-checkpoint')).toBeUndefined();
+
+    const s = pod('standby');
+    const sb = background(`${src} run_postgres standby`, s.env);
+    await sb.when(s.file('start-state'), 'running');
+    sb.term();
+    expect((await sb.done).code).toBe(0);
+    expect(s.read('data')).toBe('standby\n');
+    expect(s.read('shutdown-checkpoint')).toBeUndefined();
+  });
+
+  it('exits 1 when postgres dies by itself', async () => {
+    const p = pod('primary');
+    writeFileSync(p.file('deadline'), '200.000');
+    const r = await bash(`${src} run_postgres primary`, { ...p.env, FAKE_PG_EXIT_AFTER: '300' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('postgres exited by itself (status 1)');
+  });
+});
+
+describe('start.sh agent mode: main', () => {
+  it('reports the data, waits for the agent, starts a standby; no API call, no label', async () => {
+    const p = pod('standby');
+    const bg = background(`bash ${JSON.stringify(join(scripts, 'start.sh'))}`, p.env);
+    await bg.when(p.file('data'), 'standby');
+    expect(p.read('start-state')).toBe('preparing\n');
+    writeFileSync(p.file('role'), 'replica\n');
+    await bg.when(p.file('start-state'), 'running');
+    const auto = readFileSync(join(p.pgdata, 'postgresql.auto.conf'), 'utf8');
+    expect(auto).toContain("primary_conninfo = 'host=pg port=5432 user=replicator");
+    bg.term();
+    const { code, out } = await bg.done;
+    expect(code).toBe(0);
+    expect(out).toContain('agent mode: PGDATA: standby');
+    expect(out).not.toMatch(/kube_api|record|label/);
+  });
+
+  it('starts the primary on its own data once the agent holds the lease', async () => {
+    const p = pod('primary');
+    writeFileSync(p.file('role'), 'primary\n');
+    writeFileSync(p.file('deadline'), '200.000');
+    writeFileSync(p.file('shutdown-checkpoint'), '0/1 1\n');
+    const bg = background(`bash ${JSON.stringify(join(scripts, 'start.sh'))}`, p.env);
+    await bg.when(p.file('start-state'), 'running');
+    // A checkpoint left from an earlier run is not this one's.
+    expect(p.read('shutdown-checkpoint')).toBeUndefined();
+    expect(existsSync(join(p.pgdata, 'standby.signal'))).toBe(false);
+    bg.term();
+    const { code, out } = await bg.done;
+    expect(code).toBe(0);
+    expect(out).toContain('starting postgres 15 as primary');
+    expect(p.read('shutdown-checkpoint')).toBe('0/3000028 2\n');
+  });
+});
+
+describe('watchdog.sh', () => {
+  it('in scripts.ts matches src/lib/ha/watchdog.sh (run generate.mjs)', () => {
+    expect(HA_SCRIPTS['watchdog.sh']).toBe(
+      readFileSync(join(import.meta.dirname, '../../../src/lib/ha/watchdog.sh'), 'utf8'),
+    );
+  });
+});
