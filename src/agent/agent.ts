@@ -44,6 +44,8 @@ export interface AgentDeps {
 }
 
 const PEER_REFRESH_CYCLES = 5;
+/** At most this many decisions in one cycle (a takeover takes five). */
+const MAX_ROUNDS = 6;
 
 /** A reason without its numbers (seconds, bytes, LSNs): the same decision, said again. */
 export function reasonKey(reason: string): string {
@@ -91,8 +93,27 @@ export class Agent {
     };
   }
 
-  /** One cycle; returns what was decided (the handover's decision while shutting down). */
+  /**
+   * One cycle; returns what was decided last. A takeover's steps (lease,
+   * record, promotion, labels, history) follow one another in the same
+   * cycle, each decided afresh on a new observation, rather than one per
+   * retry period: the primary Service gets its new pod seconds sooner.
+   */
   async cycle(): Promise<Action | undefined> {
+    let action: Action | undefined;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      action = await this.round();
+      if (!action || !this.goesOn(action)) break;
+    }
+    return action;
+  }
+
+  private goesOn(a: Action): boolean {
+    if (a.kind === 'acquire') return this.d.elector.holding;
+    return a.kind === 'lead' && a.step !== 'none' && a.step !== 'start-primary';
+  }
+
+  private async round(): Promise<Action | undefined> {
     const o = await this.observe();
     if (this.d.files.shuttingDown() && (this.handover || this.d.elector.holding)) {
       await this.handOver(o);
@@ -172,7 +193,8 @@ export class Agent {
         ...(this.d.config.synchronous ? { synchronous: snap.synchronous } : {}),
       };
     }
-    const peers = await this.peerStates();
+    // The holder's decisions never look at peers; a dead one would only cost a timeout.
+    const peers = this.d.elector.holding ? [] : await this.peerStates();
     const rec = recordView(record);
     const deadline = this.d.elector.renewDeadlineMs;
     const o: Observed = {
