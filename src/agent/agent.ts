@@ -76,7 +76,7 @@ export class Agent {
   private last: { action: Action; key: string; loggedMs: number } | undefined;
   private eligibility: string | undefined = 'not yet observed';
   private published: Published = {};
-  private takeover: { from: string; reason: string } | undefined;
+  private takeover: { from: string; reason: string; as: 'takeover' | 'handover' } | undefined;
   private handover: { sinceMs: number; done: boolean } | undefined;
   private refused = new Set<string>();
 
@@ -309,6 +309,7 @@ export class Agent {
       this.takeover = {
         from: before ? podOfHolder(before) : (o.record?.primary ?? 'unknown'),
         reason: a.reason,
+        as: a.as,
       };
     }
     this.armFence();
@@ -362,7 +363,8 @@ export class Agent {
     await this.writeRecord(
       withTimeline({
         time: new Date(this.d.clock.wall()).toISOString(),
-        reason: this.takeover ? 'automatic failover' : 'automatic',
+        // A handover loses nothing, as kpg failover's switchover.
+        reason: this.takeover?.as === 'handover' ? 'automatic switchover' : 'automatic failover',
         oldPrimary: this.takeover?.from ?? 'unknown',
         newPrimary: o.self.pod,
         timeline,

@@ -330,6 +330,24 @@ describe('Agent', () => {
     expect(t.cluster.events).toContainEqual(expect.objectContaining({ reason: 'HandedOver' }));
   });
 
+  it('takes a lease handed over to it at once, and records a switchover', async () => {
+    const t = setup();
+    const old = await t.holdByPg0();
+    await t.cycles(2);
+    await old.read();
+    await old.release('pg-1');
+    await t.cycles(1);
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-1/uid-1');
+    expect(t.cluster.labels['pg-1']).toBe('primary');
+    expect(JSON.parse(t.cluster.record.data?.history ?? '[]')).toEqual([
+      expect.objectContaining({
+        reason: 'automatic switchover',
+        oldPrimary: 'pg-0',
+        newPrimary: 'pg-1',
+      }),
+    ]);
+  });
+
   it('keeps the lease when no standby confirms in time', async () => {
     const t = setup('pg-0');
     t.cluster.record.data!.primary = 'pg-0';
