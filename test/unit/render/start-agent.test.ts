@@ -123,7 +123,12 @@ async function bash(script: string, env: Record<string, string>, timeout = 15_00
 
 /** Runs SCRIPT in the background; `when(file)` waits for a file; `term()` sends SIGTERM. */
 function background(script: string, env: Record<string, string>) {
-  const child = spawn('bash', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, which kpg's local node signals as a whole.
+  const child = spawn('bash', ['-c', script], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -133,6 +138,7 @@ function background(script: string, env: Record<string, string>) {
   return {
     done,
     term: () => child.kill('SIGTERM'),
+    termGroup: () => process.kill(-(child.pid ?? 0), 'SIGTERM'),
     async when(path: string, want?: string, ms = 10_000) {
       const until = Date.now() + ms;
       for (;;) {
@@ -208,6 +214,18 @@ describe('start.sh agent mode: postgres beside the watchdog', () => {
     expect(out).toContain('stopping: fast shutdown of postgres');
     expect(code).toBe(0);
     expect(p.read('shutting-down')).toBe('');
+    expect(p.read('shutdown-checkpoint')).toBe('0/3000028 2\n');
+  });
+
+  it('hands over the same when SIGTERM reaches the whole process group (kpg-node)', async () => {
+    const p = pod('primary');
+    writeFileSync(p.file('deadline'), '200.000');
+    const bg = background(`${src} run_postgres primary`, p.env);
+    await bg.when(p.file('start-state'), 'running');
+    bg.termGroup();
+    const { code, out } = await bg.done;
+    expect(code, out).toBe(0);
+    expect(out).not.toContain('stopping postgres at once');
     expect(p.read('shutdown-checkpoint')).toBe('0/3000028 2\n');
   });
 

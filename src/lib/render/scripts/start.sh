@@ -422,8 +422,19 @@ wait_for_role() {
 # After a clean shutdown of a primary: "LSN TIMELINE" of its last checkpoint,
 # which the agent asks a standby to confirm before it hands the lease over.
 write_shutdown_checkpoint() {
-  local out st lsn tli
-  out=$(LC_ALL=C pg_controldata "$PGDATA") || return 0
+  local out='' st lsn tli i
+  for i in 1 2 3; do
+    # Immune to a SIGTERM sent to the whole process group as the pod stops.
+    out=$(
+      trap '' TERM INT
+      LC_ALL=C pg_controldata "$PGDATA"
+    ) && break
+    out=''
+  done
+  if [[ -z $out ]]; then
+    loud "pg_controldata failed: no shutdown checkpoint for the agent's handover (the lease expires instead)"
+    return 0
+  fi
   st=$(sed -n 's/^Database cluster state: *//p' <<<"$out")
   if [[ $st != "shut down" ]]; then
     log "postgres stopped ($st): no shutdown checkpoint to hand over"
@@ -474,7 +485,12 @@ run_postgres() {
   PM_PID=$!
   ((STOPPING)) && kill -INT "$PM_PID"
   report_running "$role"
-  PGDATA=$PGDATA bash "$KPG_SCRIPTS/watchdog.sh" "$KPG_HA_DIR/deadline" "$PM_PID" &
+  # SIGTERM ignored: the pod's stop must not end the watchdog before postgres
+  # (a runtime may signal the whole process group, as kpg's local node does).
+  (
+    trap '' TERM INT
+    PGDATA=$PGDATA exec bash "$KPG_SCRIPTS/watchdog.sh" "$KPG_HA_DIR/deadline" "$PM_PID"
+  ) &
   WD_PID=$!
   # The watchdog ends when postgres does (0) or once it has fenced it (3).
   # A trapped signal interrupts `wait` (status > 128) while it still runs.
