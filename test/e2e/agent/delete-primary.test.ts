@@ -6,34 +6,30 @@
 // command runs after `kpg create`.
 import { afterAll, describe, expect, it } from 'vitest';
 import { getJson, kubectlOk, waitFor, createNamespace } from '../../cluster/kube.js';
-import { CLUSTER, cleanup, kpg, missingRows, pods, sql, waitHealthy } from '../failover/harness.js';
+import {
+  CLUSTER,
+  cleanup,
+  kpg,
+  manifest as harnessManifest,
+  missingRows,
+  pods,
+  sql,
+  waitHealthy,
+} from '../failover/harness.js';
 import { longestGap, Writer } from '../failover/writer.js';
 
 /** The machine's Node.js major: the local cluster runs `node:<major>` images with it. */
 const NODE_IMAGE = `node:${process.versions.node.split('.')[0]}-slim`;
 
+/** The failover tests' cluster (3 pods, hot standbys, asynchronous), opted in to the agent. */
 function manifest(): string {
-  return [
-    'apiVersion: kubedb.com/v1alpha1',
-    'kind: Postgres',
-    'metadata:',
-    `  name: ${CLUSTER}`,
-    '  annotations:',
-    '    kpg.io/agent: "true"',
-    `    kpg.io/agent-image: ${NODE_IMAGE}`,
-    'spec:',
-    "  version: '15'",
-    '  replicas: 3',
-    '  standbyMode: Hot',
-    '  streamingMode: asynchronous',
-    '  storage:',
-    '    storageClassName: standard',
-    '    accessModes: [ReadWriteOnce]',
-    '    resources:',
-    '      requests:',
-    '        storage: 1Gi',
-    '',
-  ].join('\n');
+  const base = harnessManifest();
+  const opted = base.replace(
+    `metadata:\n  name: ${CLUSTER}\n`,
+    `metadata:\n  name: ${CLUSTER}\n  annotations:\n    kpg.io/agent: "true"\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
+  );
+  if (opted === base) throw new Error('the harness manifest changed: cannot add the annotations');
+  return opted;
 }
 
 interface Lease {

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   mkdtempSync,
   readFileSync,
@@ -13,35 +13,11 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCRIPTS, SCRIPT_NAMES } from '../../../src/lib/render/scripts.js';
+import { bash } from './bash.js';
 
-const run = promisify(execFile);
 const SRC = join(import.meta.dirname, '../../../src/lib/render/scripts');
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-/** bash -c SCRIPT with ENV added; never throws, resolves with the exit code. */
-async function bash(script: string, env: Record<string, string> = {}): Promise<Out> {
-  try {
-    const r = await run('bash', ['-c', script], {
-      env: { ...process.env, ...env },
-      timeout: 15_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof err.code === 'number' ? err.code : -1,
-      stdout: err.stdout ?? '',
-      stderr: err.stderr ?? '',
-    };
-  }
-}
 
 describe('scripts', () => {
   it.each(SCRIPT_NAMES)('%s in scripts.ts matches its .sh source (run generate.mjs)', (name) => {

@@ -4,7 +4,7 @@
  * files. postgres, pg_isready and pg_controldata are stand-ins on PATH; the
  * watchdog is the real one, on a fake uptime.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -16,17 +16,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HA_SCRIPTS, SCRIPTS, SCRIPT_NAMES } from '../../../src/lib/render/scripts.js';
-
-const run = promisify(execFile);
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { bash } from './bash.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kpg-start-agent-'));
 const bin = join(dir, 'bin');
@@ -105,20 +97,6 @@ function pod(data: 'empty' | 'primary' | 'standby') {
   const read = (name: string) =>
     existsSync(file(name)) ? readFileSync(file(name), 'utf8') : undefined;
   return { base, pgdata, ha, env, file, read };
-}
-
-async function bash(script: string, env: Record<string, string>, timeout = 15_000): Promise<Out> {
-  try {
-    const r = await run('bash', ['-c', script], { env, timeout });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof err.code === 'number' ? err.code : -1,
-      stdout: err.stdout ?? '',
-      stderr: err.stderr ?? '',
-    };
-  }
 }
 
 /** Runs SCRIPT in the background; `when(file)` waits for a file; `term()` sends SIGTERM. */
