@@ -42,6 +42,8 @@ export const CLUSTER_WIDE_HELPERS = [
   'restoreNode',
   'partitionNode',
   'healNode',
+  'breakKubelet', // exec into every pod of that node hangs
+  'fixKubelet',
   'clearFaults',
   'clusterSh', // cluster.sh down/up/apiserver-*
 ];

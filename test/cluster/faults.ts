@@ -289,6 +289,7 @@ export interface NodeFault {
   killed?: boolean;
   partitioned?: boolean;
   kubeletCut?: boolean;
+  kubeletBroken?: boolean;
 }
 
 export interface FaultState {
@@ -374,6 +375,20 @@ export function healNode(node: string): Promise<FaultResult> {
 }
 
 /**
+ * Only the node's kubelet API hangs (exec, logs, port-forward), as with a
+ * broken API server→kubelet tunnel; the node heartbeats and its pods run and
+ * reach everything as before.
+ */
+export function breakKubelet(node: string): Promise<FaultResult> {
+  return control('POST', `/nodes/${encodeURIComponent(node)}/break-kubelet`);
+}
+
+/** Ends breakKubelet. */
+export function fixKubelet(node: string): Promise<FaultResult> {
+  return control('POST', `/nodes/${encodeURIComponent(node)}/fix-kubelet`);
+}
+
+/**
  * Slows the pods' path to the API server (the relay on each pod's
  * 127.0.0.1:6443): latencyMs is added to every round trip; with timeout,
  * connections are accepted and nothing is answered (open ones stall too).
@@ -404,6 +419,7 @@ export async function clearFaults(): Promise<void> {
   for (const [node, f] of Object.entries(s.nodes)) {
     if (f.lost) await restoreNode(node);
     if (f.partitioned) await healNode(node);
+    if (f.kubeletBroken) await fixKubelet(node);
   }
   if (s.apiserver.latencyMs || s.apiserver.timeout) await restoreApiServer();
 }

@@ -213,8 +213,7 @@ export async function makePlan(
     try {
       return await planOnce(ctx, record, opts);
     } catch (err) {
-      const waiting =
-        err instanceof FailoverRefusedError && /not streaming from the primary/.test(err.message);
+      const waiting = err instanceof FailoverRefusedError && err.waitingForStreaming;
       if (!waiting || ctx.clock.now() > until) throw err;
       if (!said)
         emit(ctx, {
@@ -237,7 +236,7 @@ async function secondLook(
 ): Promise<void> {
   const i = members.findIndex((m) => m.pod === primary);
   const m = members[i];
-  if (!m || m.probed || !/timed out/i.test(m.probeError ?? '')) return;
+  if (!m || m.probed || m.probeFailure !== 'timeout') return;
   emit(ctx, { type: 'info', message: `${primary} did not answer within 3s: asking once more` });
   members[i] = await observeOne(ctx, primary, { timeoutMs: 4_000 });
 }

@@ -64,12 +64,17 @@ export async function probe(
   try {
     const r = await shell(ctx, pod, PROBE_SCRIPT, { args, timeoutMs: opts.timeoutMs ?? 4_000 });
     if (r.exitCode !== 0)
-      return { probed: false, probeError: r.stderr.trim() || `exit ${r.exitCode}` };
+      return {
+        probed: false,
+        probeFailure: 'exec',
+        probeError: r.stderr.trim() || `exit ${r.exitCode}`,
+      };
     return { probed: true, ...parseProbe(r.stdout) };
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
-    const msg =
-      err instanceof KubeTimeoutError ? `timed out: ${err.message}` : (err as Error).message;
-    return { probed: false, probeError: msg };
+    if (err instanceof KubeTimeoutError) {
+      return { probed: false, probeFailure: 'timeout', probeError: `timed out: ${err.message}` };
+    }
+    return { probed: false, probeFailure: 'exec', probeError: (err as Error).message };
   }
 }

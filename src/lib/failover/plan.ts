@@ -16,15 +16,7 @@ export function judgePrimary(
 ): { health: PrimaryHealth; detail: string } {
   if (!primary?.exists) return { health: 'down', detail: 'its pod does not exist' };
   if (!primary.containerRunning) return { health: 'down', detail: 'its container is not running' };
-  if (!primary.probed) {
-    const hung = /timed out/i.test(primary.probeError ?? '');
-    return {
-      health: hung ? 'hung' : 'down',
-      detail: hung
-        ? 'it did not answer in time (frozen?)'
-        : `exec failed: ${primary.probeError ?? 'unknown error'}`,
-    };
-  }
+  if (!primary.probed) return judgeUnprobed(primary, standbys);
   if (!primary.postmaster) return { health: 'down', detail: 'postgres is not running' };
   if (!primary.accepts)
     return { health: 'not-primary', detail: 'postgres does not accept connections (starting?)' };
@@ -38,6 +30,31 @@ export function judgePrimary(
       : { health: 'unreachable', detail: 'no standby can reach it over the pod network' };
   }
   return { health: 'healthy', detail: 'it serves writes (no standby could test the network path)' };
+}
+
+/**
+ * A primary kpg could not probe. The failed exec (403, a broken or hung
+ * API→kubelet tunnel) is kpg's own path into the pod: when a standby still
+ * gets an answer from postgres on its port, postgres is alive and may be
+ * serving, and killing it on that guess would be the outage. Otherwise a
+ * timeout means hung (frozen, overloaded) and a failed exec down.
+ */
+function judgeUnprobed(
+  primary: MemberState,
+  standbys: MemberState[],
+): { health: PrimaryHealth; detail: string } {
+  const why = primary.probeError ?? 'unknown error';
+  const reaching = standbys.filter((s) => s.reachesPrimary === true).map((s) => s.pod);
+  if (reaching.length > 0) {
+    return {
+      health: 'unknown',
+      detail: `kpg cannot probe it (${why}), but postgres answers ${reaching.join(', ')} on its port: it may be serving`,
+    };
+  }
+  if (primary.probeFailure === 'timeout') {
+    return { health: 'hung', detail: 'it did not answer in time (frozen?)' };
+  }
+  return { health: 'down', detail: `exec failed: ${why}` };
 }
 
 /** True for a standby kpg may promote (its own view; lag is judged separately). */
@@ -104,6 +121,17 @@ export function planOperation(input: PlanInput): Plan {
   const primary = members.find((m) => m.pod === recordPrimary);
   const standbys = members.filter((m) => m.pod !== recordPrimary);
   const { health, detail } = judgePrimary(primary, standbys);
+  if (health === 'unknown') {
+    throw new FailoverRefusedError(
+      `the state of the primary ${recordPrimary} is unknown: ${detail}; refusing to fail it over`,
+      {
+        reason: 'primary-unknown',
+        suggestions: [
+          'check that you may exec into its pods (kubectl auth can-i create pods/exec) and that kubectl exec works, then run kpg failover again',
+        ],
+      },
+    );
+  }
   const kind = health === 'healthy' ? 'switchover' : 'failover';
   const warnings: string[] = [];
 
@@ -180,6 +208,7 @@ function lagRefusal(
     `${target.pod} is ${formatBytes(m.lag)} (${m.lag} bytes) behind the ${m.referenceSource}` +
       ` (${fmt(target.receiveLsn)} vs ${fmt(m.reference)}), more than --max-lag ${m.maxLag} bytes`,
     {
+      reason: 'lag',
       suggestions: [
         m.kind === 'failover'
           ? `--force promotes it anyway: up to ${m.lag} bytes of acknowledged commits may be lost`
@@ -197,6 +226,7 @@ function markNotStreaming(candidates: Candidate[], primary: MemberState | undefi
     const peer = peers.find((p) => p.name === c.pod);
     if (peer?.state !== 'streaming') {
       c.eligible = false;
+      c.notStreaming = true;
       c.reason = `it is not streaming from the primary (${peer ? peer.state : 'not connected'})`;
     }
   }
@@ -208,6 +238,7 @@ function pickTarget(candidates: Candidate[], options: PlanOptions, kind: string)
     const c = candidates.find((x) => x.pod === options.to);
     if (!c) {
       throw new FailoverRefusedError(`--to ${options.to}: no such standby in this cluster`, {
+        reason: 'target',
         suggestions: [`standbys: ${candidates.map((x) => x.pod).join(', ') || 'none'}`],
       });
     }
@@ -215,6 +246,8 @@ function pickTarget(candidates: Candidate[], options: PlanOptions, kind: string)
       throw new FailoverRefusedError(
         `--to ${c.pod}: not a healthy standby: ${c.reason ?? 'unknown'}`,
         {
+          reason: 'target',
+          waitingForStreaming: c.notStreaming === true,
           suggestions: suggestOthers(candidates, c.pod),
         },
       );
@@ -227,6 +260,8 @@ function pickTarget(candidates: Candidate[], options: PlanOptions, kind: string)
     throw new FailoverRefusedError(
       `no standby can be promoted for a ${kind}${why ? ` (${why})` : ''}`,
       {
+        reason: 'no-candidate',
+        waitingForStreaming: candidates.some((c) => c.notStreaming === true),
         suggestions: ['wait for a standby to be ready and streaming, then run kpg failover again'],
       },
     );
@@ -250,6 +285,22 @@ function checkSynchronous(
   options: PlanOptions,
   warnings: string[],
 ): void {
+  // The standby that acknowledged the last commits may be the one kpg cannot see.
+  const unknown = candidates.filter((c) => c.pod !== target.pod && c.receiveLsn === undefined);
+  if (unknown.length > 0) {
+    const list = unknown.map((c) => `${c.pod} (${c.reason ?? 'position unknown'})`).join(', ');
+    const msg = `streamingMode synchronous: the WAL position of ${list} is unknown: it may be the standby that holds the last acknowledged commits, which ${target.pod} may lack`;
+    if (!options.force) {
+      throw new FailoverRefusedError(msg, {
+        reason: 'position-unknown',
+        suggestions: [
+          'bring that standby back (or wait for it to answer) and run kpg failover again',
+          '--force promotes without it: acknowledged commits may be lost',
+        ],
+      });
+    }
+    warnings.push(msg);
+  }
   const best = maxLsn(
     ...candidates.filter((c) => c.receiveLsn !== undefined).map((c) => c.receiveLsn),
   );
@@ -257,7 +308,10 @@ function checkSynchronous(
   const behind = lsnDistance(best, target.receiveLsn);
   const msg = `streamingMode synchronous: ${target.pod} has flushed ${fmt(target.receiveLsn)}, ${behind} bytes less than the most advanced standby (${fmt(best)}): acknowledged commits may be missing`;
   if (!options.force)
-    throw new FailoverRefusedError(msg, { suggestions: suggestOthers(candidates, target.pod) });
+    throw new FailoverRefusedError(msg, {
+      reason: 'sync-behind',
+      suggestions: suggestOthers(candidates, target.pod),
+    });
   warnings.push(msg);
 }
 

@@ -36,6 +36,12 @@ export interface MemberState {
   probed: boolean;
   /** Why the probe failed (timeout, exec error). */
   probeError?: string;
+  /**
+   * What kind of failure: `timeout` (exec started, no answer: frozen or
+   * overloaded) or `exec` (the exec itself failed: 403, a broken API→kubelet
+   * tunnel, a script error), which says nothing about postgres.
+   */
+  probeFailure?: 'timeout' | 'exec';
   /** start.sh's state file (/tmp/kpg-state): preparing, basebackup, rewind, running... */
   startState?: string;
   postmaster: boolean;
@@ -72,7 +78,9 @@ export type PrimaryHealth =
   /** No pod, container not running, postmaster dead or not serving. */
   | 'down'
   /** It runs, but as a standby or still starting: not serving writes. */
-  | 'not-primary';
+  | 'not-primary'
+  /** kpg cannot probe it, yet its port answers: it may be serving. */
+  | 'unknown';
 
 export type OperationKind = 'switchover' | 'failover';
 
@@ -93,6 +101,8 @@ export interface Candidate {
   eligible: boolean;
   /** Why it cannot be promoted (when not eligible). */
   reason?: string;
+  /** Ineligible only because it does not stream from a healthy primary (yet). */
+  notStreaming?: boolean;
   receiveLsn?: Lsn;
   replayLsn?: Lsn;
   /** Bytes behind the reference LSN. */

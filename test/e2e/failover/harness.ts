@@ -24,6 +24,8 @@ export interface ClusterOptions {
   replicas?: number;
   /** Hot by default here, so every pod answers the row check; Warm is KubeDB's default. */
   standbyMode?: 'Hot' | 'Warm';
+  /** One pod per node, required (kpg only prefers it): for faults of a whole node. */
+  spread?: boolean;
 }
 
 export function manifest(opts: ClusterOptions = {}): string {
@@ -43,6 +45,18 @@ export function manifest(opts: ClusterOptions = {}): string {
     '    resources:',
     '      requests:',
     '        storage: 1Gi',
+    ...(opts.spread
+      ? [
+          '  podTemplate:',
+          '    spec:',
+          '      affinity:',
+          '        podAntiAffinity:',
+          '          requiredDuringSchedulingIgnoredDuringExecution:',
+          '            - topologyKey: kubernetes.io/hostname',
+          '              labelSelector:',
+          `                matchLabels: { kubedb.com/name: ${CLUSTER} }`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

@@ -37,9 +37,41 @@ describe('judgePrimary', () => {
     expect(judgePrimary(primaryOf(P, '0/5000000'), s).health).toBe('unreachable');
   });
   it('hung when the probe timed out', () => {
-    expect(judgePrimary(downOf(P, { probeError: 'exec timed out after 3s' }), []).health).toBe(
-      'hung',
+    const frozen = downOf(P, { probeFailure: 'timeout', probeError: 'exec timed out after 3s' });
+    expect(judgePrimary(frozen, []).health).toBe('hung');
+    // The verdict comes from the failure's kind, never from its wording.
+    const worded = downOf(P, { probeFailure: 'exec', probeError: 'timed out (in the message)' });
+    expect(judgePrimary(worded, []).health).toBe('down');
+  });
+  it('unknown when the exec fails but a standby reaches its port; down when none does', () => {
+    const forbidden = downOf(P, { probeFailure: 'exec', probeError: 'pods "pg-0" is forbidden' });
+    const reaching = [standbyOf('pg-1', '0/5000000', '0/5000000', { reachesPrimary: true })];
+    const judged = judgePrimary(forbidden, reaching);
+    expect(judged.health).toBe('unknown');
+    expect(judged.detail).toMatch(
+      /cannot probe it \(pods "pg-0" is forbidden\), but postgres answers pg-1 on its port/,
     );
+    // A hung kubelet tunnel looks like a frozen pod to exec; postgres answering the standbys tells them apart.
+    const tunnel = downOf(P, { probeFailure: 'timeout', probeError: 'exec timed out after 3s' });
+    expect(judgePrimary(tunnel, reaching).health).toBe('unknown');
+    const cut = [standbyOf('pg-1', '0/5000000', '0/5000000', { reachesPrimary: false })];
+    expect(judgePrimary(forbidden, cut).health).toBe('down');
+  });
+  it('refuses to fail over a primary whose state is unknown, even with --force', () => {
+    const members = [
+      downOf(P, { probeFailure: 'exec', probeError: 'error dialing backend: EOF' }),
+      standbyOf('pg-1', '0/5000000', '0/5000000', { reachesPrimary: true }),
+    ];
+    for (const force of [false, true]) {
+      try {
+        planOperation({ recordPrimary: P, members, options: opts({ force }) });
+        expect.unreachable('must refuse');
+      } catch (err) {
+        expect(err).toBeInstanceOf(FailoverRefusedError);
+        expect((err as FailoverRefusedError).reason).toBe('primary-unknown');
+        expect((err as Error).message).toMatch(/state of the primary pg-0 is unknown/);
+      }
+    }
   });
   it('down without a pod or a running container', () => {
     expect(judgePrimary(undefined, []).health).toBe('down');
@@ -176,5 +208,42 @@ describe('planOperation: failover', () => {
       options: { ...sync, to: 'pg-1', force: true },
     });
     expect(forced.warnings.join()).toMatch(/synchronous/);
+  });
+  it('synchronous: a standby whose position is unknown refuses the failover, unless --force', () => {
+    // ANY 1 (*): the standby that acknowledged the last commits may be the one that is down.
+    const members = [downOf(P), standbyOf('pg-1', '0/5000000'), downOf('pg-2')];
+    const sync = opts({ synchronous: true });
+    try {
+      planOperation({ recordPrimary: P, members, options: sync });
+      expect.unreachable('must refuse');
+    } catch (err) {
+      expect((err as FailoverRefusedError).reason).toBe('position-unknown');
+      expect((err as Error).message).toMatch(/WAL position of pg-2 \(.*\) is unknown/);
+    }
+    const forced = planOperation({ recordPrimary: P, members, options: { ...sync, force: true } });
+    expect(forced.target).toBe('pg-1');
+    expect(forced.warnings.join()).toMatch(/pg-2.*unknown/);
+    // Asynchronous mode does not wait for that standby (the salvage covers the old primary).
+    expect(planOperation({ recordPrimary: P, members, options: opts() }).target).toBe('pg-1');
+  });
+  it('typed reasons: lag, no candidate while standbys do not stream yet', () => {
+    const lagging = [downOf(P), standbyOf('pg-1', '0/1000000'), standbyOf('pg-2', '0/9000000')];
+    try {
+      planOperation({ recordPrimary: P, members: lagging, options: opts({ to: 'pg-1' }) });
+      expect.unreachable('must refuse');
+    } catch (err) {
+      expect((err as FailoverRefusedError).reason).toBe('lag');
+    }
+    const notStreaming = [
+      primaryOf(P, '0/5000000', [['pg-1', 'catchup']]),
+      standbyOf('pg-1', '0/5000000', '0/5000000', { reachesPrimary: true }),
+    ];
+    try {
+      planOperation({ recordPrimary: P, members: notStreaming, options: opts() });
+      expect.unreachable('must refuse');
+    } catch (err) {
+      expect((err as FailoverRefusedError).reason).toBe('no-candidate');
+      expect((err as FailoverRefusedError).waitingForStreaming).toBe(true);
+    }
   });
 });

@@ -194,6 +194,21 @@ func (c *Controller) PartitionNode(node string, cutKubelet bool) (Result, error)
 	return Result{Snapshot: c.State.Snapshot()}, nil
 }
 
+// BreakKubelet makes only the node's kubelet API hang, or (broken false)
+// answer again.
+func (c *Controller) BreakKubelet(node string, broken bool) (Result, error) {
+	if err := c.known(node); err != nil {
+		return Result{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.State.Node(node)
+	n.KubeletBroken = broken
+	c.State.SetNode(node, n)
+	klog.Infof("fault: node %s kubelet API broken: %v", node, broken)
+	return Result{Snapshot: c.State.Snapshot()}, nil
+}
+
 // HealNode ends a partition.
 func (c *Controller) HealNode(node string) (Result, error) {
 	if err := c.known(node); err != nil {

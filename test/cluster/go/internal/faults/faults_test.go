@@ -69,6 +69,11 @@ func TestState(t *testing.T) {
 	if c := s.RelayConditions("n1"); !c.Hang {
 		t.Error("partitioned node's relay must hang")
 	}
+	s.SetNode("n3", Node{KubeletBroken: true})
+	if !s.KubeletDown("n3") || s.Silent("n3") || s.Lost("n3") || s.RelayConditions("n3").Hang {
+		t.Error("a broken kubelet hangs its API only: heartbeat, relay and pods go on")
+	}
+	s.SetNode("n3", Node{})
 	s.SetAPI(API{LatencyMs: 300})
 	if c := s.RelayConditions("n2"); c.Hang || c.Latency != 300*time.Millisecond {
 		t.Errorf("n2 relay %+v", c)

@@ -21,6 +21,7 @@ import (
 //	POST /nodes/<node>/restore
 //	POST /nodes/<node>/partition[?kubelet=cut]
 //	POST /nodes/<node>/heal
+//	POST /nodes/<node>/break-kubelet, /nodes/<node>/fix-kubelet
 //	POST /apiserver/slow?latencyMs=N[&timeout=true]
 //	POST /apiserver/restore
 //
@@ -68,6 +69,8 @@ func (c *Controller) route(r *http.Request) (any, int, error) {
 			res, err = c.PartitionNode(node, q.Get("kubelet") == "cut")
 		case "heal":
 			res, err = c.HealNode(node)
+		case "break-kubelet", "fix-kubelet":
+			res, err = c.BreakKubelet(node, parts[2] == "break-kubelet")
 		default:
 			return nil, http.StatusNotFound, errNotFound
 		}

@@ -25,6 +25,9 @@ type Node struct {
 	Partitioned bool `json:"partitioned,omitempty"`
 	// KubeletCut: while partitioned, the kubelet API hangs too.
 	KubeletCut bool `json:"kubeletCut,omitempty"`
+	// KubeletBroken: only the kubelet API hangs (a broken API→kubelet
+	// tunnel): the pods run and reach everything as before.
+	KubeletBroken bool `json:"kubeletBroken,omitempty"`
 }
 
 func (n Node) zero() bool { return n == Node{} }
@@ -127,7 +130,7 @@ func (s *State) Silent(node string) bool {
 // KubeletDown reports whether the node's kubelet API must not answer.
 func (s *State) KubeletDown(node string) bool {
 	n := s.Node(node)
-	return n.Lost || n.Partitioned && n.KubeletCut
+	return n.Lost || n.KubeletBroken || n.Partitioned && n.KubeletCut
 }
 
 // RelayConditions is how the in-pod API relay of a pod on node treats its
