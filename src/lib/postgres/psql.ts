@@ -67,9 +67,19 @@ export function firstErrorLine(stderr: string): string {
   return (err ?? lines[0] ?? 'no output').replace(/^psql:\s*(?:[^:]*:\d+:\s*)?/, '');
 }
 
+/**
+ * The superuser is the cluster's own (POSTGRES_USER from its Secret, in the
+ * container's environment), not always "postgres": exec runs no shell, so a
+ * tiny one reads it. The statements stay separate arguments ("$@").
+ */
+const AS_SUPERUSER = 'exec psql -U "${POSTGRES_USER:-postgres}" "$@"';
+
 /** The argv of one psql call: each statement becomes its own -c (results in order). */
 export function psqlArgv(statements: string[]): string[] {
   return [
+    'bash',
+    '-c',
+    AS_SUPERUSER,
     'psql',
     '-X',
     '-A',
@@ -80,8 +90,6 @@ export function psqlArgv(statements: string[]): string[] {
     'ON_ERROR_STOP=1',
     '-h',
     SOCKET_DIR,
-    '-U',
-    'postgres',
     '-d',
     'postgres',
     ...statements.flatMap((s) => ['-c', s]),

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   FIELD_SEP,
@@ -31,13 +32,26 @@ describe('psql output parsing', () => {
     expect(parseRows('t\r\n')).toEqual([['t']]);
   });
 
-  it('runs psql on the local socket as postgres, no password', () => {
-    const argv = psqlArgv(['select 1']);
-    expect(argv.slice(0, 4)).toEqual(['psql', '-X', '-A', '-t']);
+  it("runs psql on the local socket as the cluster's superuser, no password", () => {
+    const argv = psqlArgv(['select 1', "select 'a b'"]);
+    expect(argv.slice(0, 2)).toEqual(['bash', '-c']);
+    expect(argv[2]).toBe('exec psql -U "${POSTGRES_USER:-postgres}" "$@"');
+    expect(argv.slice(3, 7)).toEqual(['psql', '-X', '-A', '-t']);
     expect(argv).toEqual(
-      expect.arrayContaining(['-h', '/var/run/postgresql', '-U', 'postgres', '-c', 'select 1']),
+      expect.arrayContaining(['-h', '/var/run/postgresql', '-c', 'select 1', '-c', "select 'a b'"]),
     );
+    expect(argv).not.toContain('-U');
     expect(argv.join(' ')).not.toMatch(/password/i);
+  });
+
+  it('the superuser comes from POSTGRES_USER, else postgres (real bash)', () => {
+    const argv = psqlArgv(['select 1']);
+    // Replace psql by echo to see what it would run.
+    const script = (argv[2] ?? '').replace('exec psql', 'echo');
+    const run = (env: NodeJS.ProcessEnv) =>
+      execFileSync('bash', ['-c', script, ...argv.slice(3)], { env, encoding: 'utf8' });
+    expect(run({ PATH: process.env.PATH, POSTGRES_USER: 'admin' })).toMatch(/^-U admin -X /);
+    expect(run({ PATH: process.env.PATH })).toMatch(/^-U postgres -X .* -c select 1\n$/);
   });
 
   it('parses an instance answer (primary and standby)', () => {
