@@ -261,17 +261,38 @@ async function askReplication(
   );
 }
 
-function applyLag(
+/**
+ * Each instance's WAL position, with where it comes from, and the standbys'
+ * lag. A warm standby refuses queries, so its position is its row in the
+ * primary's pg_stat_replication; pg_controldata only has its last
+ * restartpoint, which may be far behind what it replayed, so no lag is
+ * computed from it (unknown, never a figure that contradicts the LSN shown).
+ */
+export function applyLag(
   instances: InstanceStatus[],
   view: ReplicationView | undefined,
   primary: string,
 ): void {
-  if (!view) return;
   for (const i of instances) {
-    if (i.pod === primary) continue;
-    const row = view.rows.find((r) => r.standby === i.pod);
-    const pos = row?.replayLsn ?? i.postgres?.lsn ?? i.controlData?.lsn;
-    const bytes = lsnDiff(view.currentLsn, pos);
+    const row = i.pod === primary ? undefined : view?.rows.find((r) => r.standby === i.pod);
+    if (row?.replayLsn) {
+      i.position = {
+        lsn: row.replayLsn,
+        ...(row.flushLsn ? { receiveLsn: row.flushLsn } : {}),
+        source: 'pg_stat_replication',
+      };
+    } else if (i.postgres?.lsn) {
+      i.position = {
+        lsn: i.postgres.lsn,
+        ...(i.postgres.receiveLsn ? { receiveLsn: i.postgres.receiveLsn } : {}),
+        source: 'server',
+      };
+    } else if (i.controlData?.lsn) {
+      i.position = { lsn: i.controlData.lsn, source: 'pg_controldata' };
+    }
+    if (i.pod === primary || !view) continue;
+    const measured = i.position?.source === 'pg_controldata' ? undefined : i.position?.lsn;
+    const bytes = lsnDiff(view.currentLsn, measured);
     if (bytes !== undefined) i.lagBytes = bytes;
     if (row?.replayLag !== undefined) i.lagSeconds = row.replayLag;
     else if (row && row.state === 'streaming' && bytes === 0) i.lagSeconds = 0;
@@ -339,6 +360,8 @@ export async function collectStatus(
           standbys: view.rows,
         };
       applyLag(instances, view, primary);
+    } else {
+      applyLag(instances, undefined, primary ?? '');
     }
     for (const i of instances) if (i.error) ctx.errors.push(`pod ${i.pod}: ${i.error}`);
   }

@@ -62,6 +62,19 @@ function stsSection(s: ClusterStatus, o: FormatOptions): string {
   )}`;
 }
 
+/** The LSN column: what the lag is measured from, and a checkpoint said as such. */
+function positionText(i: ClusterStatus['instances'][number]): string {
+  const p =
+    i.position ??
+    (i.postgres?.lsn
+      ? { lsn: i.postgres.lsn, source: 'server' }
+      : i.controlData?.lsn
+        ? { lsn: i.controlData.lsn, source: 'pg_controldata' }
+        : undefined);
+  if (!p) return '-';
+  return p.source === 'pg_controldata' ? `${p.lsn} (checkpoint)` : p.lsn;
+}
+
 function instancesSection(s: ClusterStatus, o: FormatOptions): string {
   if (s.instances.length === 0) return 'Instances:\n  <no pods>';
   const rows = s.instances.map((i) => {
@@ -84,7 +97,7 @@ function instancesSection(s: ClusterStatus, o: FormatOptions): string {
       i.ready ? 'true' : 'false',
       i.node ?? '-',
       String(pg?.timeline ?? cd?.timeline ?? '-'),
-      pg?.lsn ?? cd?.lsn ?? '-',
+      positionText(i),
       role === 'primary' && !pg?.inRecovery ? '-' : formatBytes(i.lagBytes),
       role === 'primary' && !pg?.inRecovery ? '-' : formatSeconds(i.lagSeconds),
       String(i.restarts),

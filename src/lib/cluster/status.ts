@@ -47,7 +47,17 @@ export interface InstanceStatus {
   postgres?: InstanceInfo;
   /** pg_controldata, when the server refuses connections (warm standby). */
   controlData?: ControlData;
-  /** Standbys: bytes behind the primary's current LSN (replay position). */
+  /**
+   * The WAL position shown for the instance (replayed, for a standby), and
+   * where it was read: the server itself, the primary's pg_stat_replication
+   * (warm standbys), or pg_controldata's last checkpoint (nothing better).
+   */
+  position?: {
+    lsn: string;
+    receiveLsn?: string;
+    source: 'server' | 'pg_stat_replication' | 'pg_controldata';
+  };
+  /** Standbys: bytes behind the primary's current LSN (replay position); absent when unknown. */
   lagBytes?: number;
   /** Standbys: replay lag in seconds, from the primary's pg_stat_replication. */
   lagSeconds?: number;

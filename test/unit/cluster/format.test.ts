@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { applyLag } from '../../../src/lib/cluster/collect.js';
 import { describeText } from '../../../src/lib/cluster/describe.js';
 import { formatAge, formatTable, getTable, summarize } from '../../../src/lib/cluster/format.js';
 import type { ClusterStatus, ClusterSummary } from '../../../src/lib/cluster/status.js';
@@ -182,5 +183,61 @@ describe('summarize and describe', () => {
     expect(text).toMatch(/failover +pg-0 +pg-1 +2 +0\/4000000/);
     expect(text).toContain('Unfinished operation: switchover op1 from pg-1 to pg-0');
     expect(text).toContain('completed steps: fence');
+  });
+});
+
+describe('positions and lag of warm standbys', () => {
+  const warm = (): ClusterStatus['instances'][number] => ({
+    pod: 'pg-1',
+    role: 'replica',
+    ready: true,
+    restarts: 0,
+    // pg_controldata: the last restartpoint, far behind what it replayed.
+    controlData: { state: 'in archive recovery', lsn: '0/2000100', timeline: 1 },
+  });
+  const primary = (): ClusterStatus['instances'][number] => ({
+    pod: 'pg-0',
+    role: 'primary',
+    ready: true,
+    restarts: 0,
+    postgres: { inRecovery: false, lsn: '0/4029350', timeline: 1 },
+  });
+
+  it('takes a warm standby position from pg_stat_replication, and the lag agrees with it', () => {
+    const instances = [primary(), warm()];
+    applyLag(
+      instances,
+      {
+        currentLsn: '0/4029350',
+        rows: [
+          {
+            standby: 'pg-1',
+            state: 'streaming',
+            flushLsn: '0/4029350',
+            replayLsn: '0/4029350',
+          },
+        ],
+      },
+      'pg-0',
+    );
+    expect(instances[1]?.position).toEqual({
+      lsn: '0/4029350',
+      receiveLsn: '0/4029350',
+      source: 'pg_stat_replication',
+    });
+    expect(instances[1]?.lagBytes).toBe(0);
+    const text = describeText(status({ instances }), { now });
+    expect(text).toMatch(/pg-1 +replica +standby \(warm\) .*0\/4029350 +0 B/);
+    expect(text).not.toContain('0/2000100');
+  });
+
+  it('without a row the checkpoint is shown as such and the lag is unknown, not 0', () => {
+    const instances = [primary(), warm()];
+    applyLag(instances, { currentLsn: '0/4029350', rows: [] }, 'pg-0');
+    expect(instances[1]?.position?.source).toBe('pg_controldata');
+    expect(instances[1]?.lagBytes).toBeUndefined();
+    const text = describeText(status({ instances }), { now });
+    expect(text).toContain('0/2000100 (checkpoint)');
+    expect(text).not.toMatch(/pg-1 .* 0 B/);
   });
 });
