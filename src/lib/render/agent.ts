@@ -5,7 +5,7 @@
  * an input (RenderOptions.agentBundle), read by the command.
  *
  * The contract with the agent (env, files in KPG_HA_DIR, peer port) is
- * src/agent/README.md; start.sh's side of it is its agent mode (KPG_AGENT=1).
+ * src/agent/README.md; the postgres container's side is scripts/agent-start.sh.
  */
 import { InvalidInputError } from '../errors.js';
 import type { PostgresCluster } from '../manifest/types.js';
@@ -264,10 +264,9 @@ export function agentVolumes(c: PostgresCluster): Obj[] {
   ];
 }
 
-/** The postgres container's additions: start.sh's agent mode and the shared directory. */
+/** The postgres container's additions for agent-start.sh: the shared directory and files in it. */
 export function postgresAgentEnv(): Obj[] {
   return [
-    { name: 'KPG_AGENT', value: '1' },
     { name: 'KPG_HA_DIR', value: AgentPaths.haDir },
     // The agent reads start.sh's progress here (live.sh too, from the same variable).
     { name: 'KPG_STATE', value: `${AgentPaths.haDir}/start-state` },
@@ -275,7 +274,7 @@ export function postgresAgentEnv(): Obj[] {
   ];
 }
 
-export const POSTGRES_AGENT_ENV_NAMES = ['KPG_AGENT', 'KPG_HA_DIR', 'KPG_STATE', 'KPG_TRIGGER'];
+export const POSTGRES_AGENT_ENV_NAMES = ['KPG_HA_DIR', 'KPG_STATE', 'KPG_TRIGGER'];
 
 export function postgresAgentMounts(): Obj[] {
   return [{ name: 'kpg-ha', mountPath: AgentPaths.haDir }];

@@ -2,7 +2,7 @@ import type { PostgresCluster } from '../manifest/types.js';
 import { baseLabels, objectNames } from './labels.js';
 import { Paths, PG_PORT } from './paths.js';
 import { agentEnabled } from './agent.js';
-import { HA_SCRIPTS, SCRIPTS } from './scripts.js';
+import { AGENT_SCRIPTS, SCRIPTS } from './scripts.js';
 import type { KubeObject } from './types.js';
 import { versionTraits } from './version.js';
 
@@ -112,8 +112,8 @@ export function renderConfigMap(c: PostgresCluster, namespace: string): KubeObje
       'postgresql.conf': postgresqlConf(c),
       'pg_hba.conf': pgHbaConf(c),
       ...SCRIPTS,
-      // The postgres container's self-fence, run beside postgres by start.sh's agent mode.
-      ...(agentEnabled(c) ? HA_SCRIPTS : {}),
+      // agent-start.sh (the container's command then) and the self-fence it runs beside postgres.
+      ...(agentEnabled(c) ? AGENT_SCRIPTS : {}),
     },
   };
 }

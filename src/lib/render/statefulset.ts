@@ -19,6 +19,7 @@ import {
   postgresAgentEnv,
   postgresAgentMounts,
 } from './agent.js';
+import { AGENT_SCRIPT_NAMES } from './scripts.js';
 import { SecretKeys, authSecretName } from './secret.js';
 import type { KubeObject } from './types.js';
 
@@ -100,7 +101,7 @@ function volumes(c: PostgresCluster, agent: boolean): Obj[] {
         defaultMode: 0o755,
         items: [
           ...['start.sh', 'ready.sh', 'live.sh', 'kube.sh'],
-          ...(agent ? ['watchdog.sh'] : []),
+          ...(agent ? AGENT_SCRIPT_NAMES : []),
         ].map((k) => ({ key: k, path: k })),
       },
     },
@@ -194,8 +195,9 @@ function container(c: PostgresCluster, agent: boolean): Obj {
   return {
     name: 'postgres',
     image: c.image,
-    // No reliance on the image's entrypoint: start.sh does all of it.
-    command: ['bash', `${Paths.scriptsDir}/start.sh`],
+    // No reliance on the image's entrypoint: start.sh does all of it
+    // (agent-start.sh, which sources it, with the in-pod agent).
+    command: ['bash', `${Paths.scriptsDir}/${agent ? 'agent-start.sh' : 'start.sh'}`],
     env: env(c, agent),
     ports: [{ name: 'api', containerPort: PG_PORT, protocol: 'TCP' }],
     volumeMounts: volumeMounts(c, agent),

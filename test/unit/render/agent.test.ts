@@ -216,8 +216,8 @@ describe('with kpg.io/agent: "true"', () => {
     expect(pgMounts).toEqual(expect.arrayContaining(['kpg-ha', 'run']));
     expect(pg.volumeMounts).toContainEqual({ name: 'kpg-ha', mountPath: '/run/kpg' });
     const pgEnv = envOf(pg);
+    expect(pg.command).toEqual(['bash', '/scripts/agent-start.sh']);
     expect(pgEnv).toMatchObject({
-      KPG_AGENT: '1',
       KPG_HA_DIR: '/run/kpg',
       KPG_STATE: '/run/kpg/start-state',
       KPG_TRIGGER: '/run/kpg/promote',
@@ -234,24 +234,32 @@ describe('with kpg.io/agent: "true"', () => {
           labels: {},
           annotations: {},
           env: [
-            { name: 'KPG_AGENT', value: '0' },
+            { name: 'KPG_HA_DIR', value: '/elsewhere' },
             { name: 'TZ', value: 'UTC' },
           ],
         },
       }),
     ).containers[0];
-    expect((pg.env as Any[]).filter((e) => e.name === 'KPG_AGENT')).toEqual([
-      { name: 'KPG_AGENT', value: '1' },
+    expect((pg.env as Any[]).filter((e) => e.name === 'KPG_HA_DIR')).toEqual([
+      { name: 'KPG_HA_DIR', value: '/run/kpg' },
     ]);
     expect(envOf(pg).TZ).toBe('UTC');
   });
 
-  it('delivers watchdog.sh with the scripts, and rolls the pods when the bundle changes', () => {
+  it('delivers agent-start.sh and watchdog.sh with the scripts, and rolls the pods when the bundle changes', () => {
     const r = render(opted());
     const config = find(r.objects, 'ConfigMap', 'ha-postgres-config');
     expect(config.data['watchdog.sh']).toBe(WATCHDOG);
     const scripts = podSpec(opted()).volumes.find((v: Any) => v.name === 'scripts') as Any;
-    expect(scripts.configMap.items.map((i: Any) => i.key)).toContain('watchdog.sh');
+    expect(scripts.configMap.items.map((i: Any) => i.key)).toEqual([
+      'start.sh',
+      'ready.sh',
+      'live.sh',
+      'kube.sh',
+      'agent-start.sh',
+      'watchdog.sh',
+    ]);
+    expect(config.data['agent-start.sh']).toContain('agent_start');
     const annotations = (b: string) =>
       find(render(opted(), b).objects, 'StatefulSet').spec.template.metadata.annotations;
     expect(annotations(BUNDLE)['kpg.io/agent-hash']).toMatch(/^[0-9a-f]{16}$/);

@@ -1,10 +1,10 @@
 /**
- * start.sh in agent mode (KPG_AGENT=1): the start gate on the agent's `role`
- * file, postgres as a child beside watchdog.sh, and the shutdown handover
- * files. postgres, pg_isready and pg_controldata are stand-ins on PATH; the
+ * agent-start.sh, the postgres container's command with the in-pod agent:
+ * the start gate on the agent's `role` file, postgres as a child beside
+ * watchdog.sh, and the shutdown handover files. postgres, pg_isready and pg_controldata are stand-ins on PATH; the
  * watchdog is the real one, on a fake uptime.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -17,7 +17,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HA_SCRIPTS, SCRIPTS, SCRIPT_NAMES } from '../../../src/lib/render/scripts.js';
+import {
+  AGENT_SCRIPTS,
+  AGENT_SCRIPT_NAMES,
+  SCRIPTS,
+  SCRIPT_NAMES,
+} from '../../../src/lib/render/scripts.js';
 import { bash } from './bash.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kpg-start-agent-'));
@@ -47,7 +52,7 @@ beforeAll(() => {
   mkdirSync(bin);
   mkdirSync(scripts);
   for (const n of SCRIPT_NAMES) writeFileSync(join(scripts, n), SCRIPTS[n]);
-  writeFileSync(join(scripts, 'watchdog.sh'), HA_SCRIPTS['watchdog.sh']);
+  for (const n of AGENT_SCRIPT_NAMES) writeFileSync(join(scripts, n), AGENT_SCRIPTS[n]);
   const tool = (name: string, text: string) => {
     writeFileSync(join(bin, name), text);
     chmodSync(join(bin, name), 0o755);
@@ -83,7 +88,6 @@ function pod(data: 'empty' | 'primary' | 'standby') {
     KPG_SCRIPTS: scripts,
     KPG_TMP: join(base, 'tmp'),
     KPG_TRIGGER: join(ha, 'promote'),
-    KPG_AGENT: '1',
     KPG_HA_DIR: ha,
     KPG_STATE: join(ha, 'start-state'),
     KPG_UPTIME_FILE: join(base, 'uptime'),
@@ -129,9 +133,9 @@ function background(script: string, env: Record<string, string>) {
   };
 }
 
-const src = `source ${JSON.stringify(join(scripts, 'start.sh'))}; set +e; PG_MAJOR_DETECTED=15; PGNUM=1500; `;
+const src = `source ${JSON.stringify(join(scripts, 'agent-start.sh'))}; set +e; PG_MAJOR_DETECTED=15; PGNUM=1500; `;
 
-describe('start.sh agent mode: the start gate', () => {
+describe('agent-start.sh: the start gate', () => {
   it('takes replica at once', async () => {
     const p = pod('standby');
     writeFileSync(p.file('role'), 'replica\n');
@@ -167,7 +171,7 @@ describe('start.sh agent mode: the start gate', () => {
   });
 });
 
-describe('start.sh agent mode: postgres beside the watchdog', () => {
+describe('agent-start.sh: postgres beside the watchdog', () => {
   it('is fenced when the deadline passes: postgres killed, exit 3, no checkpoint', async () => {
     const p = pod('primary');
     writeFileSync(p.file('deadline'), '100.300');
@@ -237,10 +241,10 @@ describe('start.sh agent mode: postgres beside the watchdog', () => {
   });
 });
 
-describe('start.sh agent mode: main', () => {
+describe('agent-start.sh: main', () => {
   it('reports the data, waits for the agent, starts a standby; no API call, no label', async () => {
     const p = pod('standby');
-    const bg = background(`bash ${JSON.stringify(join(scripts, 'start.sh'))}`, p.env);
+    const bg = background(`bash ${JSON.stringify(join(scripts, 'agent-start.sh'))}`, p.env);
     await bg.when(p.file('data'), 'standby');
     expect(p.read('start-state')).toBe('preparing\n');
     writeFileSync(p.file('role'), 'replica\n');
@@ -259,7 +263,7 @@ describe('start.sh agent mode: main', () => {
     writeFileSync(p.file('role'), 'primary\n');
     writeFileSync(p.file('deadline'), '200.000');
     writeFileSync(p.file('shutdown-checkpoint'), '0/1 1\n');
-    const bg = background(`bash ${JSON.stringify(join(scripts, 'start.sh'))}`, p.env);
+    const bg = background(`bash ${JSON.stringify(join(scripts, 'agent-start.sh'))}`, p.env);
     await bg.when(p.file('start-state'), 'running');
     // A checkpoint left from an earlier run is not this one's.
     expect(p.read('shutdown-checkpoint')).toBeUndefined();
@@ -272,9 +276,20 @@ describe('start.sh agent mode: main', () => {
   });
 });
 
-describe('watchdog.sh', () => {
+describe('agent scripts', () => {
+  it('agent-start.sh in scripts.ts matches its .sh source and passes bash -n', () => {
+    const text = AGENT_SCRIPTS['agent-start.sh'];
+    expect(text).toBe(
+      readFileSync(
+        join(import.meta.dirname, '../../../src/lib/render/scripts/agent-start.sh'),
+        'utf8',
+      ),
+    );
+    expect(() => execFileSync('bash', ['-n', '-c', text], { stdio: 'pipe' })).not.toThrow();
+  });
+
   it('in scripts.ts matches src/lib/ha/watchdog.sh (run generate.mjs)', () => {
-    expect(HA_SCRIPTS['watchdog.sh']).toBe(
+    expect(AGENT_SCRIPTS['watchdog.sh']).toBe(
       readFileSync(join(import.meta.dirname, '../../../src/lib/ha/watchdog.sh'), 'utf8'),
     );
   });

@@ -12,9 +12,15 @@ const names = ['start.sh', 'ready.sh', 'live.sh', 'kube.sh'];
 const body = names
   .map((n) => `  ${JSON.stringify(n)}: ${JSON.stringify(readFileSync(join(here, n), 'utf8'))},`)
   .join('\n');
-// The agent mode's watchdog lives with the decision module it belongs to
-// (src/lib/ha); it ships in the scripts ConfigMap of opted-in clusters only.
-const haBody = `  "watchdog.sh": ${JSON.stringify(readFileSync(join(here, '../../ha/watchdog.sh'), 'utf8'))},`;
+// Delivered only to clusters with the in-pod agent: agent-start.sh (here) and
+// the watchdog, which lives with the decision module it belongs to (src/lib/ha).
+const agentFiles = [
+  ['agent-start.sh', join(here, 'agent-start.sh')],
+  ['watchdog.sh', join(here, '../../ha/watchdog.sh')],
+];
+const agentBody = agentFiles
+  .map(([n, f]) => `  ${JSON.stringify(n)}: ${JSON.stringify(readFileSync(f, 'utf8'))},`)
+  .join('\n');
 const out = `// Generated from src/lib/render/scripts/*.sh by \`node src/lib/render/scripts/generate.mjs\`.
 // Do not edit: edit the .sh file and run the generator.
 
@@ -25,9 +31,12 @@ export const SCRIPTS: Record<ScriptName, string> = {
 ${body}
 };
 
-/** Delivered only to clusters with the in-pod agent (src/lib/ha/watchdog.sh). */
-export const HA_SCRIPTS: Record<'watchdog.sh', string> = {
-${haBody}
+export const AGENT_SCRIPT_NAMES = ${JSON.stringify(agentFiles.map(([n]) => n))} as const;
+export type AgentScriptName = (typeof AGENT_SCRIPT_NAMES)[number];
+
+/** Only for clusters with the in-pod agent: agent-start.sh (this folder) and src/lib/ha/watchdog.sh. */
+export const AGENT_SCRIPTS: Record<AgentScriptName, string> = {
+${agentBody}
 };
 `;
 writeFileSync(join(here, '..', 'scripts.ts'), out);

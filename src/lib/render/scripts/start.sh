@@ -16,13 +16,6 @@
 # Passwords come from the environment (secretKeyRef) and go only into a 0600
 # passfile under /tmp (the pod's own emptyDir): never into a command line,
 # a log line or a config file.
-#
-# Agent mode (KPG_AGENT=1, clusters annotated kpg.io/agent: "true"): the pod's
-# agent (a native sidecar, src/agent) decides the role through the Lease and
-# labels the pod; this script has no token and calls no API. It reports what
-# PGDATA holds, waits for the agent's `role` file, prepares PGDATA as above,
-# and runs postgres as a child beside watchdog.sh, which kills it the moment
-# the agent's fence deadline passes. See "agent mode" below.
 set -euo pipefail
 
 # Until it execs postgres this script is its container's PID 1, and PID 1 gets
@@ -39,16 +32,12 @@ KPG_TMP=${KPG_TMP:-/tmp/kpg}
 KPG_STATE=${KPG_STATE:-/tmp/kpg-state}
 KPG_TRIGGER=${KPG_TRIGGER:-/tmp/kpg-promote}
 KPG_RECORD_TIMEOUT=${KPG_RECORD_TIMEOUT:-60}
-KPG_HA_DIR=${KPG_HA_DIR:-/run/kpg}
-KPG_UPTIME_FILE=${KPG_UPTIME_FILE:-/proc/uptime}
-KPG_ROLE_POLL=${KPG_ROLE_POLL:-0.2}
 PRIMARY_HOST=$KPG_CLUSTER
 PG_PORT=5432
 SUPERUSER=${POSTGRES_USER:-postgres}
 REPL_USER=${REPLICATION_USER:-}
 REPL_PASSWORD=${REPLICATION_PASSWORD:-}
 PASSFILE=$KPG_TMP/pgpass
-KPG_SOCKET_DIR=${KPG_SOCKET_DIR:-/var/run/postgresql}
 
 # shellcheck source=kube.sh
 source "$KPG_SCRIPTS/kube.sh"
@@ -56,14 +45,7 @@ source "$KPG_SCRIPTS/kube.sh"
 log() { printf 'kpg: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 loud() { log "!!! $*"; }
 die() { loud "$*"; exit 1; }
-agent_mode() { [[ ${KPG_AGENT:-} == 1 ]]; }
-# write_whole PATH TEXT: replaced in one rename, so the agent never reads half a file.
-write_whole() {
-  printf '%s\n' "$2" >"$1.tmp" && mv -f "$1.tmp" "$1"
-}
-set_state() {
-  if agent_mode; then write_whole "$KPG_STATE" "$1"; else printf '%s\n' "$1" >"$KPG_STATE"; fi
-}
+set_state() { printf '%s\n' "$1" >"$KPG_STATE"; }
 
 # pg_num MAJOR: "9.6" -> 906, "15" -> 1500.
 pg_num() {
@@ -373,186 +355,6 @@ write_standby_config() {
   fi
 }
 
-# --------------------------------------------------------------- agent mode
-# The files shared with the agent in $KPG_HA_DIR (src/agent/files.ts):
-#   data, start-state (here -> agent), role, deadline (agent -> here),
-#   shutting-down (preStop or SIGTERM -> agent), shutdown-checkpoint (here -> agent).
-
-# secs_ms SECONDS: "12345.6789" -> 12345678; fails on anything else.
-secs_ms() {
-  [[ $1 =~ ^([0-9]+)(\.([0-9]*))?$ ]] || return 1
-  local frac=${BASH_REMATCH[3]}000
-  printf '%d\n' $((10#${BASH_REMATCH[1]} * 1000 + 10#${frac:0:3}))
-}
-
-# deadline_ahead: the agent's fence deadline lies ahead on the clock both
-# containers read. A `role` of primary left from before a fence (the agent
-# froze) must not start a primary that the watchdog would kill at once.
-deadline_ahead() {
-  local d='' up='' _ now dl
-  { read -r d <"$KPG_HA_DIR/deadline" || [[ -n $d ]]; } 2>/dev/null || return 1
-  { read -r up _ <"$KPG_UPTIME_FILE" || [[ -n $up ]]; } 2>/dev/null || return 1
-  now=$(secs_ms "$up") && dl=$(secs_ms "$d") || return 1
-  ((now < dl))
-}
-
-# wait_for_role: sets AGENT_ROLE to primary (this incarnation's agent holds
-# the lease) or replica (another pod does); `wait`, no file, or a primary
-# whose deadline has passed: ask again.
-wait_for_role() {
-  local r last=- polls=0
-  while :; do
-    r=''
-    { read -r r <"$KPG_HA_DIR/role" || [[ -n $r ]]; } 2>/dev/null || true
-    case $r in
-      primary)
-        if deadline_ahead; then AGENT_ROLE=primary; return 0; fi
-        r='primary, with its fence deadline passed' ;;
-      replica) AGENT_ROLE=replica; return 0 ;;
-    esac
-    if [[ $r != "$last" ]] || ((polls % 150 == 0)); then
-      log "waiting for the agent's decision ($KPG_HA_DIR/role: ${r:-none yet})"
-    fi
-    last=$r
-    polls=$((polls + 1))
-    sleep "$KPG_ROLE_POLL"
-  done
-}
-
-# After a clean shutdown of a primary: "LSN TIMELINE" of its last checkpoint,
-# which the agent asks a standby to confirm before it hands the lease over.
-write_shutdown_checkpoint() {
-  local out='' st lsn tli i
-  for i in 1 2 3; do
-    # Immune to a SIGTERM sent to the whole process group as the pod stops.
-    out=$(
-      trap '' TERM INT
-      LC_ALL=C pg_controldata "$PGDATA"
-    ) && break
-    out=''
-  done
-  if [[ -z $out ]]; then
-    loud "pg_controldata failed: no shutdown checkpoint for the agent's handover (the lease expires instead)"
-    return 0
-  fi
-  st=$(sed -n 's/^Database cluster state: *//p' <<<"$out")
-  if [[ $st != "shut down" ]]; then
-    log "postgres stopped ($st): no shutdown checkpoint to hand over"
-    return 0
-  fi
-  lsn=$(sed -n 's/^Latest checkpoint location: *//p' <<<"$out")
-  tli=$(sed -n "s/^Latest checkpoint's TimeLineID: *//p" <<<"$out")
-  write_whole "$KPG_HA_DIR/shutdown-checkpoint" "$lsn $tli"
-  log "clean shutdown at $lsn on timeline $tli: the agent hands over once a standby has it"
-}
-
-# SIGTERM (the pod stops): a fast shutdown, never a smart one; the preStop
-# hook normally did both already.
-on_stop() {
-  STOPPING=1
-  [[ -e $KPG_HA_DIR/shutting-down ]] || : >"$KPG_HA_DIR/shutting-down"
-  log "stopping: fast shutdown of postgres"
-  [[ -z $PM_PID ]] || kill -INT "$PM_PID" 2>/dev/null || true
-}
-
-# Until a primary answers, the agent reads "starting" (not "down", which it
-# would fence and give up after its renew deadline): crash recovery can take long.
-report_running() {
-  local role=$1
-  if [[ $role != primary ]]; then set_state running; return 0; fi
-  set_state starting
-  (
-    set +e
-    until pg_isready -q -h "$KPG_SOCKET_DIR" -p "$PG_PORT" -t 1; do
-      kill -0 "$PM_PID" 2>/dev/null || exit 0
-      sleep 0.2
-    done
-    set_state running
-  ) &
-}
-
-# run_postgres ROLE: postgres as a child, not exec'd, with watchdog.sh beside
-# it (for standbys too: it enforces nothing while PGDATA is a standby's, and
-# fences a promoted one whose agent stops renewing). Exits with the outcome:
-# 0 after a stop of the pod, 3 when fenced, 1 when postgres died by itself.
-run_postgres() {
-  local role=$1 wd_rc=0 pm_rc=0
-  STOPPING=0 PM_PID=''
-  write_whole "$KPG_HA_DIR/data" "$(data_state)"
-  log "starting postgres $PG_MAJOR_DETECTED as $role, fenced by the deadline in $KPG_HA_DIR/deadline"
-  trap on_stop TERM INT
-  postgres -D "$PGDATA" -c config_file="$KPG_CONFIG" &
-  PM_PID=$!
-  ((STOPPING)) && kill -INT "$PM_PID"
-  report_running "$role"
-  # SIGTERM ignored: the pod's stop must not end the watchdog before postgres
-  # (a runtime may signal the whole process group, as kpg's local node does).
-  (
-    trap '' TERM INT
-    PGDATA=$PGDATA exec bash "$KPG_SCRIPTS/watchdog.sh" "$KPG_HA_DIR/deadline" "$PM_PID"
-  ) &
-  WD_PID=$!
-  # The watchdog ends when postgres does (0) or once it has fenced it (3).
-  # A trapped signal interrupts `wait` (status > 128) while it still runs.
-  while :; do
-    wd_rc=0
-    wait "$WD_PID" || wd_rc=$?
-    kill -0 "$WD_PID" 2>/dev/null || break
-  done
-  # Interrupted just as it ended: its status is still to be collected.
-  if ((wd_rc > 128)); then
-    wd_rc=0
-    wait "$WD_PID" || wd_rc=$?
-  fi
-  if kill -0 "$PM_PID" 2>/dev/null; then
-    # The watchdog failed on its own: nothing would fence this postgres any more.
-    loud "watchdog.sh exited ($wd_rc) while postgres runs: stopping postgres at once"
-    # shellcheck source=/dev/null  # src/lib/ha/watchdog.sh, delivered beside this script
-    (source "$KPG_SCRIPTS/watchdog.sh" && fence "$PM_PID")
-    wd_rc=3
-  fi
-  wait "$PM_PID" || pm_rc=$?
-  if ((STOPPING)) || [[ -e $KPG_HA_DIR/shutting-down ]]; then
-    ((wd_rc == 3)) || write_shutdown_checkpoint
-    exit 0
-  fi
-  if ((wd_rc == 3)); then
-    loud "fenced: this pod's lease ran out (see kpg-watchdog above); the container restarts as a standby"
-    exit 3
-  fi
-  loud "postgres exited by itself (status $pm_rc)"
-  exit 1
-}
-
-agent_main() {
-  local state=$1
-  [[ -d $KPG_HA_DIR && -w $KPG_HA_DIR ]] || die "agent mode: $KPG_HA_DIR (shared with the agent) is not a writable directory"
-  [[ -r $KPG_SCRIPTS/watchdog.sh ]] || die "agent mode: $KPG_SCRIPTS/watchdog.sh is missing"
-  # A checkpoint from an earlier run of this container is not this shutdown's.
-  rm -f "$KPG_HA_DIR/shutdown-checkpoint"
-  write_whole "$KPG_HA_DIR/data" "$state"
-  log "agent mode: PGDATA: $state; the agent decides the role (no API access from here)"
-  wait_for_role
-  log "agent: start as $AGENT_ROLE"
-  if [[ $AGENT_ROLE == primary ]]; then
-    case $state in
-      # The agent grants the lease to empty data only to bootstrap the cluster.
-      empty) bootstrap_primary; run_postgres primary ;;
-      primary) run_postgres primary ;;
-      # A standby whose agent took the lease: its agent promotes the running standby.
-      standby) log "the agent holds the lease and PGDATA is a standby's: starting it as a standby for the agent to promote" ;;
-    esac
-  else
-    case $state in
-      empty) wait_for_primary; base_backup ;;
-      primary) wait_for_primary; rewind_or_rebuild ;;
-      standby) maybe_rewind_standby ;;
-    esac
-  fi
-  write_standby_config
-  run_postgres standby
-}
-
 # --------------------------------------------------------------- main
 
 start_postgres() {
@@ -575,7 +377,6 @@ main() {
     loud "$PGDATA holds files but no database: moving them aside to $aside"
     mv "$PGDATA" "$aside"
   fi
-  if agent_mode; then agent_main "$state"; fi
   read_record
   log "record: $RECORD${RECORD_PRIMARY:+ (primary $RECORD_PRIMARY)}; PGDATA: $state"
   role=$(decide_role "$state") || exit 1
