@@ -224,8 +224,26 @@ describe('probes', () => {
       FAKE_ISREADY: String(o.isready),
       PATH: `${bin}:${process.env['PATH']}`,
     });
+    lastStderr = r.stderr;
     return r.code;
   }
+  let lastStderr = '';
+
+  it('a probe that is simply not ready yet prints nothing (no Warning event text)', async () => {
+    for (const name of ['live.sh', 'ready.sh']) {
+      expect(await probe(name, { isready: 2, postmaster: false, state: 'running' })).toBe(1);
+      expect(lastStderr, name).toBe('');
+    }
+    expect(
+      await probe('live.sh', {
+        isready: 2,
+        postmaster: false,
+        state: 'running',
+        args: '--startup',
+      }),
+    ).toBe(1);
+    expect(lastStderr).toBe('');
+  });
 
   it('ready: accepting connections (primary, hot standby)', async () => {
     expect(await probe('ready.sh', { isready: 0, postmaster: true })).toBe(0);

@@ -13,7 +13,9 @@ case $state in
   initdb | basebackup | rewind | recovering) exit 0 ;;
 esac
 
-read -r pm <"$PGDATA/postmaster.pid" 2>/dev/null || exit 1
+# Braces: a missing file is the normal "not started yet", and a redirection
+# error outside them would reach the probe's output (a Warning event).
+{ read -r pm <"$PGDATA/postmaster.pid"; } 2>/dev/null || exit 1
 [[ $pm =~ ^[0-9]+$ && $(cat "/proc/$pm/comm" 2>/dev/null) == postgres ]] || exit 1
 
 if [[ ${1-} == --startup ]]; then

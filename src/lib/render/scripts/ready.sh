@@ -14,7 +14,9 @@ pg_isready -q -h 127.0.0.1 -p "$PG_PORT" -t 3 || rc=$?
 [[ -f $PGDATA/standby.signal || -f $PGDATA/recovery.conf ]] || exit 1
 
 # The postmaster: first line of postmaster.pid, alive and named postgres.
-read -r pm <"$PGDATA/postmaster.pid" 2>/dev/null || exit 1
+# Braces: a missing file is the normal "not started yet", and a redirection
+# error outside them would reach the probe's output (a Warning event).
+{ read -r pm <"$PGDATA/postmaster.pid"; } 2>/dev/null || exit 1
 [[ $pm =~ ^[0-9]+$ && $(cat "/proc/$pm/comm" 2>/dev/null) == postgres ]] || exit 1
 
 # A walreceiver among its children ("walreceiver" from 10, "wal receiver" in 9.6).
