@@ -3,6 +3,7 @@ import { BaseCommand } from '../lib/cli/base.js';
 import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
+import { agentBundleFor } from '../lib/cluster/agent-bundle.js';
 import { applyAccessChecks, executeApply, readRunning } from '../lib/cluster/apply-exec.js';
 import { requireAccess } from '../lib/cluster/access.js';
 import {
@@ -88,10 +89,14 @@ Scaling down removes the highest ordinals and keeps their PVCs; it is refused wh
     const namespace = this.namespaceOf(kube, next);
     const running = await readRunning(kube, namespace, next.name);
     const live = running.statefulSet?.spec?.replicas;
+    // Read only when the cluster runs, or gets, the in-pod agent.
+    const agentBundle = agentBundleFor([running.old, next]);
+    const render = agentBundle !== undefined ? { agentBundle } : {};
     const plan = planApply({
       old: running.old,
       next,
       namespace,
+      render,
       primary: running.record.primary,
       ...(live !== undefined && live !== running.old.replicas ? { liveReplicas: live } : {}),
     });
@@ -112,7 +117,7 @@ Scaling down removes the highest ordinals and keeps their PVCs; it is refused wh
         { suggestions: ['finish it first (kpg failover), then apply again'] },
       );
     }
-    await requireAccess(kube, namespace, applyAccessChecks(plan, next));
+    await requireAccess(kube, namespace, applyAccessChecks(plan, next, render));
     const go = await confirmOrRefuse(
       this.terminal,
       {
@@ -153,6 +158,7 @@ Scaling down removes the highest ordinals and keeps their PVCs; it is refused wh
         plan,
         next,
         running,
+        render,
         ctx: {
           kube,
           namespace,

@@ -16,6 +16,7 @@ import {
   RECORD_LABEL,
   renderCluster,
   type KubeObject,
+  type RenderOptions,
 } from '../render/index.js';
 import { baseLabels } from '../render/labels.js';
 import type { ApplyPlan } from './apply-plan.js';
@@ -72,12 +73,16 @@ export async function readRunning(
 }
 
 /** Everything the plan will do, as access checks. */
-export function applyAccessChecks(plan: ApplyPlan, next: PostgresCluster): AccessCheck[] {
+export function applyAccessChecks(
+  plan: ApplyPlan,
+  next: PostgresCluster,
+  render: Pick<RenderOptions, 'agentBundle'> = {},
+): AccessCheck[] {
   const checks: AccessCheck[] = [check('update', '', 'configmaps')];
   if (plan.changes.every((c) => c.effect === 'record') && !plan.scale && !plan.restart)
     return checks;
   const kinds = new Set(
-    renderCluster(next, { namespace: plan.namespace })
+    renderCluster(next, { ...render, namespace: plan.namespace })
       .objects.filter((o) => !isCreateOnly(o))
       .map((o) => o.kind),
   );
@@ -117,13 +122,16 @@ export interface ApplyRun {
   plan: ApplyPlan;
   next: PostgresCluster;
   running: RunningCluster;
+  /** What rendering needs besides the spec (the in-pod agent's bundle). */
+  render?: Pick<RenderOptions, 'agentBundle'>;
 }
 
 async function applyObjects(run: ApplyRun, onDelete: boolean): Promise<void> {
   const { ctx, next, running } = run;
-  const objects = renderCluster(next, { namespace: running.namespace }).objects.filter(
-    (o) => !isCreateOnly(o),
-  );
+  const objects = renderCluster(next, {
+    ...run.render,
+    namespace: running.namespace,
+  }).objects.filter((o) => !isCreateOnly(o));
   for (const o of objects) {
     const body = o.kind === 'StatefulSet' ? statefulSetFor(o, running.statefulSet, onDelete) : o;
     await ctx.kube.apply(body, { force: true, ...(ctx.signal ? { signal: ctx.signal } : {}) });

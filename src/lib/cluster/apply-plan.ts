@@ -10,7 +10,7 @@ import type { PostgresCluster } from '../manifest/types.js';
 import { quantityValue } from '../manifest/quantity.js';
 import { walSenders } from '../render/config.js';
 import { renderCluster } from '../render/index.js';
-import type { KubeObject } from '../render/types.js';
+import type { KubeObject, RenderOptions } from '../render/types.js';
 
 /** What a changed field needs. */
 export type Effect =
@@ -84,6 +84,8 @@ export interface PlanInput {
   primary: string;
   /** The StatefulSet's live replicas, when it differs from the record's. */
   liveReplicas?: number;
+  /** What rendering needs besides the spec (the in-pod agent's bundle, for opted-in clusters). */
+  render?: Pick<RenderOptions, 'agentBundle'>;
 }
 
 const show = (v: unknown): string => {
@@ -313,8 +315,12 @@ function scaleStep(input: PlanInput, from: number): { step?: ScaleStep; refusal?
   return { step: { from, to, added: [], removed, keptClaims } };
 }
 
-function statefulSetOf(c: PostgresCluster, namespace: string): KubeObject {
-  const sts = renderCluster(c, { namespace }).objects.find((o) => o.kind === 'StatefulSet');
+type Extra = Pick<RenderOptions, 'agentBundle'> | undefined;
+
+function statefulSetOf(c: PostgresCluster, namespace: string, extra: Extra): KubeObject {
+  const sts = renderCluster(c, { ...extra, namespace }).objects.find(
+    (o) => o.kind === 'StatefulSet',
+  );
   if (!sts) throw new Error(`no StatefulSet rendered for ${c.name}`);
   return sts;
 }
@@ -323,8 +329,12 @@ const templateOf = (sts: KubeObject): unknown =>
   (sts['spec'] as Record<string, unknown>)['template'];
 
 /** Objects kind/name rendered for a spec, without the create-only Secret and the record. */
-function renderedRefs(c: PostgresCluster, namespace: string): { kind: string; name: string }[] {
-  return renderCluster(c, { namespace }).objects.map((o) => ({
+function renderedRefs(
+  c: PostgresCluster,
+  namespace: string,
+  extra: Extra,
+): { kind: string; name: string }[] {
+  return renderCluster(c, { ...extra, namespace }).objects.map((o) => ({
     kind: o.kind,
     name: o.metadata.name,
   }));
@@ -343,9 +353,9 @@ function restartStep(input: PlanInput, podsAfter: number): RestartStep | undefin
   const { old, next, namespace, primary, liveReplicas } = input;
   // The template as the pods run it: old spec, scaled as live (config depends on replicas).
   const before = templateOf(
-    statefulSetOf({ ...old, replicas: liveReplicas ?? old.replicas }, namespace),
+    statefulSetOf({ ...old, replicas: liveReplicas ?? old.replicas }, namespace, input.render),
   );
-  const after = templateOf(statefulSetOf(next, namespace));
+  const after = templateOf(statefulSetOf(next, namespace, input.render));
   if (jsonEqual(before, after)) return undefined;
   const existing = podNames(next.name, 0, podsAfter);
   const standbys = existing.filter((p) => p !== primary).reverse();
@@ -415,8 +425,10 @@ export function planApply(input: PlanInput): ApplyPlan {
   }
   if (restart) plan.restart = restart;
 
-  const nextRefs = new Set(renderedRefs(next, namespace).map((r) => `${r.kind}/${r.name}`));
-  plan.removeObjects = renderedRefs({ ...old, replicas: from }, namespace).filter(
+  const nextRefs = new Set(
+    renderedRefs(next, namespace, input.render).map((r) => `${r.kind}/${r.name}`),
+  );
+  plan.removeObjects = renderedRefs({ ...old, replicas: from }, namespace, input.render).filter(
     (r) => !nextRefs.has(`${r.kind}/${r.name}`),
   );
   plan.destructive =

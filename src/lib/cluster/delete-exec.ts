@@ -27,10 +27,10 @@ export const CLUSTER_KINDS: { kind: string; group: string; resource: string }[] 
 ];
 
 /** Kinds looked up by name instead of listed: reading every Secret of a namespace is not needed. */
-const BY_NAME: Record<string, (name: string) => string> = {
-  Secret: (name) => objectNames(name).authSecret,
-  // kpg failover's lock; it carries no labels.
-  Lease: (name) => `${name}-failover`,
+const BY_NAME: Record<string, (name: string) => string[]> = {
+  Secret: (name) => [objectNames(name).authSecret],
+  // kpg failover's lock and the in-pod agents' election; neither carries labels.
+  Lease: (name) => [`${name}-failover`, `${name}-primary`],
 };
 
 export interface Inventory {
@@ -71,10 +71,14 @@ export async function takeInventory(
     CLUSTER_KINDS.map(async ({ kind }) => {
       const byName = BY_NAME[kind];
       if (byName) {
-        const o = await kube.find(kind, namespace, byName(name));
-        const ours =
-          kind === 'Lease' || o?.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'kpg';
-        return o && ours ? [refOf(kind, o)] : [];
+        const found = await Promise.all(byName(name).map((n) => kube.find(kind, namespace, n)));
+        return found
+          .filter(
+            (o): o is KubeObject =>
+              o !== undefined &&
+              (kind === 'Lease' || o.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'kpg'),
+          )
+          .map((o) => refOf(kind, o));
       }
       const { items } = await kube.list(kind, { namespace, labelSelector });
       return items.map((o) => refOf(kind, o));

@@ -297,3 +297,19 @@ describe('agentBundleFor', () => {
     }
   });
 });
+
+describe('kpg apply of an opted-in cluster', () => {
+  it('plans with the bundle: scaling up re-renders the Role for the new pod names', async () => {
+    const { planApply } = await import('../../../src/lib/cluster/apply-plan.js');
+    const old = opted({ replicas: 2 });
+    const next = opted({ replicas: 3 });
+    const input = { old, next, namespace: 'default', primary: 'ha-postgres-0' };
+    expect(() => planApply(input)).toThrow(/bundle/);
+    const plan = planApply({ ...input, render: { agentBundle: BUNDLE } });
+    expect(plan.refusals).toEqual([]);
+    expect(plan.scale?.to).toBe(3);
+    const role = find(render(next).objects, 'Role');
+    const pods = (role.rules as Any[]).find((r) => r.resources.includes('pods'));
+    expect(pods.resourceNames).toEqual(['ha-postgres-0', 'ha-postgres-1', 'ha-postgres-2']);
+  });
+});
