@@ -310,6 +310,6 @@ describe('kpg apply of an opted-in cluster', () => {
     expect(plan.scale?.to).toBe(3);
     const role = find(render(next).objects, 'Role');
     const pods = (role.rules as Any[]).find((r) => r.resources.includes('pods'));
-    expect(pods.resourceNames).toEqual(['ha-postgres-0', 'ha-postgres-1', 'ha-postgres-2']);
+    expect(pods?.resourceNames).toEqual(['ha-postgres-0', 'ha-postgres-1', 'ha-postgres-2']);
   });
 });
