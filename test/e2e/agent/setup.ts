@@ -1,0 +1,109 @@
+// Shared pieces of the agent e2e tests: the failover tests' cluster opted in
+// to the in-pod agent, created by `kpg create`, with the writer and the
+// split-brain checker started, and the checks every test ends with.
+import { expect } from 'vitest';
+import { createNamespace, waitFor } from '../../cluster/kube.js';
+import {
+  CLUSTER,
+  kpg,
+  manifest as harnessManifest,
+  missingRows,
+  pods,
+  sql,
+  waitHealthy,
+  type ClusterOptions,
+} from '../failover/harness.js';
+import { longestGap, Writer, type Ack } from '../failover/writer.js';
+import { Checker, describeVerdict, splitBrain, type Verdict } from './checker.js';
+
+/** The machine's Node.js major: the local cluster runs `node:<major>` images with it. */
+export const NODE_IMAGE = `node:${process.versions.node.split('.')[0]}-slim`;
+
+/** The agent's container (a native sidecar). */
+export const AGENT = 'kpg-agent';
+
+/** The defaults the tests' clusters run with (spec.leaderElection unset). */
+export const LEASE_SECONDS = 10;
+export const RENEW_DEADLINE_SECONDS = 6;
+
+/** The failover tests' cluster (3 pods, hot standbys), opted in to the agent. */
+export function agentManifest(opts: ClusterOptions = {}, name = CLUSTER): string {
+  const base = harnessManifest(opts);
+  const opted = base.replace(
+    `metadata:\n  name: ${CLUSTER}\n`,
+    `metadata:\n  name: ${name}\n  annotations:\n    kpg.io/agent: "true"\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
+  );
+  if (opted === base) throw new Error('the harness manifest changed: cannot add the annotations');
+  return opted;
+}
+
+export interface Started {
+  ns: string;
+  primary: string;
+  writer: Writer;
+  checker: Checker;
+}
+
+/** A fresh namespace with an opted-in cluster, healthy, under the writer and the checker. */
+export async function startCluster(
+  prefix: string,
+  onNamespace: (ns: string) => void,
+): Promise<Started> {
+  const ns = await createNamespace(prefix);
+  onNamespace(ns);
+  const created = await kpg(['create', '-f', '-', '-n', ns, '--timeout', '5m'], {
+    input: agentManifest(),
+    timeoutMs: 330_000,
+  });
+  expect(created.code, `${created.stdout}\n${created.stderr}`).toBe(0);
+  const primary = await waitHealthy(ns, 3, 240_000);
+  const [writer, checker] = await Promise.all([
+    Writer.start(ns, CLUSTER),
+    Checker.start(ns, CLUSTER),
+  ]);
+  await checker.waitWritable(primary);
+  return { ns, primary, writer, checker };
+}
+
+/** Waits for a pod other than `old` to be the one labelled primary; returns it. */
+export async function waitNewPrimary(ns: string, old: string, timeoutMs = 90_000): Promise<string> {
+  return waitFor(
+    async () => {
+      const primary = (await pods(ns)).filter((p) => p.role === 'primary');
+      return primary.length === 1 && primary[0]?.name !== old ? primary[0]?.name : undefined;
+    },
+    timeoutMs,
+    { what: `a pod other than ${old} labelled primary`, intervalMs: 100 },
+  );
+}
+
+/**
+ * The end of every scenario: `old` is back as a streaming standby of `next`,
+ * every acknowledged row is on every pod, and the checker saw `old` and then
+ * `next` accept writes and never two pods at once.
+ */
+export async function finish(
+  s: Started,
+  next: string,
+  faultAt: number,
+): Promise<{ acks: Ack[]; verdict: Verdict; pauseMs: number }> {
+  const { ns, primary: old } = s;
+  expect(await waitHealthy(ns, 3, 300_000)).toBe(next);
+  const streaming = await sql(
+    ns,
+    next,
+    `select count(*) from pg_stat_replication where application_name = '${old}' and state = 'streaming'`,
+  );
+  expect(streaming.stdout.trim()).toBe('1');
+  await s.checker.waitWritable(next, faultAt / 1000);
+  await s.writer.waitMore(50);
+  const acks = await s.writer.stop();
+  const verdict = await s.checker.stop();
+  console.log(`${ns}: ${describeVerdict(verdict)}`);
+  expect(await missingRows(ns, acks)).toEqual({});
+  expect((await pods(ns)).filter((p) => p.role === 'primary').map((p) => p.name)).toEqual([next]);
+  expect(splitBrain(verdict)).toEqual([]);
+  expect(verdict.writes[old] ?? 0).toBeGreaterThan(0);
+  expect(verdict.writes[next] ?? 0).toBeGreaterThan(0);
+  return { acks, verdict, pauseMs: longestGap(acks, faultAt / 1000) };
+}
