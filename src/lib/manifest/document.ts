@@ -50,6 +50,14 @@ const SERVER_SET_METADATA = [
 ];
 const FORBIDDEN_ENV = new Set(['POSTGRES_USER', 'POSTGRES_PASSWORD']);
 
+/**
+ * Variables kpg's scripts set or read (and the shells' own start-up hooks):
+ * a value from the manifest would silently override them, e.g. PGDATA moving
+ * the data directory or BASH_ENV running a file before every script.
+ */
+const RESERVED_ENV =
+  /^(KPG_.*|PG.*|POD_(NAME|NAMESPACE|IP|UID)|REPLICATION_(USER|PASSWORD)|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|LD_PRELOAD|LD_LIBRARY_PATH)$/;
+
 type Obj = Record<string, unknown>;
 
 export interface DocumentResult {
@@ -393,6 +401,12 @@ function checkEnv(spec: Obj, r: Reporter): void {
         ProblemCode.Value,
         ['spec', 'podTemplate', 'spec', 'env', i, 'name'],
         `must not be ${name}: set the superuser credentials with spec.databaseSecret.secretName`,
+      );
+    } else if (name !== undefined && RESERVED_ENV.test(name)) {
+      r.error(
+        ProblemCode.Value,
+        ['spec', 'podTemplate', 'spec', 'env', i, 'name'],
+        `must not be ${name}: kpg's start scripts set or read it themselves, and a value here would override them (KPG_*, PG*, POD_*, REPLICATION_*, BASH_ENV and the like are reserved)`,
       );
     }
   });
