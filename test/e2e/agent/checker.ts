@@ -24,6 +24,8 @@ now_us() { local t=$EPOCHREALTIME; echo $((10#\${t%.*} * 1000000 + 10#\${t#*.}))
 probe() {
   local name=$1 ip=$2 seq=0 line res at t0 next left
   trap 'kill -9 "\${PSQL_PID:-0}" 2>/dev/null; exit 0' TERM
+  # A write to a session that died must fail, not kill this loop.
+  trap '' PIPE
   next=$(now_us)
   while :; do
     coproc PSQL { exec psql "host=$ip $base" -XAtq 2>>"/tmp/errors-$name"; }
@@ -59,7 +61,10 @@ while :; do
     while read -r name ip; do [[ -n $ip ]] && want["$name $ip"]=1; done </tmp/targets
   fi
   for k in "\${!want[@]}"; do
-    [[ -n \${running[$k]:-} ]] || { probe $k & running[$k]=$!; }
+    if [[ -z \${running[$k]:-} ]] || ! kill -0 "\${running[$k]}" 2>/dev/null; then
+      probe $k &
+      running[$k]=$!
+    fi
   done
   for k in "\${!running[@]}"; do
     [[ -n \${want[$k]:-} ]] || { kill "\${running[$k]}" 2>/dev/null; unset "running[$k]"; }

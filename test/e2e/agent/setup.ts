@@ -2,7 +2,8 @@
 // to the in-pod agent, created by `kpg create`, with the writer and the
 // split-brain checker started, and the checks every test ends with.
 import { expect } from 'vitest';
-import { createNamespace, waitFor } from '../../cluster/kube.js';
+import { podState } from '../../cluster/faults.js';
+import { createNamespace, sleep, waitFor } from '../../cluster/kube.js';
 import {
   CLUSTER,
   kpg,
@@ -106,4 +107,52 @@ export async function finish(
   expect(verdict.writes[old] ?? 0).toBeGreaterThan(0);
   expect(verdict.writes[next] ?? 0).toBeGreaterThan(0);
   return { acks, verdict, pauseMs: longestGap(acks, faultAt / 1000) };
+}
+
+/** When the checker first and last saw `pod` (any IP) accept a write, epoch seconds. */
+export function writeSpan(v: Verdict, pod: string): { first: number; last: number } {
+  const runs = v.runs.filter((r) => r.pod.startsWith(`${pod}@`));
+  return {
+    first: Math.min(...runs.map((r) => r.first)),
+    last: Math.max(...runs.map((r) => r.last)),
+  };
+}
+
+/**
+ * Kills `container` of `pod` with `kill` now and again each time the kubelet
+ * restarts it (a 20 ms poll of kpg-node's state), until another pod is
+ * labelled primary. Returns that pod and how many kills it took.
+ */
+export async function killUntilNewPrimary(
+  ns: string,
+  pod: string,
+  container: string,
+  kill: () => void,
+): Promise<{ next: string; kills: number }> {
+  let keepDown = true;
+  let kills = 0;
+  kill();
+  kills++;
+  const keeper = (async () => {
+    let seen = podState(ns, pod).containers[container]?.restartCount ?? 0;
+    while (keepDown) {
+      const c = podState(ns, pod).containers[container];
+      if (c && c.running && c.restartCount > seen) {
+        seen = c.restartCount;
+        try {
+          kill();
+          kills++;
+        } catch {
+          /* exited by itself meanwhile */
+        }
+      }
+      await sleep(20);
+    }
+  })();
+  try {
+    return { next: await waitNewPrimary(ns, pod, 60_000), kills };
+  } finally {
+    keepDown = false;
+    await keeper;
+  }
 }
