@@ -97,7 +97,9 @@ func run(specPath string) error {
 	// source's path (a volume at /work hides a state dir under /work).
 	srcs := make([]*os.File, len(s.Mounts))
 	for i, m := range s.Mounts {
-		if m.Type != "bind" {
+		// An overlay's whiteout layer is a source too: it lives in the
+		// agent's state directory, which the /tmp tmpfs may cover.
+		if m.Type != "bind" && m.Type != "overlay" {
 			continue
 		}
 		f, err := os.OpenFile(m.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -207,9 +209,10 @@ func apply(m Mount, src *os.File) error {
 		}
 		return nil
 	case "overlay":
-		// Read-only, two lower layers: the whiteouts in Source over what
-		// Target shows now.
-		opts := "lowerdir=" + m.Source + ":" + m.Target
+		// Read-only, two lower layers: the whiteouts in Source (by its
+		// descriptor: an earlier mount may hide its path) over what Target
+		// shows now.
+		opts := fmt.Sprintf("lowerdir=/proc/self/fd/%d:%s", src.Fd(), m.Target)
 		if err := unix.Mount("overlay", m.Target, "overlay", unix.MS_RDONLY, opts); err != nil {
 			return fmt.Errorf("hide entries of %s: %w", m.Target, err)
 		}
