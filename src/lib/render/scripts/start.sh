@@ -282,9 +282,21 @@ ensure_clean_shutdown() {
   postgres --single -D "$PGDATA" -c config_file="$KPG_CONFIG" -c synchronous_standby_names='' postgres </dev/null >/dev/null
 }
 
+# pg_rewind reads the source's timeline from its control file, which a fresh
+# promotion updates only at its first checkpoint: just after a failover it
+# may find "no rewind required" for a former primary that diverged, which
+# then never streams. Patroni checkpoints the new primary first, as here.
+checkpoint_source() {
+  if ! psql "host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres connect_timeout=5" \
+    -XAtqc CHECKPOINT >/dev/null; then
+    loud "CHECKPOINT on $PRIMARY_HOST failed: pg_rewind may not see a timeline it promoted just now"
+  fi
+}
+
 rewind_or_rebuild() {
   ensure_clean_shutdown
   set_state rewind
+  checkpoint_source
   log "pg_rewind: turning this former primary into a standby of $PRIMARY_HOST"
   if pg_rewind --target-pgdata="$PGDATA" \
     --source-server="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres"; then
@@ -322,6 +334,7 @@ maybe_rewind_standby() {
     sleep 2
   done
   set_state rewind
+  checkpoint_source
   log "pg_rewind: checking this standby against $PRIMARY_HOST"
   if ! pg_rewind --target-pgdata="$PGDATA" \
     --source-server="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres"; then
