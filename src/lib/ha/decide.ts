@@ -119,8 +119,11 @@ function asHolder(o: Observed, now: number): Action {
   const { local, policy } = o;
   // Only a postgres that has served as primary can be "kept down": before
   // its first start (bootstrap, a slow image pull) it is merely not there yet.
-  if (local.role === 'down' && local.lastPrimaryMs !== undefined) {
-    const downFor = now - Math.max(local.lastPrimaryMs, local.roleSinceMs);
+  // Counted from when it last answered as primary, not from its last change
+  // of state: one killed at each restart goes down, starting, down... and
+  // never stays in one state for long.
+  if ((local.role === 'down' || local.role === 'starting') && local.lastPrimaryMs !== undefined) {
+    const downFor = now - local.lastPrimaryMs;
     if (downFor > policy.primaryDownMs) {
       return {
         kind: 'release',

@@ -255,6 +255,18 @@ describe('decide: the primary side', () => {
     expect(decide(notYet, NOW)).toMatchObject({ kind: 'lead', step: 'start-primary' });
   });
 
+  it('gives the lease up when its postgres is killed at each restart (down, starting, down...)', () => {
+    // Each state lasts under the bound; the time since it last served as primary does not.
+    const flapping = (role: 'down' | 'starting') =>
+      mine({ local: { ...primary(), role, roleSinceMs: NOW - 500, lastPrimaryMs: NOW - 2500 } });
+    expect(decide(flapping('starting'), NOW)).toMatchObject({ kind: 'release' });
+    expect(decide(flapping('down'), NOW)).toMatchObject({ kind: 'release' });
+    const recovering = mine({
+      local: { ...primary(), role: 'starting', roleSinceMs: NOW - 500, lastPrimaryMs: NOW - 1000 },
+    });
+    expect(decide(recovering, NOW)).toMatchObject({ kind: 'lead', step: 'start-primary' });
+  });
+
   it('takes the steps of a takeover in order: record, promote, label, timeline', () => {
     const me = identity('pg-1');
     const base = (over: Partial<Observed>) => mine({ self: me, ...over });
