@@ -10,8 +10,8 @@ import type { HaClock } from '../lib/ha/clock.js';
 import { decide } from '../lib/ha/decide.js';
 import type { LeaseElector } from '../lib/ha/elector.js';
 import { fenceDeadlineMs } from '../lib/ha/fence.js';
-import { confirmsCheckpoint, decideHandover } from '../lib/ha/handover.js';
-import { podOfHolder } from '../lib/ha/identity.js';
+import { confirmsCheckpoint } from '../lib/ha/handover.js';
+import { holderOf, podOfHolder } from '../lib/ha/identity.js';
 import { startGate } from '../lib/ha/start-gate.js';
 import type { Published } from '../lib/ha/lease-record.js';
 import type {
@@ -25,6 +25,7 @@ import type {
 import type { AgentEvent, ClusterApi, ConfigMapObject, PodInfo } from './cluster-api.js';
 import type { AgentConfig } from './config.js';
 import type { SharedFiles } from './files.js';
+import { Handover, type HandoverDeps } from './handing-over.js';
 import { observeLocal, type LocalMemory } from './local.js';
 import type { PeerClient, PeerReport } from './peers.js';
 import type { Postgres } from './postgres.js';
@@ -77,7 +78,7 @@ export class Agent {
   private eligibility: string | undefined = 'not yet observed';
   private published: Published = {};
   private takeover: { from: string; reason: string; as: 'takeover' | 'handover' } | undefined;
-  private handover: { sinceMs: number; done: boolean } | undefined;
+  private handover: Handover | undefined;
   private refused = new Set<string>();
 
   constructor(private readonly d: AgentDeps) {
@@ -115,7 +116,21 @@ export class Agent {
 
   private async round(): Promise<Action | undefined> {
     const o = await this.observe();
-    if (this.d.files.shuttingDown() && (this.handover || this.d.elector.holding)) {
+    const stopping = this.d.files.shuttingDown();
+    if (
+      stopping &&
+      !this.handover?.done &&
+      this.handover?.to === undefined &&
+      this.d.elector.holding
+    )
+      this.handover ??= new Handover(this.handoverDeps());
+    const to = this.handover ? undefined : this.switchoverAsked(o);
+    if (to !== undefined) {
+      const problem = this.switchoverProblem(to);
+      if (problem) await this.refuseSwitchover(to, problem);
+      else this.handover = new Handover(this.handoverDeps(), to);
+    }
+    if (this.handover && (stopping || this.handover.to !== undefined)) {
       await this.handOver(o);
       return undefined;
     }
@@ -126,6 +141,7 @@ export class Agent {
     if (action.kind === 'follow' || action.kind === 'lead') this.refused.clear();
     this.note(action, o);
     await this.act(action, o);
+    await this.labelStandby(action, o);
     const gate = startGate(action, o);
     if (gate !== undefined && !(gate === 'primary' && !this.d.elector.holding))
       this.d.files.writeRole(gate);
@@ -135,6 +151,19 @@ export class Agent {
   /** The handover is decided (released or kept): nothing more to do before exiting. */
   handoverSettled(): boolean {
     return this.handover?.done === true;
+  }
+
+  private switchoverProblem(to: string): string | undefined {
+    if (to === this.d.config.self.pod) return 'it names the primary itself';
+    if (!this.pods.some((p) => p.name === to)) return `${to} is not a pod of this cluster`;
+    return undefined;
+  }
+
+  private async refuseSwitchover(to: string, problem: string): Promise<void> {
+    const reason = `switchover to ${to} refused: ${problem}`;
+    this.d.log(reason);
+    await this.d.elector.refuseSwitchover(this.published, reason);
+    await this.emit({ reason: 'FailoverRefused', type: 'Warning', message: reason });
   }
 
   /** What GET /state tells the peers. */
@@ -357,6 +386,18 @@ export class Agent {
     }
   }
 
+  /** A standby that follows labels its own pod replica (the NAME-replicas Service selects it). */
+  private async labelStandby(a: Action, o: Observed): Promise<void> {
+    if (o.local.role !== 'standby' || this.labelled === 'replica') return;
+    if (a.kind !== 'follow' && a.kind !== 'wait' && a.kind !== 'refuse') return;
+    try {
+      await this.d.cluster.labelPod(this.d.config.self.pod, 'replica');
+      this.labelled = 'replica';
+    } catch (err) {
+      this.d.log(`label replica not written: ${(err as Error).message}`);
+    }
+  }
+
   private async recordTimeline(o: Observed): Promise<void> {
     const timeline = o.local.timeline;
     if (timeline === undefined) return;
@@ -385,43 +426,39 @@ export class Agent {
   }
 
   private async handOver(o: Observed): Promise<void> {
-    const now = this.d.clock.now();
-    if (!this.handover) {
-      this.handover = { sinceMs: now, done: false };
-      this.d.log(
-        'handover: the pod is stopping; waiting for a standby to confirm the shutdown checkpoint',
-      );
-    }
-    if (this.handover.done) return;
-    const cp = this.d.files.shutdownCheckpoint();
-    const others = this.pods.filter((p) => p.name !== o.self.pod);
-    const confirmations = cp
-      ? await Promise.all(others.map((p) => this.d.peers.confirm(p.name, p.ip, cp)))
-      : [];
-    const h = decideHandover(
-      {
-        sinceMs: this.handover.sinceMs,
-        timeoutMs: this.d.config.handoverTimeoutMs,
-        ...(cp ? { checkpoint: cp } : {}),
-        confirmations,
+    const h = this.handover;
+    if (!h || h.done) return;
+    const d = await h.step(this.pods, o.self.pod, this.published);
+    // A switchover's pod lives on: once decided, back to the ordinary cycle.
+    if (d.kind === 'wait' || h.to === undefined) return;
+    this.handover = undefined;
+    // Kept: postgres was stopped on purpose and starts again as primary; its
+    // time down so far must not count as "kept down" (which gives the lease up).
+    if (d.kind === 'keep') this.memory = { ...this.memory, lastPrimaryMs: this.d.clock.now() };
+  }
+
+  /** The switchover kpg failover asked this holder for, if any (its target's name). */
+  private switchoverAsked(o: Observed): string | undefined {
+    const req = o.lease.readable ? o.lease.snapshot?.switchover : undefined;
+    if (!req || !this.d.elector.holding || req.from !== holderOf(o.self)) return undefined;
+    return req.to;
+  }
+
+  private handoverDeps(): HandoverDeps {
+    return {
+      clock: this.d.clock,
+      elector: this.d.elector,
+      files: this.d.files,
+      peers: this.d.peers,
+      log: this.d.log,
+      emit: (e) => this.emit(e),
+      extendFence: () => {
+        const sent = this.d.elector.lastRenewalSentMs;
+        if (sent !== undefined)
+          this.d.files.writeDeadline(fenceDeadlineMs(sent, this.d.config.timing));
       },
-      now,
-    );
-    this.d.log(`handover ${h.kind}: ${h.reason}`);
-    if (h.kind === 'wait') {
-      // Keep the lease meanwhile: nobody takes over a primary that is handing over.
-      await this.d.elector.claim(this.published);
-      return;
-    }
-    this.handover.done = true;
-    if (h.kind === 'release') {
-      const r = await this.d.elector.release(h.to);
-      if (r.ok) await this.emit({ reason: 'HandedOver', message: h.reason });
-      else
-        this.d.log(`handover: the release failed (${r.error.message}); the lease expires instead`);
-    } else {
-      await this.emit({ reason: 'FailoverRefused', type: 'Warning', message: h.reason });
-    }
+      timeoutMs: this.d.config.handoverTimeoutMs,
+    };
   }
 
   private async emit(e: AgentEvent): Promise<void> {

@@ -9,9 +9,10 @@
  *   data                 start.sh → agent   what PGDATA holds: primary, standby or empty
  *   shutting-down        start.sh → agent   present once the pod is stopping (SIGTERM)
  *   shutdown-checkpoint  start.sh → agent   "LSN TIMELINE" of the clean shutdown's checkpoint (pg_controldata)
+ *   stop-request         agent → watchdog   a switchover: shut the primary down fast (the container stays)
  *   agent-state          agent → people     the last decision and its reason, one line of JSON
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseLsn } from '../lib/failover/lsn.js';
@@ -29,6 +30,8 @@ export interface SharedFiles {
   data(): LocalState['data'];
   shuttingDown(): boolean;
   shutdownCheckpoint(): ShutdownCheckpoint | undefined;
+  /** A switchover: ask the postgres container for a fast shutdown; false withdraws it. */
+  requestStop(on: boolean): void;
   writeAgentState(state: Record<string, unknown>): void;
 }
 
@@ -61,6 +64,10 @@ export function sharedFiles(dir: string): SharedFiles {
     },
     shuttingDown: () => readOptional(at('shutting-down')) !== undefined,
     shutdownCheckpoint: () => parseCheckpoint(readOptional(at('shutdown-checkpoint'))),
+    requestStop: (on) => {
+      if (on) atomicWrite(at('stop-request'), 'switchover\n');
+      else rmSync(at('stop-request'), { force: true });
+    },
     writeAgentState: (state) => atomicWrite(at('agent-state'), `${JSON.stringify(state)}\n`),
   };
 }

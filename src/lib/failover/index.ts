@@ -3,6 +3,8 @@
  * or finish the operation an interrupted run left in the record.
  */
 import { parse } from 'yaml';
+import type { LeaseSnapshot } from '../ha/lease-record.js';
+import { agentLease, checkAgentPlan, switchoverByAgents } from './agents.js';
 import { emit, type FailoverContext } from './context.js';
 import { FailoverRefusedError, FailoverStepError } from './errors.js';
 import { takeLease } from './lease.js';
@@ -285,7 +287,12 @@ export async function runFailover(
   try {
     const record = await readRecord(inner);
     const op = currentOperation(record);
-    const result = op ? await resume(inner, op, opts) : await fresh(inner, record, opts);
+    const agents = op ? undefined : await agentLease(inner);
+    const result = op
+      ? await resume(inner, op, opts)
+      : agents
+        ? await viaAgents(inner, record, opts, agents)
+        : await fresh(inner, record, opts);
     return { ...result, totalMs: ctx.clock.now() - t0 };
   } finally {
     await lease.release();
@@ -310,6 +317,56 @@ async function fresh(
   });
   if (ctx.crashAfter === 'plan') ctx.crash?.();
   return execute(ctx, op, opts, { warnings: plan.warnings });
+}
+
+/** The cluster's agents carry the switchover out; kpg asks, waits and reports. */
+async function viaAgents(
+  ctx: FailoverContext,
+  record: ClusterRecord,
+  opts: FailoverOptions,
+  lease: LeaseSnapshot,
+): Promise<FailoverResult> {
+  const { plan } = await makePlan(ctx, record, opts);
+  checkAgentPlan(ctx, plan, lease);
+  for (const w of plan.warnings) emit(ctx, { type: 'warn', message: w });
+  if (opts.confirm && !(await opts.confirm(plan))) {
+    return { ...dryRunResult(ctx, plan), dryRun: false, cancelled: true };
+  }
+  const done = await switchoverByAgents(ctx, plan, lease, opts.timeoutMs);
+  const rejoin = await waitRejoined(ctx, plan.target, [plan.oldPrimary], opts.timeoutMs);
+  return {
+    ...dryRunResult(ctx, plan),
+    dryRun: false,
+    ...(done.timeline !== undefined ? { timeline: done.timeline } : {}),
+    // The agent hands over only once the target replayed the shutdown checkpoint.
+    possibleLossBytes: 0,
+    steps: [{ name: 'handover', title: 'Agents handed the primary over', ms: done.handedOverMs }],
+    ...rejoin,
+  };
+}
+
+async function waitRejoined(
+  ctx: FailoverContext,
+  primary: string,
+  pods: string[],
+  timeoutMs: number,
+): Promise<Pick<FailoverResult, 'rejoined' | 'notRejoined' | 'warnings'>> {
+  const deadline = ctx.clock.now() + timeoutMs;
+  let streaming: string[] = [];
+  for (;;) {
+    const m = await observeOne(ctx, primary, { timeoutMs: 5_000 });
+    streaming = (m.peers ?? []).filter((p) => p.state === 'streaming').map((p) => p.name);
+    if (pods.every((p) => streaming.includes(p)) || ctx.clock.now() > deadline) break;
+    await ctx.clock.sleep(250, ctx.signal);
+  }
+  const notRejoined = pods.filter((p) => !streaming.includes(p));
+  return {
+    rejoined: pods.filter((p) => streaming.includes(p)),
+    notRejoined,
+    warnings: notRejoined.length
+      ? [`not streaming from ${primary} yet: ${notRejoined.join(', ')} (see kpg describe)`]
+      : [],
+  };
 }
 
 async function execute(

@@ -120,6 +120,11 @@ export class LeaseElector {
     return outcome;
   }
 
+  /** Renew, giving up the pending switchover request with the reason (kpg failover reports it). */
+  async refuseSwitchover(published: Published, reason: string): Promise<WriteOutcome> {
+    return this.write({ holder: this.holder, published, refuseSwitchover: reason });
+  }
+
   /** Forget holding (a holder past its renew deadline): later reads cannot revive it. */
   stepDown(): void {
     this.renewedSentMs = undefined;
@@ -130,6 +135,7 @@ export class LeaseElector {
     holder?: string;
     published?: Published;
     handoverTo?: string;
+    refuseSwitchover?: string;
   }): Promise<WriteOutcome> {
     const base = this.observation?.snapshot;
     const attempt = `${this.o.self.uid}:${++this.seq}`;

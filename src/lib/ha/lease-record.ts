@@ -23,6 +23,12 @@ export const LeaseAnnotation = {
   attempt: 'kpg.io/attempt',
   /** Set by kpg failover while it drives: agents take nothing over meanwhile. */
   paused: 'kpg.io/paused-by',
+  /** kpg failover's switchover request: the standby to hand the lease to... */
+  switchoverTo: 'kpg.io/switchover-to',
+  /** ...by this holder only (pod/UID): a request meant for another term is void. */
+  switchoverFrom: 'kpg.io/switchover-from',
+  /** Why the holder did not carry the last request out (it cleared it). */
+  switchoverRefused: 'kpg.io/switchover-refused',
 } as const;
 
 export function leaseName(cluster: string): string {
@@ -36,6 +42,13 @@ export interface Published {
   synchronous?: string[];
 }
 
+export interface SwitchoverRequest {
+  /** The standby's pod name. */
+  to: string;
+  /** The holder identity (pod/UID) that is to carry it out. */
+  from: string;
+}
+
 /** A read of the Lease, normalised. */
 export interface LeaseSnapshot {
   resourceVersion: string;
@@ -45,6 +58,10 @@ export interface LeaseSnapshot {
   handoverTo?: string;
   attempt?: string;
   pausedBy?: string;
+  /** A switchover kpg failover asked for, not carried out yet. */
+  switchover?: SwitchoverRequest;
+  /** Why the holder gave the last request up. */
+  switchoverRefused?: string;
   transitions: number;
   acquireTime?: string;
   object: LeaseObject;
@@ -67,10 +84,20 @@ export function snapshotOf(object: LeaseObject): LeaseSnapshot {
     ...(a[LeaseAnnotation.handoverTo] ? { handoverTo: a[LeaseAnnotation.handoverTo] } : {}),
     ...(a[LeaseAnnotation.attempt] ? { attempt: a[LeaseAnnotation.attempt] } : {}),
     ...(a[LeaseAnnotation.paused] ? { pausedBy: a[LeaseAnnotation.paused] } : {}),
+    ...switchoverOf(a),
+    ...(a[LeaseAnnotation.switchoverRefused]
+      ? { switchoverRefused: a[LeaseAnnotation.switchoverRefused] }
+      : {}),
     transitions: spec.leaseTransitions ?? 0,
     ...(spec.acquireTime ? { acquireTime: spec.acquireTime } : {}),
     object,
   };
+}
+
+function switchoverOf(a: Record<string, string>): { switchover?: SwitchoverRequest } {
+  const to = a[LeaseAnnotation.switchoverTo];
+  const from = a[LeaseAnnotation.switchoverFrom];
+  return to && from ? { switchover: { to, from } } : {};
 }
 
 /** What one write changes. */
@@ -84,6 +111,8 @@ export interface LeaseWrite {
   /** Replaces the published fields; absent ones are kept from the current version. */
   published?: Published;
   handoverTo?: string;
+  /** The holder gives a switchover request up, saying why. */
+  refuseSwitchover?: string;
 }
 
 /**
@@ -104,6 +133,7 @@ export function leaseForWrite(
   };
   delete annotations[LeaseAnnotation.handoverTo];
   if (w.handoverTo !== undefined) annotations[LeaseAnnotation.handoverTo] = w.handoverTo;
+  settleSwitchover(annotations, w, spec.holderIdentity);
   publish(annotations, w.published);
   const next: LeaseObject['spec'] = {
     ...spec,
@@ -127,6 +157,20 @@ export function leaseForWrite(
     },
     spec: next,
   };
+}
+
+/** A request is carried out by a release or a new holder, or given up: either way it is done. */
+function settleSwitchover(
+  annotations: Record<string, string>,
+  w: LeaseWrite,
+  holderNow: string | undefined,
+): void {
+  if (w.holder === undefined || w.holder !== holderNow || w.refuseSwitchover !== undefined) {
+    delete annotations[LeaseAnnotation.switchoverTo];
+    delete annotations[LeaseAnnotation.switchoverFrom];
+  }
+  if (w.refuseSwitchover !== undefined)
+    annotations[LeaseAnnotation.switchoverRefused] = w.refuseSwitchover;
 }
 
 function publish(annotations: Record<string, string>, p: Published | undefined): void {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # watchdog.sh: the postgres container's self-fence (kpg's in-pod agent).
 #
-#   PGDATA=... watchdog.sh DEADLINE_FILE POSTMASTER_PID
+#   PGDATA=... watchdog.sh DEADLINE_FILE POSTMASTER_PID [STOP_FILE]
 #
 # The agent (another container of the pod) writes to DEADLINE_FILE, after
 # each lease renewal that landed, the uptime in seconds ("12345.678") until
@@ -16,6 +16,10 @@
 # which comes back as a standby). It exits 0 when the postmaster ends by
 # itself. A standby is never fenced: it takes no writes, and a deadline left
 # from an earlier term must not kill it.
+#
+# STOP_FILE, when it appears while PGDATA is a primary's, asks for a fast
+# shutdown (SIGINT to the postmaster, once): a switchover the agent carries
+# out. The deadline still applies while postgres shuts down.
 #
 # Nothing here needs the agent alive: a frozen or crashed agent stops
 # writing, the deadline passes, and the primary is fenced all the same.
@@ -95,12 +99,17 @@ fence() {
 }
 
 watch() {
-  local file=$1 pm=$2 now dl
+  local file=$1 pm=$2 stop=${3:-} now dl asked=0
   wd_log "watching postmaster $pm against the deadline in $file"
   while kill -0 "$pm" 2>/dev/null; do
     if is_standby; then
       sleep "$KPG_WATCHDOG_INTERVAL"
       continue
+    fi
+    if ((!asked)) && [[ -n $stop && -e $stop ]]; then
+      wd_log "$stop: fast shutdown of postmaster $pm (switchover)"
+      kill -INT "$pm" 2>/dev/null
+      asked=1
     fi
     if ! now=$(uptime_ms); then
       wd_log "cannot read $KPG_UPTIME_FILE: fencing"
@@ -124,10 +133,10 @@ watch() {
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
-  if (($# != 2)) || [[ -z ${PGDATA:-} ]]; then
-    echo "usage: PGDATA=DIR watchdog.sh DEADLINE_FILE POSTMASTER_PID" >&2
+  if (($# < 2 || $# > 3)) || [[ -z ${PGDATA:-} ]]; then
+    echo "usage: PGDATA=DIR watchdog.sh DEADLINE_FILE POSTMASTER_PID [STOP_FILE]" >&2
     exit 2
   fi
-  watch "$1" "$2"
+  watch "$@"
   exit $?
 fi

@@ -93,6 +93,10 @@ class FakeFiles implements SharedFiles {
   data = () => undefined;
   shuttingDown = () => this.stopping;
   shutdownCheckpoint = () => this.checkpoint;
+  stopRequested = false;
+  requestStop = (on: boolean) => {
+    this.stopRequested = on;
+  };
   writeAgentState = (s: Record<string, unknown>) => {
     this.states.push(s);
   };
@@ -243,9 +247,11 @@ describe('Agent', () => {
     await t.cycles(3);
     t.pg.snap = undefined; // killed, and kept down
     const after = await t.cycles(9);
+    // Counted from its last answer as primary (the third cycle): retry 1 s, bound 6 s.
     expect(after.map((a) => a?.kind)).toEqual([
-      ...Array<string>(7).fill('lead'),
+      ...Array<string>(6).fill('lead'),
       'release',
+      'refuse',
       'refuse',
     ]);
     expect(t.files.deadline).toBe('0');
@@ -364,5 +370,76 @@ describe('Agent', () => {
         message: expect.stringContaining('keeping the lease'),
       }),
     );
+  });
+
+  /** pg-0 serving as primary and holding the lease; then kpg failover asks for `to`. */
+  async function askedForSwitchover(to: string, from = 'pg-0/uid-1') {
+    const t = setup('pg-0');
+    t.cluster.record.data!.primary = 'pg-0';
+    t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
+    await t.cycles(3);
+    const lease = t.server.object!;
+    lease.metadata!.annotations = {
+      ...lease.metadata!.annotations,
+      'kpg.io/switchover-to': to,
+      'kpg.io/switchover-from': from,
+    };
+    t.server.store(lease);
+    return t;
+  }
+
+  it('carries a switchover request out: fast shutdown, confirmation by the target only, release to it', async () => {
+    const t = await askedForSwitchover('pg-2');
+    await t.cycles(1);
+    expect(t.files.stopRequested).toBe(true);
+    expect(t.files.role).toBe('wait');
+    t.pg.snap = undefined; // the fast shutdown
+    t.files.checkpoint = { lsn: 0x3000028n, timeline: 1 };
+    t.confirmed.add('pg-1'); // confirmed, but not the one asked for
+    await t.cycles(2);
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-0/uid-1');
+    t.confirmed.add('pg-2');
+    await t.cycles(1);
+    const a = t.server.object?.metadata?.annotations ?? {};
+    expect(t.server.object?.spec?.holderIdentity).toBeUndefined();
+    expect(a['kpg.io/handover-to']).toBe('pg-2');
+    expect(a['kpg.io/switchover-to']).toBeUndefined();
+    expect(t.files.stopRequested).toBe(false);
+    // The pod lives on: back to the ordinary cycle, following the lease it handed over.
+    expect((await t.cycles(1))[0]?.kind).toBe('follow');
+  });
+
+  it('gives a switchover up when the target does not confirm in time, saying why, and serves again', async () => {
+    const t = await askedForSwitchover('pg-2');
+    await t.cycles(1);
+    t.pg.snap = undefined;
+    t.files.checkpoint = { lsn: 0x3000028n, timeline: 1 };
+    await t.cycles(12);
+    const a = t.server.object?.metadata?.annotations ?? {};
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-0/uid-1');
+    expect(a['kpg.io/switchover-to']).toBeUndefined();
+    expect(a['kpg.io/switchover-refused']).toContain('no standby confirmed');
+    expect(t.files.stopRequested).toBe(false);
+    expect(t.files.role).toBe('primary');
+  });
+
+  it('ignores a request meant for another incarnation, and refuses one naming itself', async () => {
+    const stale = await askedForSwitchover('pg-2', 'pg-0/uid-old');
+    await stale.cycles(2);
+    expect(stale.files.stopRequested).toBe(false);
+    const self = await askedForSwitchover('pg-0');
+    await self.cycles(1);
+    expect(self.files.stopRequested).toBe(false);
+    expect(self.server.object?.metadata?.annotations?.['kpg.io/switchover-refused']).toContain(
+      'names the primary itself',
+    );
+  });
+
+  it('labels its own pod replica once its postgres follows as a standby', async () => {
+    const t = setup();
+    delete t.cluster.labels['pg-1'];
+    await t.holdByPg0();
+    expect((await t.cycles(1))[0]?.kind).toBe('follow');
+    expect(t.cluster.labels['pg-1']).toBe('replica');
   });
 });

@@ -1,6 +1,12 @@
 /** The Lease state machine: CAS writes, 409s, timeouts that landed, expiry on the observer's clock, identity. */
 import { describe, expect, it } from 'vitest';
-import { LeaseAnnotation, decide, holderOf } from '../../../src/lib/ha/index.js';
+import {
+  LeaseAnnotation,
+  decide,
+  holderOf,
+  leaseForWrite,
+  snapshotOf,
+} from '../../../src/lib/ha/index.js';
 import {
   FakeLeaseServer,
   World,
@@ -264,5 +270,33 @@ describe('identity is pod name and UID', () => {
     expect(decide(o, after.clock.now())).toMatchObject({ kind: 'acquire', as: 'reclaim' });
     expect((await after.e.claim({})).ok).toBe(true);
     expect(after.e.holding).toBe(true);
+  });
+});
+
+describe('switchover requests in the lease', () => {
+  const ref = { namespace: 'demo', name: 'pg-primary' };
+  const base = (annotations: Record<string, string>) => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'pg-primary', namespace: 'demo', resourceVersion: '7', annotations },
+    spec: { holderIdentity: 'pg-0/uid-0', leaseDurationSeconds: 10 },
+  });
+  const asked = { 'kpg.io/switchover-to': 'pg-2', 'kpg.io/switchover-from': 'pg-0/uid-0' };
+  const write = { leaseDurationSeconds: 10, wallMs: 0, attempt: 'uid-0:1' };
+
+  it('reads a request only with both its target and the holder meant to carry it out', () => {
+    expect(snapshotOf(base(asked)).switchover).toEqual({ to: 'pg-2', from: 'pg-0/uid-0' });
+    expect(snapshotOf(base({ 'kpg.io/switchover-to': 'pg-2' })).switchover).toBeUndefined();
+  });
+
+  it('keeps it across renewals, and settles it by a release, a new holder or a refusal', () => {
+    const a = (w: Parameters<typeof leaseForWrite>[2]) =>
+      leaseForWrite(ref, base(asked), w).metadata?.annotations ?? {};
+    expect(a({ ...write, holder: 'pg-0/uid-0' })['kpg.io/switchover-to']).toBe('pg-2');
+    expect(a({ ...write, handoverTo: 'pg-2' })['kpg.io/switchover-to']).toBeUndefined();
+    expect(a({ ...write, holder: 'pg-1/uid-1' })['kpg.io/switchover-from']).toBeUndefined();
+    const refused = a({ ...write, holder: 'pg-0/uid-0', refuseSwitchover: 'no standby confirmed' });
+    expect(refused['kpg.io/switchover-to']).toBeUndefined();
+    expect(refused['kpg.io/switchover-refused']).toBe('no standby confirmed');
   });
 });
