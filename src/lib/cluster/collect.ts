@@ -17,6 +17,7 @@ import {
   type ReplicationView,
 } from '../postgres/index.js';
 import { objectNames, ROLE_LABEL } from '../render/index.js';
+import { collectAgents } from './agents.js';
 import { evaluateHealth } from './health.js';
 import { parseRecord } from './record.js';
 import type {
@@ -366,6 +367,18 @@ export async function collectStatus(
     for (const i of instances) if (i.error) ctx.errors.push(`pod ${i.pod}: ${i.error}`);
   }
 
+  const agents =
+    opts.queryPostgres === false
+      ? undefined
+      : await attempt(ctx, 'reading the agents', () =>
+          collectAgents(
+            kube,
+            ns,
+            name,
+            instances.filter((i) => i.phase === 'Running').map((i) => i.pod),
+            timeoutMs,
+          ),
+        );
   const secret = sts || rec.record ? await readSecret(ctx, secretName(sts, name)) : undefined;
   const svc = servicesFrom(services?.items ?? [], slices?.items ?? []);
   const objects = new Set<string>([
@@ -393,6 +406,7 @@ export async function collectStatus(
     services: svc,
     ...(secret ? { secret } : {}),
     events: eventsFor(events?.items ?? [], objects, opts.maxEvents ?? 20),
+    ...(agents ? { agents } : {}),
     health: 'down',
     problems: [],
     errors: ctx.errors,

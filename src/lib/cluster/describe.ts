@@ -238,6 +238,34 @@ function historySection(s: ClusterStatus, o: FormatOptions): string {
   return `Failover history:\n${lines.join('\n')}`;
 }
 
+function agentsSection(s: ClusterStatus, o: FormatOptions): string | undefined {
+  const a = s.agents;
+  if (!a) return undefined;
+  const l = a.lease;
+  const head = kv([
+    [
+      'Lease',
+      `${s.name}-primary held by ${l.holder ?? 'nobody (released)'}${l.renewTime ? `, renewed ${formatAge(l.renewTime, o.now)} ago` : ''}${l.leaseDurationSeconds !== undefined ? ` (lease ${l.leaseDurationSeconds}s)` : ''}, ${l.transitions} transition(s)`,
+    ],
+    ['Handed over to', l.handoverTo],
+    ['Switchover asked', l.switchoverTo],
+    ['Last switchover refused', l.switchoverRefused],
+  ]);
+  const rows = a.pods.map((p) => [
+    p.pod,
+    p.role ?? '-',
+    p.error ? 'unknown' : `${p.decision ?? '-'}${p.step && p.step !== 'none' ? ` ${p.step}` : ''}`,
+    p.error ?? p.reason ?? '',
+  ]);
+  const last = [...(s.record?.history ?? [])]
+    .reverse()
+    .find((e) => e.reason.startsWith('automatic'));
+  const lastLine = last
+    ? `  Last automatic change: ${last.reason} ${last.oldPrimary} → ${last.newPrimary}, ${formatAge(last.time, o.now)} ago (timeline ${last.timeline})`
+    : '  Last automatic change: none';
+  return `Agents:\n${indent(head)}\n${indent(formatTable(['POD', 'POSTGRES', 'DECISION', 'WHY'], rows))}\n${lastLine}`;
+}
+
 export function describeText(s: ClusterStatus, o: FormatOptions): string {
   const head = kv([
     ['Name', s.name],
@@ -260,9 +288,10 @@ export function describeText(s: ClusterStatus, o: FormatOptions): string {
     replicationSection(s),
     servicesSection(s),
     secretSection(s),
+    agentsSection(s, o),
     historySection(s, o),
     eventsSection(s, o),
-  ];
+  ].filter((x): x is string => x !== undefined);
   if (s.errors.length)
     sections.push(`Errors while collecting:\n${s.errors.map((e) => `  - ${e}`).join('\n')}`);
   return sections.join('\n\n');

@@ -32,7 +32,8 @@ export interface HealthResult {
 type Input = Pick<
   ClusterStatus,
   'name' | 'instances' | 'services' | 'replication' | 'record' | 'spec' | 'statefulSet'
->;
+> &
+  Partial<Pick<ClusterStatus, 'agents'>>;
 
 const writable = (i: InstanceStatus) => i.postgres?.inRecovery === false;
 
@@ -92,7 +93,7 @@ function standbyProblems(s: Input, primary: InstanceStatus, t: HealthThresholds)
 
 export function evaluateHealth(s: Input, t: HealthThresholds = DEFAULT_THRESHOLDS): HealthResult {
   const down = downProblems(s);
-  if (!down.primary) return { health: 'down', problems: down.problems };
+  if (!down.primary) return { health: 'down', problems: [...down.problems, ...agentProblems(s)] };
   const primary = down.primary;
   const problems: string[] = [];
   if (primary.role !== 'primary')
@@ -110,6 +111,17 @@ export function evaluateHealth(s: Input, t: HealthThresholds = DEFAULT_THRESHOLD
   for (const i of s.instances) if (!i.ready) problems.push(`pod ${i.pod} is not Ready`);
   problems.push(...standbyProblems(s, primary, t));
   return { health: problems.length === 0 ? 'healthy' : 'degraded', problems };
+}
+
+/** Why the agents do not fail over (or fence): the decisions people must see. */
+function agentProblems(s: Input): string[] {
+  return (s.agents?.pods ?? [])
+    .filter((p) => p.decision === 'refuse' || p.decision === 'fence')
+    .map((p) =>
+      p.decision === 'refuse'
+        ? `${p.pod}'s agent does not take over: ${p.reason ?? 'no reason given'}`
+        : `${p.pod}'s agent fences its postgres: ${p.reason ?? 'no reason given'}`,
+    );
 }
 
 /** The exit code of `describe --exit-code`. */

@@ -3,6 +3,7 @@
  * JSON/YAML or as sections (describe) or rows (get). Plain data: no classes,
  * no Dates (RFC 3339 strings), so `-o json` is exactly this.
  */
+import type { AgentsStatus } from './agents.js';
 import type { HistoryEntry, PendingOperation } from './record.js';
 import type { ControlData, InstanceInfo, ReplicationRow } from '../postgres/index.js';
 
@@ -125,6 +126,8 @@ export interface ClusterStatus {
   services: ServiceStatus[];
   secret?: SecretStatus;
   events: EventStatus[];
+  /** The in-pod agents: their Lease and each pod's last decision (clusters with agents only). */
+  agents?: AgentsStatus;
   health: Health;
   /** Why the health is not 'healthy'. */
   problems: string[];
