@@ -28,8 +28,18 @@ export const LEASE_SECONDS = 10;
 export const RENEW_DEADLINE_SECONDS = 6;
 
 /** The failover tests' cluster (3 pods, hot standbys), opted in to the agent. */
-export function agentManifest(opts: ClusterOptions = {}, name = CLUSTER): string {
-  const base = harnessManifest(opts);
+export function agentManifest(
+  opts: ClusterOptions & { maximumLagBeforeFailover?: number } = {},
+  name = CLUSTER,
+): string {
+  const plain = harnessManifest(opts);
+  const base =
+    opts.maximumLagBeforeFailover === undefined
+      ? plain
+      : plain.replace(
+          '\nspec:\n',
+          `\nspec:\n  leaderElection:\n    maximumLagBeforeFailover: ${opts.maximumLagBeforeFailover}\n`,
+        );
   const opted = base.replace(
     `metadata:\n  name: ${CLUSTER}\n`,
     `metadata:\n  name: ${name}\n  annotations:\n    kpg.io/agent: "true"\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
@@ -49,11 +59,12 @@ export interface Started {
 export async function startCluster(
   prefix: string,
   onNamespace: (ns: string) => void,
+  opts: Parameters<typeof agentManifest>[0] = {},
 ): Promise<Started> {
   const ns = await createNamespace(prefix);
   onNamespace(ns);
   const created = await kpg(['create', '-f', '-', '-n', ns, '--timeout', '5m'], {
-    input: agentManifest(),
+    input: agentManifest(opts),
     timeoutMs: 330_000,
   });
   expect(created.code, `${created.stdout}\n${created.stderr}`).toBe(0);
