@@ -11,7 +11,10 @@
 #
 # The files shared with the agent in $KPG_HA_DIR (src/agent/files.ts):
 #   data, start-state (here -> agent), role, deadline (agent -> here),
-#   shutting-down (preStop or SIGTERM -> agent), shutdown-checkpoint (here -> agent).
+#   shutting-down (preStop or SIGTERM -> agent), shutdown-checkpoint (here -> agent),
+#   stop-request (agent -> watchdog.sh: a switchover's fast shutdown; this
+#   script then starts over, without a container restart, and the agent's
+#   `role` decides again).
 set -euo pipefail
 
 KPG_SCRIPTS=${KPG_SCRIPTS:-/scripts}
@@ -153,7 +156,7 @@ run_postgres() {
   # (a runtime may signal the whole process group, as kpg's local node does).
   (
     trap '' TERM INT
-    PGDATA=$PGDATA exec bash "$KPG_SCRIPTS/watchdog.sh" "$KPG_HA_DIR/deadline" "$PM_PID"
+    PGDATA=$PGDATA exec bash "$KPG_SCRIPTS/watchdog.sh" "$KPG_HA_DIR/deadline" "$PM_PID" "$KPG_HA_DIR/stop-request"
   ) &
   WD_PID=$!
   # The watchdog ends when postgres does (0) or once it has fenced it (3).
@@ -180,6 +183,11 @@ run_postgres() {
     ((wd_rc == 3)) || write_shutdown_checkpoint
     exit 0
   fi
+  if ((wd_rc != 3 && pm_rc == 0)) && [[ -e $KPG_HA_DIR/stop-request ]]; then
+    write_shutdown_checkpoint
+    log "switchover: postgres stopped cleanly; starting over as the agent decides"
+    KPG_KEEP_CHECKPOINT=1 exec bash "$KPG_SCRIPTS/agent-start.sh"
+  fi
   if ((wd_rc == 3)); then
     loud "fenced: this pod's lease ran out (see kpg-watchdog above); the container restarts as a standby"
     exit 3
@@ -192,8 +200,10 @@ agent_main() {
   local state=$1
   [[ -d $KPG_HA_DIR && -w $KPG_HA_DIR ]] || die "agent mode: $KPG_HA_DIR (shared with the agent) is not a writable directory"
   [[ -r $KPG_SCRIPTS/watchdog.sh ]] || die "agent mode: $KPG_SCRIPTS/watchdog.sh is missing"
-  # A checkpoint from an earlier run of this container is not this shutdown's.
-  rm -f "$KPG_HA_DIR/shutdown-checkpoint"
+  # A checkpoint from an earlier run of this container is not this shutdown's
+  # (after a switchover this script starts over, and the agent still needs it).
+  [[ ${KPG_KEEP_CHECKPOINT:-} == 1 ]] || rm -f "$KPG_HA_DIR/shutdown-checkpoint"
+  unset KPG_KEEP_CHECKPOINT
   write_whole "$KPG_HA_DIR/data" "$state"
   log "agent mode: PGDATA: $state; the agent decides the role (no API access from here)"
   wait_for_role
