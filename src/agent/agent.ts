@@ -91,6 +91,8 @@ export class Agent {
       // Long enough for a crash and the kubelet's restart; short enough that a
       // postgres kept down fails over well within lease duration + 3 s.
       primaryDownMs: d.config.timing.renewDeadlineMs,
+      // Crash recovery of a large database: minutes are normal; a standby takes over after that.
+      primaryRecoveryMs: 60_000,
     };
   }
 
@@ -226,11 +228,19 @@ export class Agent {
     const peers = this.d.elector.holding ? [] : await this.peerStates();
     const rec = recordView(record);
     const deadline = this.d.elector.renewDeadlineMs;
+    const since = this.d.elector.heldSinceMs;
     const o: Observed = {
       self: this.d.config.self,
       policy: this.policy,
       lease,
-      ...(deadline !== undefined ? { holding: { renewDeadlineMs: deadline } } : {}),
+      ...(deadline !== undefined
+        ? {
+            holding: {
+              renewDeadlineMs: deadline,
+              ...(since !== undefined ? { sinceMs: since } : {}),
+            },
+          }
+        : {}),
       ...(rec ? { record: rec } : {}),
       local: this.local,
       peers,

@@ -38,6 +38,7 @@ export function observeLocal(
     lastStreamingMs: next.lastStreamingMs,
     lastPrimaryMs: next.lastPrimaryMs,
     data: reports.data,
+    ...(role === 'starting' ? { recovering: reports.startState === 'starting' } : {}),
   };
   return { local, memory: next };
 }

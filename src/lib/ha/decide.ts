@@ -122,9 +122,15 @@ function asHolder(o: Observed, now: number): Action {
   // Counted from when it last answered as primary, not from its last change
   // of state: one killed at each restart goes down, starting, down... and
   // never stays in one state for long.
+  // And only within this term: a holder that just reclaimed the lease after a
+  // long outage gets its full time to start postgres.
   if ((local.role === 'down' || local.role === 'starting') && local.lastPrimaryMs !== undefined) {
-    const downFor = now - local.lastPrimaryMs;
-    if (downFor > policy.primaryDownMs) {
+    const downFor = now - Math.max(local.lastPrimaryMs, o.holding.sinceMs ?? -Infinity);
+    // Crash recovery may take long on a big database; the start script's own
+    // preparation (or a postgres killed at each restart) may not.
+    const recovering = local.role === 'starting' && local.recovering === true;
+    const bound = recovering ? policy.primaryRecoveryMs : policy.primaryDownMs;
+    if (downFor > bound) {
       return {
         kind: 'release',
         reason: `postgres has not answered for ${seconds(downFor)}: fencing it and giving the lease up`,

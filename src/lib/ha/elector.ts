@@ -58,6 +58,7 @@ export class LeaseElector {
   private observation: Observation | undefined;
   /** Monotonic ms at which the newest renewal that landed was sent; undefined: not holding. */
   private renewedSentMs: number | undefined;
+  private heldSince: number | undefined;
   private readonly attempts = new Map<string, number>();
   private seq = 0;
 
@@ -81,6 +82,11 @@ export class LeaseElector {
     return this.renewedSentMs === undefined
       ? undefined
       : this.renewedSentMs + this.o.timing.renewDeadlineMs;
+  }
+
+  /** When this term began: the send time of the write that made it holder (monotonic ms). */
+  get heldSinceMs(): number | undefined {
+    return this.renewedSentMs === undefined ? undefined : this.heldSince;
   }
 
   /** When the newest landed renewal was sent (monotonic ms): the fence deadline counts from it. */
@@ -194,7 +200,9 @@ export class LeaseElector {
     const sent = snapshot.attempt === undefined ? undefined : this.attempts.get(snapshot.attempt);
     // A version naming us that none of our remembered writes produced (another
     // writer kept us as holder) extends nothing: the deadline stays where it was.
-    if (sent !== undefined) this.renewedSentMs = Math.max(this.renewedSentMs ?? sent, sent);
+    if (sent === undefined) return;
+    if (this.renewedSentMs === undefined) this.heldSince = sent;
+    this.renewedSentMs = Math.max(this.renewedSentMs ?? sent, sent);
   }
 
   private remember(attempt: string, sentMs: number): void {

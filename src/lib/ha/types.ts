@@ -14,6 +14,8 @@ export interface Policy {
   recentStreamingMs: number;
   /** How long the holder's postgres may be down (not answering, not starting) before it gives the lease up (ms). */
   primaryDownMs: number;
+  /** How long a holder's postgres may stay in crash recovery (started, not answering yet) before it gives the lease up (ms). */
+  primaryRecoveryMs: number;
 }
 
 /** The local postgres, as the agent's socket connection saw it. */
@@ -38,6 +40,8 @@ export interface LocalState {
   lastPrimaryMs?: number;
   /** Monotonic ms since the role has been what it is now. */
   roleSinceMs: number;
+  /** starting only: the postmaster runs (crash recovery), rather than the start script preparing. */
+  recovering?: boolean;
   /** What PGDATA holds, as the start script reported it (undefined: unknown). */
   data?: 'primary' | 'standby' | 'empty';
 }
@@ -74,8 +78,8 @@ export interface Observed {
   self: Identity;
   policy: Policy;
   lease: LeaseObservation;
-  /** The elector's own state: holding, with the renew deadline (monotonic ms). */
-  holding?: { renewDeadlineMs: number };
+  /** The elector's own state: holding, with the renew deadline and since when (monotonic ms). */
+  holding?: { renewDeadlineMs: number; sinceMs?: number };
   record?: RecordView;
   local: LocalState;
   peers: PeerState[];

@@ -255,6 +255,36 @@ describe('decide: the primary side', () => {
     expect(decide(notYet, NOW)).toMatchObject({ kind: 'lead', step: 'start-primary' });
   });
 
+  it('gives a holder that just reclaimed the lease after a long outage its full time to start', () => {
+    const back = (heldForMs: number) =>
+      mine({
+        holding: { renewDeadlineMs: NOW + 5000, sinceMs: NOW - heldForMs },
+        local: {
+          ...primary(),
+          role: 'starting',
+          roleSinceMs: NOW - 500,
+          lastPrimaryMs: NOW - 600_000,
+        },
+      });
+    expect(decide(back(1000), NOW)).toMatchObject({ kind: 'lead', step: 'start-primary' });
+    expect(decide(back(2500), NOW)).toMatchObject({ kind: 'release' });
+  });
+
+  it('lets crash recovery (the postmaster started, not answering yet) take longer', () => {
+    const recovering = (downMs: number) =>
+      mine({
+        local: {
+          ...primary(),
+          role: 'starting',
+          recovering: true,
+          roleSinceMs: NOW - downMs,
+          lastPrimaryMs: NOW - downMs,
+        },
+      });
+    expect(decide(recovering(10_000), NOW)).toMatchObject({ kind: 'lead', step: 'start-primary' });
+    expect(decide(recovering(25_000), NOW)).toMatchObject({ kind: 'release' });
+  });
+
   it('gives the lease up when its postgres is killed at each restart (down, starting, down...)', () => {
     // Each state lasts under the bound; the time since it last served as primary does not.
     const flapping = (role: 'down' | 'starting') =>

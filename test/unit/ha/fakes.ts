@@ -94,6 +94,7 @@ export const POLICY: Policy = {
   synchronous: false,
   recentStreamingMs: 20_000,
   primaryDownMs: 2_000,
+  primaryRecoveryMs: 20_000,
 };
 
 export function identity(pod: string, uid = `uid-${pod}`): Identity {
