@@ -11,6 +11,8 @@ export interface LocalMemory {
   roleSinceMs: number;
   lastStreamingMs?: number;
   lastPrimaryMs?: number;
+  /** The highest timeline seen: a standby's walreceiver reports it only while it streams. */
+  timeline?: number;
 }
 
 /** Pure: the new state and the memory to keep. */
@@ -21,18 +23,26 @@ export function observeLocal(
   now: number,
 ): { local: LocalState; memory: LocalMemory } {
   const role = roleOf(snap, reports.startState);
+  // Once the walreceiver stops (its primary died) a standby's only other
+  // source is its last restartpoint, minutes old: after a failover it would
+  // claim the old timeline and refuse to take over. Timelines only grow.
+  const timeline =
+    snap?.timeline === undefined
+      ? memory.timeline
+      : Math.max(snap.timeline, snap.role === 'standby' ? (memory.timeline ?? 0) : 0);
   const next: LocalMemory = {
     role,
     roleSinceMs: memory.role === role ? memory.roleSinceMs : now,
     lastStreamingMs: snap?.streaming ? now : memory.lastStreamingMs,
     lastPrimaryMs: snap?.role === 'primary' ? now : memory.lastPrimaryMs,
+    ...(timeline !== undefined ? { timeline } : {}),
   };
   const local: LocalState = {
     role,
     streaming: snap?.streaming ?? false,
     replayPaused: snap?.replayPaused ?? false,
     roleSinceMs: next.roleSinceMs,
-    timeline: snap?.timeline,
+    timeline: snap ? timeline : undefined,
     flushLsn: snap?.flushLsn,
     replayLsn: snap?.replayLsn,
     lastStreamingMs: next.lastStreamingMs,
