@@ -295,6 +295,8 @@ export interface NodeFault {
 export interface FaultState {
   nodes: Record<string, NodeFault>;
   apiserver: { latencyMs?: number; timeout?: boolean };
+  /** Network namespaces whose API relay hangs (isolatePod). */
+  cutRelays?: string[];
 }
 
 export interface FaultResult extends FaultState {
@@ -369,6 +371,22 @@ export function partitionNode(
   );
 }
 
+/**
+ * Cuts one pod off as a network partition would: partitionPod (its veth
+ * down: no pod traffic either way) and its in-pod API relay hangs, so it
+ * reaches neither its peers nor the API server. Processes keep running.
+ */
+export async function isolatePod(ns: string, pod: string): Promise<void> {
+  partitionPod(ns, pod);
+  await control('POST', `/relay/cut?netns=${encodeURIComponent(podState(ns, pod).netns)}`);
+}
+
+/** Reverses isolatePod. */
+export async function rejoinPod(ns: string, pod: string): Promise<void> {
+  await control('POST', `/relay/heal?netns=${encodeURIComponent(podState(ns, pod).netns)}`);
+  healPod(ns, pod);
+}
+
 /** Ends a partition. */
 export function healNode(node: string): Promise<FaultResult> {
   return control('POST', `/nodes/${encodeURIComponent(node)}/heal`);
@@ -422,6 +440,8 @@ export async function clearFaults(): Promise<void> {
     if (f.kubeletBroken) await fixKubelet(node);
   }
   if (s.apiserver.latencyMs || s.apiserver.timeout) await restoreApiServer();
+  for (const netns of s.cutRelays ?? [])
+    await control('POST', `/relay/heal?netns=${encodeURIComponent(netns)}`);
 }
 
 const NO_SCHEDULE_TAINT = 'kpg.test/no-schedule';

@@ -161,7 +161,7 @@ func run(o options) error {
 		Images:         images.WithHostNode(images.Resolver{PGRoot: o.pgRoot, KubectlDir: filepath.Join(o.stateDir, "bin")}),
 		Hosts:          table,
 		Relay: func(ctx context.Context, nodeName, netnsPath, listenAddr, target string) error {
-			return relay.ListenInNetNS(ctx, netnsPath, listenAddr, target, fstate.RelayFaults(nodeName))
+			return relay.ListenInNetNS(ctx, netnsPath, listenAddr, target, fstate.RelayFaults(nodeName, netnsPath))
 		},
 		NodeAllocatable: node.Capacity, Recorder: recorder, Faults: fstate,
 	}, factory)

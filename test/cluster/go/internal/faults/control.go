@@ -253,6 +253,9 @@ func (c *Controller) Reset() {
 		c.State.SetNode(name, Node{})
 	}
 	c.State.SetAPI(API{})
+	for _, netns := range s.CutRelays {
+		c.State.CutRelay(netns, false)
+	}
 	if err := c.applyNet(); err != nil {
 		klog.Warningf("fault reset: %v", err)
 	}

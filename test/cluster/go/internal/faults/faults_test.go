@@ -66,20 +66,20 @@ func TestState(t *testing.T) {
 	if !s.KubeletDown("n1") {
 		t.Error("kubelet cut must make it down")
 	}
-	if c := s.RelayConditions("n1"); !c.Hang {
+	if c := s.RelayConditions("n1", ""); !c.Hang {
 		t.Error("partitioned node's relay must hang")
 	}
 	s.SetNode("n3", Node{KubeletBroken: true})
-	if !s.KubeletDown("n3") || s.Silent("n3") || s.Lost("n3") || s.RelayConditions("n3").Hang {
+	if !s.KubeletDown("n3") || s.Silent("n3") || s.Lost("n3") || s.RelayConditions("n3", "").Hang {
 		t.Error("a broken kubelet hangs its API only: heartbeat, relay and pods go on")
 	}
 	s.SetNode("n3", Node{})
 	s.SetAPI(API{LatencyMs: 300})
-	if c := s.RelayConditions("n2"); c.Hang || c.Latency != 300*time.Millisecond {
+	if c := s.RelayConditions("n2", ""); c.Hang || c.Latency != 300*time.Millisecond {
 		t.Errorf("n2 relay %+v", c)
 	}
 	s.SetAPI(API{Timeout: true})
-	if c := s.RelayConditions("n2"); !c.Hang {
+	if c := s.RelayConditions("n2", ""); !c.Hang {
 		t.Error("API timeout must hang every relay")
 	}
 	s.SetNode("n1", Node{})
@@ -203,4 +203,28 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("get: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+func TestCutRelayHangsOnePod(t *testing.T) {
+	s := NewState()
+	ch := s.Changed()
+	s.CutRelay("/run/netns/a", true)
+	select {
+	case <-ch:
+	default:
+		t.Fatal("cutting a relay did not signal a change")
+	}
+	if !s.RelayConditions("n1", "/run/netns/a").Hang {
+		t.Fatal("the cut pod's relay does not hang")
+	}
+	if s.RelayConditions("n1", "/run/netns/b").Hang {
+		t.Fatal("another pod's relay hangs")
+	}
+	if got := s.Snapshot().CutRelays; len(got) != 1 || got[0] != "/run/netns/a" {
+		t.Fatalf("snapshot lists %v", got)
+	}
+	s.CutRelay("/run/netns/a", false)
+	if s.RelayConditions("n1", "/run/netns/a").Hang || len(s.Snapshot().CutRelays) != 0 {
+		t.Fatal("healing did not end the hang")
+	}
 }

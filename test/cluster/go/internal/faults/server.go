@@ -24,6 +24,7 @@ import (
 //	POST /nodes/<node>/break-kubelet, /nodes/<node>/fix-kubelet
 //	POST /apiserver/slow?latencyMs=N[&timeout=true]
 //	POST /apiserver/restore
+//	POST /relay/cut?netns=PATH, /relay/heal?netns=PATH   one pod's API relay hangs
 //
 // Every POST answers once the fault is in effect, with a Result as JSON.
 
@@ -82,6 +83,13 @@ func (c *Controller) route(r *http.Request) (any, int, error) {
 		res = c.SlowAPI(API{LatencyMs: ms, Timeout: q.Get("timeout") == "true"})
 	case len(parts) == 2 && parts[0] == "apiserver" && parts[1] == "restore":
 		res = c.SlowAPI(API{})
+	case len(parts) == 2 && parts[0] == "relay" && (parts[1] == "cut" || parts[1] == "heal"):
+		netns := q.Get("netns")
+		if netns == "" {
+			return nil, http.StatusBadRequest, errors.New("netns is required")
+		}
+		c.State.CutRelay(netns, parts[1] == "cut")
+		res = Result{Snapshot: c.State.Snapshot()}
 	default:
 		return nil, http.StatusNotFound, errNotFound
 	}

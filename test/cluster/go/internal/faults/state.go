@@ -42,6 +42,8 @@ type API struct {
 type Snapshot struct {
 	Nodes     map[string]Node `json:"nodes"`
 	APIServer API             `json:"apiserver"`
+	// CutRelays: network namespaces whose in-pod API relay hangs (one pod cut off).
+	CutRelays []string `json:"cutRelays,omitempty"`
 }
 
 // FaultedNodes lists the nodes with a fault, sorted.
@@ -62,12 +64,13 @@ type State struct {
 	mu      sync.Mutex
 	nodes   map[string]Node
 	api     API
+	cut     map[string]bool
 	changed chan struct{}
 }
 
 // NewState returns a state without faults.
 func NewState() *State {
-	return &State{nodes: map[string]Node{}, changed: make(chan struct{})}
+	return &State{nodes: map[string]Node{}, cut: map[string]bool{}, changed: make(chan struct{})}
 }
 
 // Changed is closed at the next change.
@@ -114,6 +117,10 @@ func (s *State) Snapshot() Snapshot {
 	for k, v := range s.nodes {
 		out.Nodes[k] = v
 	}
+	for k := range s.cut {
+		out.CutRelays = append(out.CutRelays, k)
+	}
+	sort.Strings(out.CutRelays)
 	return out
 }
 
@@ -133,24 +140,36 @@ func (s *State) KubeletDown(node string) bool {
 	return n.Lost || n.KubeletBroken || n.Partitioned && n.KubeletCut
 }
 
-// RelayConditions is how the in-pod API relay of a pod on node treats its
-// traffic now: a lost or partitioned node's pods and an API server that
-// times out get no answer at all; latency applies to every pod.
-func (s *State) RelayConditions(node string) relay.Conditions {
+// RelayConditions is how the in-pod API relay of a pod on node (in the
+// network namespace netns) treats its traffic now: a lost or partitioned
+// node's pods, a pod whose relay was cut, and an API server that times out
+// get no answer at all; latency applies to every pod.
+func (s *State) RelayConditions(node, netns string) relay.Conditions {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.nodes[node]
 	return relay.Conditions{
-		Hang:    n.Lost || n.Partitioned || s.api.Timeout,
+		Hang:    n.Lost || n.Partitioned || s.api.Timeout || s.cut[netns],
 		Latency: time.Duration(s.api.LatencyMs) * time.Millisecond,
 	}
 }
 
-// RelayFaults adapts the state to relay.Faults for the pods of one node.
-func (s *State) RelayFaults(node string) relay.Faults {
+// CutRelay makes the relay of the pod in netns hang (on) or forward again.
+func (s *State) CutRelay(netns string, on bool) {
+	s.update(func() {
+		if on {
+			s.cut[netns] = true
+		} else {
+			delete(s.cut, netns)
+		}
+	})
+}
+
+// RelayFaults adapts the state to relay.Faults for one pod of a node.
+func (s *State) RelayFaults(node, netns string) relay.Faults {
 	return func() (relay.Conditions, <-chan struct{}) {
 		ch := s.Changed()
-		return s.RelayConditions(node), ch
+		return s.RelayConditions(node, netns), ch
 	}
 }
 
