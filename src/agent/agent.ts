@@ -8,6 +8,7 @@ import { formatLsn } from '../lib/failover/lsn.js';
 import { candidateProblem, candidateViewOf } from '../lib/ha/candidate.js';
 import type { HaClock } from '../lib/ha/clock.js';
 import { decide } from '../lib/ha/decide.js';
+import { divergedStandby } from '../lib/ha/diverged.js';
 import type { LeaseElector } from '../lib/ha/elector.js';
 import { fenceDeadlineMs } from '../lib/ha/fence.js';
 import { confirmsCheckpoint } from '../lib/ha/handover.js';
@@ -80,6 +81,7 @@ export class Agent {
   private takeover: { from: string; reason: string; as: 'takeover' | 'handover' } | undefined;
   private handover: Handover | undefined;
   private refused = new Set<string>();
+  private rewindAskedMs: number | undefined;
 
   constructor(private readonly d: AgentDeps) {
     this.policy = {
@@ -144,6 +146,7 @@ export class Agent {
     this.note(action, o);
     await this.act(action, o);
     await this.labelStandby(action, o);
+    await this.rewindIfDiverged(action, o);
     const gate = startGate(action, o);
     if (gate !== undefined && !(gate === 'primary' && !this.d.elector.holding))
       this.d.files.writeRole(gate);
@@ -394,6 +397,20 @@ export class Agent {
         message: `took over from ${this.takeover.from}: ${this.takeover.reason}`,
       });
     }
+  }
+
+  /** A standby stuck before the new timeline is stopped, so that its start script rewinds it. */
+  private async rewindIfDiverged(a: Action, o: Observed): Promise<void> {
+    if (a.kind !== 'follow') return;
+    const now = this.d.clock.now();
+    // Once per stop: the start script removes the request as it starts over.
+    if (this.rewindAskedMs !== undefined && now - this.rewindAskedMs < 60_000) return;
+    const why = divergedStandby(o, now);
+    if (!why) return;
+    this.rewindAskedMs = now;
+    this.d.log(`rewind: ${why}`);
+    this.d.files.requestStop(true, 'rewind');
+    await this.emit({ reason: 'Rewinding', type: 'Warning', message: why });
   }
 
   /** A standby that follows labels its own pod replica (the NAME-replicas Service selects it). */

@@ -33,7 +33,8 @@ export interface ClusterApi {
 }
 
 export interface AgentEvent {
-  reason: 'PromotedToPrimary' | 'Fenced' | 'FailoverRefused' | 'HandedOver' | 'SteppedDown';
+  reason:
+    'PromotedToPrimary' | 'Fenced' | 'FailoverRefused' | 'HandedOver' | 'SteppedDown' | 'Rewinding';
   message: string;
   type?: 'Normal' | 'Warning';
 }

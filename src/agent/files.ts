@@ -9,7 +9,8 @@
  *   data                 start.sh → agent   what PGDATA holds: primary, standby or empty
  *   shutting-down        start.sh → agent   present once the pod is stopping (SIGTERM)
  *   shutdown-checkpoint  start.sh → agent   "LSN TIMELINE" of the clean shutdown's checkpoint (pg_controldata)
- *   stop-request         agent → watchdog   a switchover: shut the primary down fast (the container stays)
+ *   stop-request         agent → watchdog   shut postgres down fast (a switchover, or a standby to rewind); the
+ *                                           start script removes it and starts over (the container stays)
  *   agent-state          agent → people     the last decision and its reason, one line of JSON
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,8 +31,8 @@ export interface SharedFiles {
   data(): LocalState['data'];
   shuttingDown(): boolean;
   shutdownCheckpoint(): ShutdownCheckpoint | undefined;
-  /** A switchover: ask the postgres container for a fast shutdown; false withdraws it. */
-  requestStop(on: boolean): void;
+  /** Ask the postgres container for a fast shutdown (why: switchover, rewind); false withdraws it. */
+  requestStop(on: boolean, why?: string): void;
   writeAgentState(state: Record<string, unknown>): void;
 }
 
@@ -64,8 +65,8 @@ export function sharedFiles(dir: string): SharedFiles {
     },
     shuttingDown: () => readOptional(at('shutting-down')) !== undefined,
     shutdownCheckpoint: () => parseCheckpoint(readOptional(at('shutdown-checkpoint'))),
-    requestStop: (on) => {
-      if (on) atomicWrite(at('stop-request'), 'switchover\n');
+    requestStop: (on, why) => {
+      if (on) atomicWrite(at('stop-request'), `${why ?? 'switchover'}\n`);
       else rmSync(at('stop-request'), { force: true });
     },
     writeAgentState: (state) => atomicWrite(at('agent-state'), `${JSON.stringify(state)}\n`),

@@ -2,6 +2,7 @@
 export * from './candidate.js';
 export * from './clock.js';
 export * from './decide.js';
+export * from './diverged.js';
 export * from './elector.js';
 export * from './fence.js';
 export * from './handover.js';

@@ -17,9 +17,10 @@
 # itself. A standby is never fenced: it takes no writes, and a deadline left
 # from an earlier term must not kill it.
 #
-# STOP_FILE, when it appears while PGDATA is a primary's, asks for a fast
-# shutdown (SIGINT to the postmaster, once): a switchover the agent carries
-# out. The deadline still applies while postgres shuts down.
+# STOP_FILE, when it appears, asks for a fast shutdown (SIGINT to the
+# postmaster, once): a primary's switchover, or a standby that must rewind
+# onto a timeline it cannot follow. The deadline still applies to a primary
+# while it shuts down.
 #
 # Nothing here needs the agent alive: a frozen or crashed agent stops
 # writing, the deadline passes, and the primary is fenced all the same.
@@ -102,14 +103,14 @@ watch() {
   local file=$1 pm=$2 stop=${3:-} now dl asked=0
   wd_log "watching postmaster $pm against the deadline in $file"
   while kill -0 "$pm" 2>/dev/null; do
+    if ((!asked)) && [[ -n $stop && -e $stop ]]; then
+      wd_log "$stop: fast shutdown of postmaster $pm ($(head -c 64 "$stop" 2>/dev/null))"
+      kill -INT "$pm" 2>/dev/null
+      asked=1
+    fi
     if is_standby; then
       sleep "$KPG_WATCHDOG_INTERVAL"
       continue
-    fi
-    if ((!asked)) && [[ -n $stop && -e $stop ]]; then
-      wd_log "$stop: fast shutdown of postmaster $pm (switchover)"
-      kill -INT "$pm" 2>/dev/null
-      asked=1
     fi
     if ! now=$(uptime_ms); then
       wd_log "cannot read $KPG_UPTIME_FILE: fencing"

@@ -55,8 +55,10 @@ async function fakePostmaster(): Promise<{ pm: number; backends: number[] }> {
 
 function watchdog(
   pm: number,
+  stopFile?: string,
 ): Promise<{ code: number | null; stderr: string }> & { proc: ChildProcess } {
-  const proc = spawn('bash', [WATCHDOG, join(dir, 'deadline'), String(pm)], {
+  const args = [WATCHDOG, join(dir, 'deadline'), String(pm), ...(stopFile ? [stopFile] : [])];
+  const proc = spawn('bash', args, {
     env: {
       ...process.env,
       PGDATA: join(dir, 'pgdata'),
@@ -135,6 +137,22 @@ describe('watchdog.sh', () => {
     expect((await w).code).toBe(3);
     await sleep(100);
     for (const pid of [pm, ...backends]) expect(alive(pid)).toBe(false);
+  });
+
+  it('asks a standby for a fast shutdown (SIGINT) once the stop file appears, and exits 0 after it', async () => {
+    const { pm } = await fakePostmaster();
+    writeFileSync(join(dir, 'pgdata', 'standby.signal'), '');
+    uptime('100.00');
+    deadline('0.000');
+    const stop = join(dir, 'stop-request');
+    const w = watchdog(pm, stop);
+    await sleep(300);
+    expect(alive(pm)).toBe(true);
+    atomic('stop-request', 'rewind\n');
+    const r = await w;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('fast shutdown of postmaster');
+    expect(r.stderr).toContain('(rewind)');
   });
 
   it('refuses to run without PGDATA', async () => {

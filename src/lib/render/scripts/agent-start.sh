@@ -12,9 +12,9 @@
 # The files shared with the agent in $KPG_HA_DIR (src/agent/files.ts):
 #   data, start-state (here -> agent), role, deadline (agent -> here),
 #   shutting-down (preStop or SIGTERM -> agent), shutdown-checkpoint (here -> agent),
-#   stop-request (agent -> watchdog.sh: a switchover's fast shutdown; this
-#   script then starts over, without a container restart, and the agent's
-#   `role` decides again).
+#   stop-request (agent -> watchdog.sh: a fast shutdown, for a switchover or
+#   for a standby to rewind; this script removes it and starts over, without
+#   a container restart, and the agent's `role` decides again).
 set -euo pipefail
 
 KPG_SCRIPTS=${KPG_SCRIPTS:-/scripts}
@@ -184,8 +184,12 @@ run_postgres() {
     exit 0
   fi
   if ((wd_rc != 3 && pm_rc == 0)) && [[ -e $KPG_HA_DIR/stop-request ]]; then
+    local why
+    why=$(head -c 64 "$KPG_HA_DIR/stop-request" 2>/dev/null || true)
+    # Consumed here, before the next postgres starts: the watchdog would stop it again.
+    rm -f "$KPG_HA_DIR/stop-request"
     write_shutdown_checkpoint
-    log "switchover: postgres stopped cleanly; starting over as the agent decides"
+    log "stopped cleanly on the agent's request (${why:-?}); starting over as the agent decides"
     KPG_KEEP_CHECKPOINT=1 exec bash "$KPG_SCRIPTS/agent-start.sh"
   fi
   if ((wd_rc == 3)); then
