@@ -13,6 +13,7 @@
 // pod had accepted one following its own: the old primary must stop taking
 // writes before the new one takes any.
 import { apply, exec, getJson, kubectlOk, waitFor } from '../../cluster/kube.js';
+import { avoidingNode } from '../failover/writer.js';
 
 export const CHECKER_SCRIPT = `
 set -u
@@ -74,12 +75,13 @@ while :; do
 done
 `;
 
-function checkerPod(name: string, cluster: string): object {
+function checkerPod(name: string, cluster: string, avoidNode?: string): object {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, labels: { app: 'kpg-checker' } },
     spec: {
+      ...avoidingNode(avoidNode),
       terminationGracePeriodSeconds: 1,
       securityContext: { runAsUser: 999, runAsGroup: 999, fsGroup: 999 },
       containers: [
@@ -197,6 +199,32 @@ export function splitBrain(v: Verdict): string[] {
   return problems;
 }
 
+/**
+ * For a cluster whose primary changes several times (and pods may serve
+ * again later): within each step's window (from its fault to the next), the
+ * old primary accepted no write after the new one accepted its first.
+ */
+export function stepProblems(
+  v: Verdict,
+  steps: { from: string; to: string; atS: number }[],
+): string[] {
+  const out: string[] = [];
+  steps.forEach((s, i) => {
+    const end = steps[i + 1]?.atS ?? Infinity;
+    const inWindow = v.runs.filter((r) => r.last >= s.atS && r.first < end);
+    const firstTo = Math.min(
+      ...inWindow.filter((r) => r.pod.startsWith(`${s.to}@`)).map((r) => Math.max(r.first, s.atS)),
+    );
+    for (const r of inWindow) {
+      if (r.pod.startsWith(`${s.from}@`) && r.last > firstTo)
+        out.push(
+          `step ${i + 1}: ${r.pod} accepted a write at ${r.last}, after ${s.to} took its first at ${firstTo}`,
+        );
+    }
+  });
+  return out;
+}
+
 interface PodIps {
   items: { metadata: { name: string }; status?: { podIP?: string } }[];
 }
@@ -212,9 +240,14 @@ export class Checker {
     readonly name: string,
   ) {}
 
-  static async start(ns: string, cluster: string, name = 'checker'): Promise<Checker> {
+  static async start(
+    ns: string,
+    cluster: string,
+    name = 'checker',
+    avoidNode?: string,
+  ): Promise<Checker> {
     const c = new Checker(ns, cluster, name);
-    await apply(ns, JSON.stringify(checkerPod(name, cluster)));
+    await apply(ns, JSON.stringify(checkerPod(name, cluster, avoidNode)));
     await kubectlOk(['-n', ns, 'wait', '--for=condition=Ready', `pod/${name}`, '--timeout=120s'], {
       timeoutMs: 130_000,
     });

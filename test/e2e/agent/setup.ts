@@ -3,7 +3,7 @@
 // split-brain checker started, and the checks every test ends with.
 import { expect } from 'vitest';
 import { podState } from '../../cluster/faults.js';
-import { createNamespace, sleep, waitFor } from '../../cluster/kube.js';
+import { createNamespace, getJson, sleep, waitFor } from '../../cluster/kube.js';
 import {
   CLUSTER,
   kpg,
@@ -69,12 +69,20 @@ export async function startCluster(
   });
   expect(created.code, `${created.stdout}\n${created.stderr}`).toBe(0);
   const primary = await waitHealthy(ns, 3, 240_000);
+  // One pod per node: the clients stay off the primary's node, which the test may lose.
+  const avoid = opts.spread ? await nodeOf(ns, primary) : undefined;
   const [writer, checker] = await Promise.all([
-    Writer.start(ns, CLUSTER),
-    Checker.start(ns, CLUSTER),
+    Writer.start(ns, CLUSTER, 'writer', avoid),
+    Checker.start(ns, CLUSTER, 'checker', avoid),
   ]);
   await checker.waitWritable(primary);
   return { ns, primary, writer, checker };
+}
+
+export async function nodeOf(ns: string, pod: string): Promise<string> {
+  const p = await getJson<{ spec?: { nodeName?: string } }>(['-n', ns, 'pod', pod]);
+  if (!p.spec?.nodeName) throw new Error(`${pod} has no node`);
+  return p.spec.nodeName;
 }
 
 /** Waits for a pod other than `old` to be the one labelled primary; returns it. */

@@ -46,12 +46,33 @@ while :; do
 done
 `;
 
-export function writerPod(name: string, cluster: string): object {
+/** Keeps a client pod off `node` (a test that loses or partitions that node). */
+export function avoidingNode(node: string | undefined): object {
+  if (!node) return {};
+  return {
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: 'kubernetes.io/hostname', operator: 'NotIn', values: [node] },
+              ],
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function writerPod(name: string, cluster: string, avoidNode?: string): object {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, labels: { app: 'kpg-writer' } },
     spec: {
+      ...avoidingNode(avoidNode),
       terminationGracePeriodSeconds: 1,
       securityContext: { runAsUser: 999, runAsGroup: 999, fsGroup: 999 },
       containers: [
@@ -92,8 +113,13 @@ export class Writer {
     readonly name: string,
   ) {}
 
-  static async start(ns: string, cluster: string, name = 'writer'): Promise<Writer> {
-    await apply(ns, JSON.stringify(writerPod(name, cluster)));
+  static async start(
+    ns: string,
+    cluster: string,
+    name = 'writer',
+    avoidNode?: string,
+  ): Promise<Writer> {
+    await apply(ns, JSON.stringify(writerPod(name, cluster, avoidNode)));
     const w = new Writer(ns, name);
     await kubectlOk(['-n', ns, 'wait', '--for=condition=Ready', `pod/${name}`, '--timeout=120s'], {
       timeoutMs: 130_000,
