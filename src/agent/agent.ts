@@ -30,7 +30,7 @@ import { Handover, type HandoverDeps } from './handing-over.js';
 import { observeLocal, type LocalMemory } from './local.js';
 import type { PeerClient, PeerReport } from './peers.js';
 import type { Postgres } from './postgres.js';
-import { namingPrimary, recordView, recordWith, withTimeline } from './record.js';
+import { bootstrappedAs, namingPrimary, recordView, recordWith, withTimeline } from './record.js';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -380,6 +380,10 @@ export class Agent {
         return this.label();
       case 'record-timeline':
         return this.recordTimeline(o);
+      case 'record-bootstrap':
+        if (o.local.systemIdentifier)
+          return this.writeRecord(bootstrappedAs(o.local.systemIdentifier));
+        return;
     }
   }
 

@@ -48,6 +48,7 @@ export function observeLocal(
     lastStreamingMs: next.lastStreamingMs,
     lastPrimaryMs: next.lastPrimaryMs,
     data: reports.data,
+    ...(snap?.systemIdentifier ? { systemIdentifier: snap.systemIdentifier } : {}),
     ...(role === 'starting' ? { recovering: reports.startState === 'starting' } : {}),
   };
   return { local, memory: next };

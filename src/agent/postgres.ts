@@ -19,6 +19,8 @@ export interface PgSnapshot {
   replayPaused: boolean;
   /** A primary's standbys that acknowledge commits (sync or quorum). */
   synchronous: string[];
+  /** pg_control_system().system_identifier. */
+  systemIdentifier?: string;
 }
 
 export interface Postgres {
@@ -42,6 +44,7 @@ export function stateQuery(pgNum: number): string {
   (SELECT status FROM pg_stat_wal_receiver) AS receiver,
   (SELECT received_tli FROM pg_stat_wal_receiver) AS received_tli,
   (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint_tli,
+  (SELECT system_identifier::text FROM pg_control_system()) AS system_id,
   (SELECT coalesce(string_agg(application_name, ','), '') FROM pg_stat_replication
     WHERE sync_state IN ('sync', 'quorum')) AS synchronous`;
 }
@@ -56,6 +59,7 @@ interface Row {
   receiver: string | null;
   received_tli: number | null;
   checkpoint_tli: number | null;
+  system_id?: string | null;
   synchronous: string | null;
 }
 
@@ -66,6 +70,7 @@ export function snapshotOfRow(r: Row): PgSnapshot {
     ...(replay !== undefined ? { replayLsn: replay } : {}),
     replayPaused: r.paused,
     synchronous: (r.synchronous ?? '').split(',').filter((s) => s !== ''),
+    ...(r.system_id ? { systemIdentifier: r.system_id } : {}),
   };
   if (!r.recovery) {
     const flush = parseLsn(r.primary_lsn);
@@ -78,7 +83,11 @@ export function snapshotOfRow(r: Row): PgSnapshot {
       ...base,
     };
   }
-  const flush = parseLsn(r.receive_lsn) ?? replay;
+  // What it holds: received, or replayed beyond that (WAL read from its own
+  // pg_wal after the walreceiver stopped), whichever is further.
+  const received = parseLsn(r.receive_lsn);
+  const flush =
+    received === undefined ? replay : replay !== undefined && replay > received ? replay : received;
   const tl = r.received_tli ?? r.checkpoint_tli;
   return {
     role: 'standby',

@@ -15,7 +15,11 @@ export function recordView(cm: ConfigMapObject | undefined): RecordView | undefi
   if (!cm?.data) return undefined;
   try {
     const r = parseRecord(cm.data);
-    return { primary: r.primary, timeline: r.timeline };
+    return {
+      primary: r.primary,
+      timeline: r.timeline,
+      ...(r.bootstrapped ? { bootstrapped: r.bootstrapped } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -40,5 +44,13 @@ export function withTimeline(entry: HistoryEntry) {
     ...r,
     timeline: entry.timeline,
     history: [...r.history, entry],
+  });
+}
+
+/** The first primary marks the cluster bootstrapped, once (a later value is never replaced). */
+export function bootstrappedAs(systemIdentifier: string) {
+  return (r: ClusterRecord): ClusterRecord => ({
+    ...r,
+    bootstrapped: r.bootstrapped ?? systemIdentifier,
   });
 }

@@ -37,6 +37,12 @@ export interface ClusterRecord {
   generation: number;
   history: HistoryEntry[];
   operation?: PendingOperation;
+  /**
+   * The system identifier of the database the cluster was bootstrapped with
+   * (written by the first primary's agent): from then on no pod initdb's an
+   * empty data directory.
+   */
+  bootstrapped?: string;
 }
 
 /** The record is missing or malformed: kpg will not act on it (exit 9). */
@@ -89,6 +95,7 @@ export function parseRecord(
     generation: toInt(data.generation, 1),
     history: parseJson<HistoryEntry[]>(data.history, []),
     ...(operation ? { operation } : {}),
+    ...(data.bootstrapped ? { bootstrapped: data.bootstrapped } : {}),
   };
 }
 
@@ -102,6 +109,7 @@ export function serializeRecord(r: ClusterRecord): Record<string, string> {
     history: JSON.stringify(r.history),
   };
   if (r.operation) data.operation = JSON.stringify(r.operation);
+  if (r.bootstrapped) data.bootstrapped = r.bootstrapped;
   return data;
 }
 

@@ -88,6 +88,12 @@ function unreadable(o: Observed, now: number, error: string): Action {
 }
 
 function noLease(o: Observed): Action {
+  if (o.record?.bootstrapped && o.local.data === 'empty') {
+    return {
+      kind: 'refuse',
+      reason: `no lease exists, but the cluster was bootstrapped (system identifier ${o.record.bootstrapped}) and this pod's data directory is empty: it will not initdb over the cluster's data; it waits for a primary to copy from`,
+    };
+  }
   if (o.record?.primary === o.self.pod) {
     return {
       kind: 'acquire',
@@ -152,6 +158,8 @@ function leadStep(o: Observed): LeadStep {
   if (local.role === 'down' || local.role === 'starting') return 'start-primary';
   if (o.labelled !== 'primary') return 'label';
   if (local.timeline !== undefined && local.timeline > record.timeline) return 'record-timeline';
+  if (record.bootstrapped === undefined && local.systemIdentifier !== undefined)
+    return 'record-bootstrap';
   return 'none';
 }
 

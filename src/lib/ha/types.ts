@@ -42,6 +42,8 @@ export interface LocalState {
   roleSinceMs: number;
   /** starting only: the postmaster runs (crash recovery), rather than the start script preparing. */
   recovering?: boolean;
+  /** pg_control_system()'s system_identifier, once postgres answered. */
+  systemIdentifier?: string;
   /** What PGDATA holds, as the start script reported it (undefined: unknown). */
   data?: 'primary' | 'standby' | 'empty';
 }
@@ -61,6 +63,8 @@ export interface PeerState {
 export interface RecordView {
   primary: string;
   timeline: number;
+  /** The system identifier the cluster was bootstrapped with; absent: not yet. */
+  bootstrapped?: string;
 }
 
 /** The lease as observed, or that it could not be read. */
@@ -99,6 +103,8 @@ export type LeadStep =
   | 'label'
   /** The record's timeline lags the promotion's: write it with the history entry. */
   | 'record-timeline'
+  /** The record does not say the cluster was bootstrapped yet: write this database's system identifier. */
+  | 'record-bootstrap'
   | 'none';
 
 export type Action =

@@ -105,6 +105,16 @@ describe('the state query', () => {
       streaming: false,
     });
   });
+  it('a standby holds what it replayed beyond what it received (WAL read from its own pg_wal)', () => {
+    expect(
+      snapshotOfRow({ ...row, receiver: null, receive_lsn: '0/3000000', replay_lsn: '0/30000B0' }),
+    ).toMatchObject({ flushLsn: 0x30000b0n, replayLsn: 0x30000b0n });
+  });
+  it('carries the system identifier', () => {
+    expect(snapshotOfRow({ ...row, system_id: '7581234567890123456' })).toMatchObject({
+      systemIdentifier: '7581234567890123456',
+    });
+  });
   it('a primary: flushed LSN, its WAL file timeline, its synchronous standbys', () => {
     const p = snapshotOfRow({
       ...row,

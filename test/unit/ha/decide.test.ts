@@ -333,6 +333,35 @@ describe('decide: the primary side', () => {
     expect(decide(none('pg-1'), NOW)).toMatchObject({ kind: 'follow' });
   });
 
+  it('never bootstraps empty data once the record says the cluster was bootstrapped', () => {
+    const empty: Observed = {
+      ...seen({
+        self: identity('pg-0'),
+        local: { ...standby(), role: 'starting', data: 'empty' },
+        record: { primary: 'pg-0', timeline: 3, bootstrapped: '7581234567890123456' },
+      }),
+      lease: { readable: true, unchangedForMs: 0 },
+    };
+    expect(decide(empty, NOW)).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('will not initdb over the cluster'),
+    });
+    // Its own data (a primary's, the Lease deleted): it may recreate the lease.
+    const own = { ...empty, local: { ...empty.local, data: 'primary' as const } };
+    expect(decide(own, NOW)).toMatchObject({ kind: 'acquire', as: 'bootstrap' });
+  });
+
+  it('marks the record bootstrapped once it serves as primary', () => {
+    const o = mine({
+      local: primary({ systemIdentifier: '7581234567890123456' }),
+      record: { primary: 'pg-0', timeline: 1 },
+      labelled: 'primary',
+    });
+    expect(decide(o, NOW)).toMatchObject({ kind: 'lead', step: 'record-bootstrap' });
+    const marked = { ...o, record: { primary: 'pg-0', timeline: 1, bootstrapped: '1' } };
+    expect(decide(marked, NOW)).toMatchObject({ kind: 'lead', step: 'none' });
+  });
+
   it('fences a postgres that serves as primary without the lease', () => {
     const other = seen({ local: primary() }, {}, 2000);
     expect(decide(other, NOW)).toMatchObject({
