@@ -88,8 +88,10 @@ export class Agent {
       timing: d.config.timing,
       maximumLagBytes: d.config.maximumLagBytes,
       synchronous: d.config.synchronous,
-      // A standby stops streaming when its primary dies; it must still count a lease duration later.
-      recentStreamingMs: 2 * d.config.timing.leaseDurationMs,
+      // A standby stops streaming when its primary stops; it must still count
+      // once the lease is free: a lease duration after the crash, or after a
+      // handover that found no standby to confirm it (handover timeout + lease).
+      recentStreamingMs: d.config.handoverTimeoutMs + 2 * d.config.timing.leaseDurationMs,
       // Long enough for a crash and the kubelet's restart; short enough that a
       // postgres kept down fails over well within lease duration + 3 s.
       primaryDownMs: d.config.timing.renewDeadlineMs,

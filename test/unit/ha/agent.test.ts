@@ -442,4 +442,11 @@ describe('Agent', () => {
     expect((await t.cycles(1))[0]?.kind).toBe('follow');
     expect(t.cluster.labels['pg-1']).toBe('replica');
   });
+
+  it('counts a standby as recently streaming past a failed handover and the lease after it', () => {
+    const t = setup();
+    const { leaseDurationMs } = t.agent.policy.timing;
+    // A handover that kept the lease for its timeout (10 s), then a whole lease to expire.
+    expect(t.agent.policy.recentStreamingMs).toBeGreaterThan(10_000 + leaseDurationMs);
+  });
 });
