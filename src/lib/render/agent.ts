@@ -282,8 +282,10 @@ export function postgresAgentMounts(): Obj[] {
 
 /**
  * preStop in agent mode: tell the agent the pod is stopping (it then hands
- * the lease over once start.sh has written the shutdown checkpoint), then
- * the same fast shutdown as without the agent.
+ * the lease over once the shutdown checkpoint is written), the same fast
+ * shutdown as without the agent, then write that checkpoint from the hook:
+ * the SIGTERM that follows the hook may cut the container's script short.
  */
 export const AGENT_PRESTOP =
-  ': >"$KPG_HA_DIR/shutting-down"; pg_ctl -D "$PGDATA" -m fast -w -t 25 stop >/dev/null 2>&1 || true';
+  ': >"$KPG_HA_DIR/shutting-down"; pg_ctl -D "$PGDATA" -m fast -w -t 25 stop >/dev/null 2>&1; ' +
+  'bash /scripts/agent-start.sh prestop-checkpoint >/dev/null 2>&1 || true';

@@ -211,6 +211,41 @@ describe('agent-start.sh: postgres beside the watchdog', () => {
     expect(p.read('shutdown-checkpoint')).toBe('0/3000028 2\n');
   });
 
+  it.each([0, 60, 120, 200])(
+    'preStop stops postgres first, SIGTERM to the group %d ms later: exit 0 with the checkpoint',
+    async (delayMs) => {
+      const p = pod('primary');
+      writeFileSync(p.file('deadline'), '200.000');
+      const bg = background(`${src} run_postgres primary`, p.env);
+      await bg.when(p.file('start-state'), 'running');
+      // The hook: shutting-down, then pg_ctl's fast shutdown (SIGINT to the postmaster).
+      writeFileSync(p.file('shutting-down'), '');
+      const pm = execFileSync('pgrep', ['-f', `fake.*${p.pgdata}|postgres -D ${p.pgdata}`])
+        .toString()
+        .trim()
+        .split('\n')
+        .map(Number);
+      for (const pid of pm) process.kill(pid, 'SIGINT');
+      await new Promise((r) => setTimeout(r, delayMs));
+      try {
+        bg.termGroup();
+      } catch {
+        /* the script ended by itself already */
+      }
+      const { code, out } = await bg.done;
+      expect(code, out).toBe(0);
+      expect(p.read('shutdown-checkpoint'), out).toBe('0/3000028 2\n');
+    },
+  );
+
+  it('prestop-checkpoint (the hook, after its fast shutdown) writes the checkpoint itself', async () => {
+    const p = pod('primary');
+    writeFileSync(p.file('shutdown-checkpoint'), 'stale\n');
+    const r = await bash(`bash ${join(scripts, 'agent-start.sh')} prestop-checkpoint`, p.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(p.read('shutdown-checkpoint')).toBe('0/3000028 2\n');
+  });
+
   it('writes no checkpoint after an unclean stop, and none for a standby', async () => {
     const p = pod('primary');
     writeFileSync(p.file('deadline'), '200.000');

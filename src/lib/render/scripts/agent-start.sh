@@ -77,26 +77,37 @@ wait_for_role() {
 # After a clean shutdown of a primary: "LSN TIMELINE" of its last checkpoint,
 # which the agent asks a standby to confirm before it hands the lease over.
 write_shutdown_checkpoint() {
-  local out='' st lsn tli i
+  local out='' st='' lsn='' tli='' line i
+  # The pod's SIGTERM reaches the whole process group, and every $(…) is a
+  # subshell with the default disposition: one killed mid-parse left an empty
+  # LSN (or, under set -e, ended the script with 143) and so no handover.
+  # Ignored for what is left of this script (it exits or starts over next),
+  # and the parse uses builtins only.
+  trap '' TERM INT
   for i in 1 2 3; do
-    # Immune to a SIGTERM sent to the whole process group as the pod stops.
-    out=$(
-      trap '' TERM INT
-      LC_ALL=C pg_controldata "$PGDATA"
-    ) && break
+    out=$(LC_ALL=C pg_controldata "$PGDATA") && break
     out=''
   done
   if [[ -z $out ]]; then
     loud "pg_controldata failed: no shutdown checkpoint for the agent's handover (the lease expires instead)"
     return 0
   fi
-  st=$(sed -n 's/^Database cluster state: *//p' <<<"$out")
+  while IFS= read -r line; do
+    case $line in
+      "Database cluster state:"*) st=${line#*:} ;;
+      "Latest checkpoint location:"*) lsn=${line#*:} ;;
+      "Latest checkpoint's TimeLineID:"*) tli=${line#*:} ;;
+    esac
+  done <<<"$out"
+  st=${st#"${st%%[! ]*}"} lsn=${lsn//[[:space:]]/} tli=${tli//[[:space:]]/}
   if [[ $st != "shut down" ]]; then
     log "postgres stopped ($st): no shutdown checkpoint to hand over"
     return 0
   fi
-  lsn=$(sed -n 's/^Latest checkpoint location: *//p' <<<"$out")
-  tli=$(sed -n "s/^Latest checkpoint's TimeLineID: *//p" <<<"$out")
+  if [[ -z $lsn || -z $tli ]]; then
+    loud "pg_controldata gave no checkpoint location or timeline: no handover (the lease expires instead)"
+    return 0
+  fi
   write_whole "$KPG_HA_DIR/shutdown-checkpoint" "$lsn $tli"
   log "clean shutdown at $lsn on timeline $tli: the agent hands over once a standby has it"
 }
@@ -190,6 +201,8 @@ run_postgres() {
     rm -f "$KPG_HA_DIR/stop-request"
     write_shutdown_checkpoint
     log "stopped cleanly on the agent's request (${why:-?}); starting over as the agent decides"
+    # A signal ignored across exec could never be trapped again by the next run.
+    trap - TERM INT
     KPG_KEEP_CHECKPOINT=1 exec bash "$KPG_SCRIPTS/agent-start.sh"
   fi
   if ((wd_rc == 3)); then
@@ -247,6 +260,19 @@ agent_start() {
   agent_main "$state"
 }
 
+# The preStop hook's second half (after its fast shutdown): the checkpoint
+# for the agent's handover, written from the hook, a process the pod's
+# SIGTERM that follows does not reach (the container's own script may be
+# cut short by it).
+prestop_checkpoint() {
+  rm -f "$KPG_HA_DIR/shutdown-checkpoint"
+  write_shutdown_checkpoint
+}
+
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  if [[ ${1:-} == prestop-checkpoint ]]; then
+    prestop_checkpoint
+    exit 0
+  fi
   agent_start "$@"
 fi
