@@ -13,6 +13,7 @@
  *   pod-deleted   kubectl delete pod of the primary and no kpg command: the StatefulSet
  *                 recreates it and it comes back as primary on its volume (the seed's
  *                 walkthrough); "command" is the delete until writes resume
+ * With --agents: the in-pod agent's automatic failover instead (bench/agent-failover.ts).
  * The write pause is the longest gap between two consecutive acknowledged commits from
  * just before the event until 30 more commits after the command; also reported: the
  * command's wall time, and which path kpg took. Medians; every run is printed.
@@ -31,6 +32,7 @@ import {
 } from '../test/e2e/failover/harness.js';
 import { longestGap, Writer } from '../test/e2e/failover/writer.js';
 import { kubectlOk } from '../test/cluster/kube.js';
+import { AGENT_SCENARIOS, runAgentScenarios, type AgentScenario } from './agent-failover.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
@@ -137,4 +139,18 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+async function agents(): Promise<void> {
+  const scenarios = AGENT_SCENARIOS.filter((x) => !ONLY || ONLY.includes(x));
+  const results = await runAgentScenarios(scenarios as AgentScenario[], RUNS);
+  console.log(
+    '\n| scenario | runs | median time to a new labelled primary | median write pause | acknowledged rows lost |',
+  );
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [scenario, r] of Object.entries(results)) {
+    console.log(
+      `| ${scenario} | ${r.samples.length} | ${median(r.samples.map((s) => s.labelledMs))} ms | ${median(r.samples.map((s) => s.pauseMs))} ms | ${r.missing} of ${r.rows} |`,
+    );
+  }
+}
+
+await (process.argv.includes('--agents') ? agents() : main());
