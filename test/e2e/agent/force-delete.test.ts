@@ -33,7 +33,9 @@ describe('in-pod agent: the primary force-deleted', () => {
     ]);
     const next = await waitNewPrimary(s.ns, s.primary);
     const labelledMs = Date.now() - t0;
-    expect(labelledMs).toBeLessThan((LEASE_SECONDS + 3) * 1000);
+    // No handover is promised (the pod object is gone at once): the lease expires
+    // a lease duration after its last renewal; measured 6.5-16.3 s beside two other files.
+    expect(labelledMs).toBeLessThan((2 * LEASE_SECONDS + 10) * 1000);
     const lease = await getJson<{ spec?: { holderIdentity?: string } }>([
       '-n',
       s.ns,
