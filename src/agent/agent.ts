@@ -12,7 +12,7 @@ import { divergedStandby } from '../lib/ha/diverged.js';
 import type { LeaseElector } from '../lib/ha/elector.js';
 import { fenceDeadlineMs } from '../lib/ha/fence.js';
 import { confirmsCheckpoint } from '../lib/ha/handover.js';
-import { holderOf, podOfHolder } from '../lib/ha/identity.js';
+import { podOfHolder } from '../lib/ha/identity.js';
 import { startGate } from '../lib/ha/start-gate.js';
 import type { Published } from '../lib/ha/lease-record.js';
 import type {
@@ -26,7 +26,12 @@ import type {
 import type { AgentEvent, ClusterApi, ConfigMapObject, PodInfo } from './cluster-api.js';
 import type { AgentConfig } from './config.js';
 import type { SharedFiles } from './files.js';
-import { Handover, type HandoverDeps } from './handing-over.js';
+import {
+  Handover,
+  switchoverAskedOf,
+  switchoverProblem,
+  type HandoverDeps,
+} from './handing-over.js';
 import { observeLocal, type LocalMemory } from './local.js';
 import type { PeerClient, PeerReport } from './peers.js';
 import type { Postgres } from './postgres.js';
@@ -130,9 +135,9 @@ export class Agent {
       this.d.elector.holding
     )
       this.handover ??= new Handover(this.handoverDeps());
-    const to = this.handover ? undefined : this.switchoverAsked(o);
+    const to = this.handover || !this.d.elector.holding ? undefined : switchoverAskedOf(o);
     if (to !== undefined) {
-      const problem = this.switchoverProblem(to);
+      const problem = switchoverProblem(to, o.self.pod, this.pods);
       if (problem) await this.refuseSwitchover(to, problem);
       else this.handover = new Handover(this.handoverDeps(), to);
     }
@@ -158,12 +163,6 @@ export class Agent {
   /** The handover is decided (released or kept): nothing more to do before exiting. */
   handoverSettled(): boolean {
     return this.handover?.done === true;
-  }
-
-  private switchoverProblem(to: string): string | undefined {
-    if (to === this.d.config.self.pod) return 'it names the primary itself';
-    if (!this.pods.some((p) => p.name === to)) return `${to} is not a pod of this cluster`;
-    return undefined;
   }
 
   private async refuseSwitchover(to: string, problem: string): Promise<void> {
@@ -360,11 +359,16 @@ export class Agent {
   }
 
   private armFence(): void {
-    const sent = this.d.elector.lastRenewalSentMs;
-    if (sent === undefined) return;
     // The deadline first: the start gate may open only once the fence is armed.
+    if (this.extendFence()) this.d.files.writeRole('primary');
+  }
+
+  /** The fence deadline after the newest landed renewal; false when nothing is held. */
+  private extendFence(): boolean {
+    const sent = this.d.elector.lastRenewalSentMs;
+    if (sent === undefined) return false;
     this.d.files.writeDeadline(fenceDeadlineMs(sent, this.d.config.timing));
-    this.d.files.writeRole('primary');
+    return true;
   }
 
   private async lead(step: string, o: Observed): Promise<void> {
@@ -470,13 +474,6 @@ export class Agent {
     if (d.kind === 'keep') this.memory = { ...this.memory, lastPrimaryMs: this.d.clock.now() };
   }
 
-  /** The switchover kpg failover asked this holder for, if any (its target's name). */
-  private switchoverAsked(o: Observed): string | undefined {
-    const req = o.lease.readable ? o.lease.snapshot?.switchover : undefined;
-    if (!req || !this.d.elector.holding || req.from !== holderOf(o.self)) return undefined;
-    return req.to;
-  }
-
   private handoverDeps(): HandoverDeps {
     return {
       clock: this.d.clock,
@@ -485,11 +482,7 @@ export class Agent {
       peers: this.d.peers,
       log: this.d.log,
       emit: (e) => this.emit(e),
-      extendFence: () => {
-        const sent = this.d.elector.lastRenewalSentMs;
-        if (sent !== undefined)
-          this.d.files.writeDeadline(fenceDeadlineMs(sent, this.d.config.timing));
-      },
+      extendFence: () => void this.extendFence(),
       timeoutMs: this.d.config.handoverTimeoutMs,
     };
   }

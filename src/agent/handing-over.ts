@@ -11,6 +11,8 @@ import { decideHandover, type HandoverDecision } from '../lib/ha/handover.js';
 import type { Published } from '../lib/ha/lease-record.js';
 import type { LeaseElector } from '../lib/ha/elector.js';
 import type { HaClock } from '../lib/ha/clock.js';
+import { holderOf } from '../lib/ha/identity.js';
+import type { Observed } from '../lib/ha/types.js';
 import type { AgentEvent, PodInfo } from './cluster-api.js';
 import type { SharedFiles } from './files.js';
 import type { PeerClient } from './peers.js';
@@ -98,4 +100,21 @@ export class Handover {
     if (this.to !== undefined) this.d.files.requestStop(false);
     return h;
   }
+}
+
+/** The switchover kpg failover asked this holder incarnation for, if any: its target's name. */
+export function switchoverAskedOf(o: Observed): string | undefined {
+  const req = o.lease.readable ? o.lease.snapshot?.switchover : undefined;
+  return req && req.from === holderOf(o.self) ? req.to : undefined;
+}
+
+/** Why a requested target cannot be handed the lease; undefined when it can. */
+export function switchoverProblem(
+  to: string,
+  self: string,
+  pods: { name: string }[],
+): string | undefined {
+  if (to === self) return 'it names the primary itself';
+  if (!pods.some((p) => p.name === to)) return `${to} is not a pod of this cluster`;
+  return undefined;
 }

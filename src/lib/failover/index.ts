@@ -9,7 +9,7 @@ import { emit, type FailoverContext } from './context.js';
 import { FailoverRefusedError, FailoverStepError } from './errors.js';
 import { takeLease } from './lease.js';
 import { formatLsn, type Lsn } from './lsn.js';
-import { observe, observeOne } from './observe.js';
+import { observe, observeOne, waitStreaming } from './observe.js';
 import { planOperation } from './plan.js';
 import { decideResume, rollback } from './resume.js';
 import { persist, runSteps, STEP_TITLES, STEPS, type StepName, type StepOutcome } from './steps.js';
@@ -351,17 +351,10 @@ async function waitRejoined(
   pods: string[],
   timeoutMs: number,
 ): Promise<Pick<FailoverResult, 'rejoined' | 'notRejoined' | 'warnings'>> {
-  const deadline = ctx.clock.now() + timeoutMs;
-  let streaming: string[] = [];
-  for (;;) {
-    const m = await observeOne(ctx, primary, { timeoutMs: 5_000 });
-    streaming = (m.peers ?? []).filter((p) => p.state === 'streaming').map((p) => p.name);
-    if (pods.every((p) => streaming.includes(p)) || ctx.clock.now() > deadline) break;
-    await ctx.clock.sleep(250, ctx.signal);
-  }
+  const streaming = await waitStreaming(ctx, primary, pods, timeoutMs);
   const notRejoined = pods.filter((p) => !streaming.includes(p));
   return {
-    rejoined: pods.filter((p) => streaming.includes(p)),
+    rejoined: streaming,
     notRejoined,
     warnings: notRejoined.length
       ? [`not streaming from ${primary} yet: ${notRejoined.join(', ')} (see kpg describe)`]

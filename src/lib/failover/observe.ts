@@ -123,3 +123,20 @@ export async function observeOne(
   });
   return { ...m, ...r };
 }
+
+/** Waits (until timeoutMs) for every pod of `pods` to stream from `primary`; returns those that do. */
+export async function waitStreaming(
+  ctx: FailoverContext,
+  primary: string,
+  pods: string[],
+  timeoutMs: number,
+): Promise<string[]> {
+  const deadline = ctx.clock.now() + timeoutMs;
+  for (;;) {
+    const m = await observeOne(ctx, primary, { timeoutMs: 5_000 });
+    const streaming = (m.peers ?? []).filter((p) => p.state === 'streaming').map((p) => p.name);
+    if (pods.every((p) => streaming.includes(p)) || ctx.clock.now() > deadline)
+      return pods.filter((p) => streaming.includes(p));
+    await ctx.clock.sleep(250, ctx.signal);
+  }
+}

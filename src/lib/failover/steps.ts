@@ -19,7 +19,7 @@ import { emit, type FailoverContext } from './context.js';
 import { FailoverStepError } from './errors.js';
 import { setRole, stopOldPrimary } from './fence.js';
 import { formatLsn, lsnDistance, maxLsn, parseLsn, type Lsn } from './lsn.js';
-import { observe, observeOne, listPods } from './observe.js';
+import { observe, observeOne, listPods, waitStreaming } from './observe.js';
 import { rankCandidates } from './plan.js';
 import { psql } from './pg.js';
 import { promote } from './promote.js';
@@ -420,14 +420,7 @@ async function stepRejoin(
   const others = [...new Set([...pods.keys(), op.oldPrimary])]
     .filter((p) => p !== op.newPrimary)
     .sort();
-  const deadline = ctx.clock.now() + s.rejoinTimeoutMs;
-  let streaming: string[] = [];
-  for (;;) {
-    const m = await observeOne(ctx, op.newPrimary, { timeoutMs: 5_000 });
-    streaming = (m.peers ?? []).filter((p) => p.state === 'streaming').map((p) => p.name);
-    if (others.every((p) => streaming.includes(p)) || ctx.clock.now() > deadline) break;
-    await ctx.clock.sleep(250, ctx.signal);
-  }
+  const streaming = await waitStreaming(ctx, op.newPrimary, others, s.rejoinTimeoutMs);
   out.rejoined = others.filter((p) => streaming.includes(p));
   out.notRejoined = others.filter((p) => !streaming.includes(p));
   if (out.notRejoined.length > 0) {

@@ -6,31 +6,9 @@
 // command runs after `kpg create`.
 import { afterAll, describe, expect, it } from 'vitest';
 import { getJson, kubectlOk, waitFor, createNamespace } from '../../cluster/kube.js';
-import {
-  CLUSTER,
-  cleanup,
-  kpg,
-  manifest as harnessManifest,
-  missingRows,
-  pods,
-  sql,
-  waitHealthy,
-} from '../failover/harness.js';
+import { CLUSTER, cleanup, kpg, missingRows, pods, sql, waitHealthy } from '../failover/harness.js';
 import { longestGap, Writer } from '../failover/writer.js';
-
-/** The machine's Node.js major: the local cluster runs `node:<major>` images with it. */
-const NODE_IMAGE = `node:${process.versions.node.split('.')[0]}-slim`;
-
-/** The failover tests' cluster (3 pods, hot standbys, asynchronous), opted in to the agent. */
-function manifest(): string {
-  const base = harnessManifest();
-  const opted = base.replace(
-    `metadata:\n  name: ${CLUSTER}\n`,
-    `metadata:\n  name: ${CLUSTER}\n  annotations:\n    kpg.io/agent: "true"\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
-  );
-  if (opted === base) throw new Error('the harness manifest changed: cannot add the annotations');
-  return opted;
-}
+import { agentManifest } from './setup.js';
 
 interface Lease {
   spec?: { holderIdentity?: string };
@@ -43,7 +21,7 @@ describe('in-pod agent: kubectl delete pod of the primary', () => {
   it('another pod takes over within seconds, the old one streams again, nothing acknowledged lost', async () => {
     ns = await createNamespace('agent-del');
     const created = await kpg(['create', '-f', '-', '-n', ns, '--timeout', '5m'], {
-      input: manifest(),
+      input: agentManifest(),
       timeoutMs: 330_000,
     });
     expect(created.code, `${created.stdout}\n${created.stderr}`).toBe(0);
