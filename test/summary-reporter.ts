@@ -63,16 +63,22 @@ export default class SummaryReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
+    const failures: string[] = [];
     for (const mod of testModules) {
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
-        else skipped++;
+        else if (state === 'failed') {
+          failed++;
+          failures.push(`  FAILED ${mod.relativeModuleId} > ${test.fullName}`);
+        } else skipped++;
       }
     }
+    // Repeated here, next to the closing line: a log cut to its tail still
+    // names every failed test.
     const out = [
       ...this.timings(),
+      ...(failures.length > 0 ? ['', 'failed tests:', ...failures] : []),
       '',
       `tests: ${passed} passed, ${failed} failed, ${skipped} skipped`,
     ];
