@@ -16,7 +16,7 @@ import {
 } from './errors.js';
 import { execInPod, portForwardToPod } from './exec.js';
 import type { RequestTarget } from './failures.js';
-import { acquireLease, releaseLease, renewLease } from './lease.js';
+import { acquireLease, releaseLease, renewLease, type AcquireOptions } from './lease.js';
 import { ResourceMapper, resourcePath, type KindRef, type ResourceInfo } from './resources.js';
 import { Transport, type Clock, type KubeRequest, type RetryPolicy } from './transport.js';
 import type {
@@ -498,14 +498,19 @@ export class Kube {
     return results.filter((r): r is AccessDenial => r !== undefined);
   }
 
-  /** Takes the Lease if free, expired or already ours; otherwise reports the holder. */
+  /**
+   * Takes the Lease if released, already ours, or still at
+   * `opts.expiredVersion` (a version the caller saw unchanged for a whole
+   * lease duration); otherwise reports the holder.
+   */
   acquireLease(
     ns: string | undefined,
     name: string,
     holder: string,
     ttlSeconds: number,
+    opts?: AcquireOptions,
   ): Promise<LeaseResult> {
-    return acquireLease(this, { ns: ns || this.namespace, name, holder }, ttlSeconds);
+    return acquireLease(this, { ns: ns || this.namespace, name, holder }, ttlSeconds, opts);
   }
 
   /** Extends our Lease; LeaseHeldError if someone else holds it now. */

@@ -1,6 +1,9 @@
 // coordination.k8s.io/v1 Lease as a mutex (kpg failover runs one at a time).
 // Optimistic concurrency: create when absent, update with the read
-// resourceVersion when free/expired/ours, refuse (naming the holder) otherwise.
+// resourceVersion when free, ours, or the very version the caller has seen
+// unchanged for a whole lease duration (expiry judged on the observer's own
+// clock, as client-go's leaderelection does: never the holder's renewTime
+// against ours); refuse, naming the holder, otherwise.
 import type { Kube } from './client.js';
 import {
   AlreadyExistsError,
@@ -19,7 +22,7 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-/** When the lease runs out (renewTime, else acquireTime, plus the duration). */
+/** When the lease runs out by the holder's clock (renewTime, else acquireTime, plus the duration): display only. */
 export function leaseExpiry(lease: LeaseObject): Date {
   const spec = lease.spec ?? {};
   const from = Date.parse(spec.renewTime ?? spec.acquireTime ?? '');
@@ -27,15 +30,34 @@ export function leaseExpiry(lease: LeaseObject): Date {
   return new Date(from + (spec.leaseDurationSeconds ?? 0) * 1000);
 }
 
-function isFree(lease: LeaseObject, now: number): boolean {
-  return !lease.spec?.holderIdentity || leaseExpiry(lease).getTime() <= now;
+/** Free to take: released, or still the version the caller watched expire. */
+function isFree(lease: LeaseObject, expiredVersion: string | undefined): boolean {
+  if (!lease.spec?.holderIdentity) return true;
+  const rv = lease.metadata?.resourceVersion;
+  return expiredVersion !== undefined && rv !== undefined && rv === expiredVersion;
 }
 
-function heldBy(lease: LeaseObject, holder: string, ttlSeconds: number, now: number): LeaseObject {
+/** How a caller takes a lease. */
+export interface AcquireOptions {
+  /** The resourceVersion the caller saw unchanged for a whole lease duration: taken over if still current. */
+  expiredVersion?: string;
+  /** Set on the lease for this holder (a previous holder's are dropped). */
+  annotations?: Record<string, string>;
+}
+
+function heldBy(
+  lease: LeaseObject,
+  holder: string,
+  ttlSeconds: number,
+  now: number,
+  annotations?: Record<string, string>,
+): LeaseObject {
   const spec = lease.spec ?? {};
   const ours = spec.holderIdentity === holder;
+  const metadata = ours ? lease.metadata : { ...lease.metadata, annotations: { ...annotations } };
   return {
     ...lease,
+    ...(metadata ? { metadata } : {}),
     spec: {
       ...spec,
       holderIdentity: holder,
@@ -58,13 +80,18 @@ async function tryAcquire(
   kube: Kube,
   { ns, name, holder }: LeaseRef,
   ttlSeconds: number,
+  opts: AcquireOptions,
 ): Promise<LeaseResult> {
   const now = kube.clock.now();
   const current = await kube.find<LeaseObject>(LEASE, ns, name);
   if (!current) {
     const lease = await kube.create<LeaseObject>({
       ...LEASE,
-      metadata: { name, namespace: ns },
+      metadata: {
+        name,
+        namespace: ns,
+        ...(opts.annotations ? { annotations: opts.annotations } : {}),
+      },
       spec: {
         holderIdentity: holder,
         leaseDurationSeconds: ttlSeconds,
@@ -75,7 +102,7 @@ async function tryAcquire(
     });
     return { acquired: true, lease };
   }
-  if (current.spec?.holderIdentity !== holder && !isFree(current, now)) {
+  if (current.spec?.holderIdentity !== holder && !isFree(current, opts.expiredVersion)) {
     return {
       acquired: false,
       holder: current.spec?.holderIdentity ?? '',
@@ -84,18 +111,22 @@ async function tryAcquire(
     };
   }
   // The PUT carries the resourceVersion we read: a concurrent taker makes it fail with 409.
-  return { acquired: true, lease: await kube.replace(heldBy(current, holder, ttlSeconds, now)) };
+  return {
+    acquired: true,
+    lease: await kube.replace(heldBy(current, holder, ttlSeconds, now, opts.annotations)),
+  };
 }
 
 export async function acquireLease(
   kube: Kube,
   ref: LeaseRef,
   ttlSeconds: number,
+  opts: AcquireOptions = {},
 ): Promise<LeaseResult> {
   const { ns, name } = ref;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     try {
-      return await tryAcquire(kube, ref, ttlSeconds);
+      return await tryAcquire(kube, ref, ttlSeconds, opts);
     } catch (err) {
       // Someone else created or updated it between our read and write: look again.
       if (!(err instanceof AlreadyExistsError || err instanceof ConflictError)) throw err;

@@ -1,7 +1,32 @@
 // Test 7: two kpg failover at once: exactly one proceeds, the other fails at
-// once (exit 6) naming the holder of the Lease.
+// once (exit 6) naming the holder of the Lease. A lease left by a kpg of
+// another machine that stopped renewing is taken over only after this run
+// has watched it unchanged for its whole duration; one renewed meanwhile is not.
 import { afterAll, describe, expect, it } from 'vitest';
+import { apply, kubectlOk, sleep } from '../../cluster/kube.js';
 import { CLUSTER, cleanup, createCluster, kpg, parseJson, pods, waitHealthy } from './harness.js';
+
+const ELSEWHERE = 'kpg@elsewhere/7/abcdef';
+
+/** NAME-failover as a kpg of another machine left it, renewed `agoS` seconds ago by its clock. */
+function strayLease(ns: string, agoS: number): string {
+  const t = new Date(Date.now() - agoS * 1000).toISOString().replace('Z', '000Z');
+  return JSON.stringify({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      name: `${CLUSTER}-failover`,
+      namespace: ns,
+      annotations: { 'kpg.io/holder-process': '00000000-0000-0000-0000-000000000000/pid:[1]/7' },
+    },
+    spec: {
+      holderIdentity: ELSEWHERE,
+      leaseDurationSeconds: 15,
+      acquireTime: t,
+      renewTime: t,
+    },
+  });
+}
 
 describe('kpg failover: one at a time', () => {
   let ns: string | undefined;
@@ -28,5 +53,53 @@ describe('kpg failover: one at a time', () => {
       out.newPrimary,
     ]);
     await waitHealthy(ns);
+  });
+
+  it('waits out a stale lease of another machine for its whole duration, then proceeds', async () => {
+    await waitHealthy(ns!);
+    await apply(ns!, strayLease(ns!, 60));
+    const r = await kpg(['failover', CLUSTER, '-n', ns!, '--yes']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /held by kpg@elsewhere\/7\/abcdef, which seems to have stopped renewing/,
+    );
+    // 15 s on kpg's own clock, although the holder's renewTime was a minute old.
+    expect(r.ms).toBeGreaterThanOrEqual(15_000);
+    await waitHealthy(ns!);
+  });
+
+  it('fails (exit 6) when a stale-looking lease is renewed while it watches', async () => {
+    const before = await waitHealthy(ns!);
+    await apply(ns!, strayLease(ns!, 60));
+    let renewing = true;
+    const renewer = (async () => {
+      while (renewing) {
+        await sleep(2_000);
+        const t = new Date(Date.now() - 60_000).toISOString().replace('Z', '000Z');
+        await kubectlOk([
+          '-n',
+          ns!,
+          'patch',
+          'lease',
+          `${CLUSTER}-failover`,
+          '--type=merge',
+          '-p',
+          JSON.stringify({ spec: { renewTime: t } }),
+        ]).catch(() => undefined);
+      }
+    })();
+    try {
+      const r = await kpg(['failover', CLUSTER, '-n', ns!, '--yes']);
+      expect(r.code, r.stdout + r.stderr).toBe(6);
+      expect(r.stderr).toMatch(/held by kpg@elsewhere/);
+      expect(r.ms).toBeLessThan(15_000);
+      expect((await pods(ns!)).filter((p) => p.role === 'primary').map((p) => p.name)).toEqual([
+        before,
+      ]);
+    } finally {
+      renewing = false;
+      await renewer;
+      await kubectlOk(['-n', ns!, 'delete', 'lease', `${CLUSTER}-failover`]);
+    }
   });
 });

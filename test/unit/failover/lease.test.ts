@@ -3,6 +3,8 @@ import type { Clock, Kube, LeaseResult } from '../../../src/lib/kube/index.js';
 import { LeaseHeldError } from '../../../src/lib/kube/index.js';
 import type { FailoverContext, ProgressEvent } from '../../../src/lib/failover/context.js';
 import { takeLease } from '../../../src/lib/failover/lease.js';
+import { thisProcess } from '../../../src/lib/failover/holder-process.js';
+import { spawnSync } from 'node:child_process';
 
 function fakeClock(start: number): Clock & { slept: number[] } {
   let t = start;
@@ -18,13 +20,41 @@ function fakeClock(start: number): Clock & { slept: number[] } {
   };
 }
 
+/**
+ * A lease held by another run: at version "7" while `renews` is false; each
+ * read of a renewing holder shows a new version. Taken when asked with the
+ * version the caller watched expire.
+ */
 function ctxWith(
-  results: LeaseResult[],
+  renewedAt: number,
   clock: Clock,
-  events: ProgressEvent[] = [],
+  opts: {
+    renews?: boolean;
+    events?: ProgressEvent[];
+    asked?: (string | undefined)[];
+    process?: string;
+  } = {},
 ): FailoverContext {
+  let version = 7;
   const kube = {
-    acquireLease: async () => results.shift() ?? { acquired: true, lease: {} },
+    acquireLease: async (
+      _ns: string,
+      _name: string,
+      _holder: string,
+      _ttl: number,
+      o: { expiredVersion?: string } = {},
+    ): Promise<LeaseResult> => {
+      opts.asked?.push(o.expiredVersion);
+      if (opts.renews) version++;
+      if (o.expiredVersion === String(version)) return { acquired: true, lease: {} };
+      const r = held(renewedAt, String(version));
+      if (opts.process && !r.acquired)
+        r.lease.metadata = {
+          ...r.lease.metadata,
+          annotations: { 'kpg.io/holder-process': opts.process },
+        };
+      return r;
+    },
     renewLease: async () => ({ acquired: true, lease: {} }),
     releaseLease: async () => true,
   } as unknown as Kube;
@@ -34,15 +64,16 @@ function ctxWith(
     cluster: 'pg',
     clock,
     holder: 'me',
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => opts.events?.push(e),
   };
 }
 
-const held = (renewedAt: number): LeaseResult => ({
+const held = (renewedAt: number, resourceVersion: string): LeaseResult => ({
   acquired: false,
   holder: 'kpg@other/42',
   expiresAt: new Date(renewedAt + 15_000),
   lease: {
+    metadata: { resourceVersion },
     spec: {
       holderIdentity: 'kpg@other/42',
       renewTime: new Date(renewedAt).toISOString(),
@@ -55,20 +86,77 @@ describe('takeLease', () => {
   it('fails at once, naming the holder, when the holder renews', async () => {
     const now = Date.parse('2026-01-01T00:00:10Z');
     const clock = fakeClock(now);
-    const err = await takeLease(ctxWith([held(now - 1_000)], clock)).catch((e: unknown) => e);
+    const err = await takeLease(ctxWith(now - 1_000, clock)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LeaseHeldError);
     expect((err as Error).message).toMatch(
       /another kpg failover or apply is running on demo\/pg: lease pg-failover is held by kpg@other\/42/,
     );
     expect(clock.slept).toEqual([]);
   });
-  it('waits out a holder that stopped renewing, then takes the lease', async () => {
+
+  it('takes over a stale lease only after seeing it unchanged for a whole lease duration', async () => {
     const now = Date.parse('2026-01-01T00:00:10Z');
     const clock = fakeClock(now);
     const events: ProgressEvent[] = [];
-    const lease = await takeLease(ctxWith([held(now - 10_000)], clock, events));
-    expect(clock.slept[0]).toBeGreaterThan(4_000);
+    const asked: (string | undefined)[] = [];
+    const lease = await takeLease(ctxWith(now - 10_000, clock, { events, asked }));
+    // Watched 15 s on this run's clock, although renewTime said it had 5 s left.
+    expect(clock.now() - now).toBe(15_000);
+    expect(asked.at(-1)).toBe('7');
+    expect(asked.slice(0, -1).every((v) => v === undefined)).toBe(true);
     expect(events.some((e) => e.type === 'info' && /stopped renewing/.test(e.message))).toBe(true);
     await lease.release();
+  });
+
+  it('a renewTime far in the past (a wrong clock) still waits a whole lease duration', async () => {
+    const now = Date.parse('2026-01-01T00:00:10Z');
+    const clock = fakeClock(now);
+    const lease = await takeLease(ctxWith(now - 3_600_000, clock));
+    expect(clock.now() - now).toBe(15_000);
+    await lease.release();
+  });
+
+  it('fails, naming the holder, when a stale-looking lease is renewed while watched', async () => {
+    const now = Date.parse('2026-01-01T00:00:10Z');
+    const clock = fakeClock(now);
+    const err = await takeLease(ctxWith(now - 60_000, clock, { renews: true })).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LeaseHeldError);
+    expect(clock.now() - now).toBeLessThan(15_000);
+  });
+
+  it('takes over at once, by version, a lease whose holder was a process here that exited', async () => {
+    const now = Date.parse('2026-01-01T00:00:10Z');
+    const clock = fakeClock(now);
+    const me = thisProcess()!;
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const asked: (string | undefined)[] = [];
+    const events: ProgressEvent[] = [];
+    const lease = await takeLease(
+      ctxWith(now - 1_000, clock, {
+        asked,
+        events,
+        process: `${me.slice(0, me.lastIndexOf('/'))}/${dead}`,
+      }),
+    );
+    expect(clock.slept).toEqual([]);
+    expect(asked).toEqual([undefined, '7']);
+    expect(
+      events.some(
+        (e) => e.type === 'info' && /process of this machine that has exited/.test(e.message),
+      ),
+    ).toBe(true);
+    await lease.release();
+  });
+
+  it('a holder that is a live process here is not taken over', async () => {
+    const now = Date.parse('2026-01-01T00:00:10Z');
+    const err = await takeLease(
+      ctxWith(now - 1_000, fakeClock(now), {
+        process: thisProcess()!.replace(/\d+$/, String(process.ppid)),
+      }),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseHeldError);
   });
 });

@@ -60,7 +60,12 @@ describe('leases', () => {
     expect(lease().spec?.leaseTransitions).toBe(0);
     expect(lease().spec?.acquireTime).toBe('2030-01-01T00:00:00.000000Z');
     now += 16_000;
-    const r = await kube.acquireLease('demo', 'failover', 'bob', 15);
+    // Expiry is the caller's verdict (the version it watched unchanged), never renewTime vs our clock.
+    const seen = await kube.acquireLease('demo', 'failover', 'bob', 15);
+    expect(seen.acquired).toBe(false);
+    const version = seen.lease.metadata?.resourceVersion;
+    expect(version).toBeDefined();
+    const r = await kube.acquireLease('demo', 'failover', 'bob', 15, { expiredVersion: version });
     expect(r.acquired).toBe(true);
     expect(lease().spec).toMatchObject({
       holderIdentity: 'bob',
@@ -70,6 +75,31 @@ describe('leases', () => {
     // The PUT carried the resourceVersion it read (optimistic concurrency).
     const put = api.requests.filter((q) => q.method === 'PUT').at(-1)!;
     expect((put.json as LeaseObject).metadata?.resourceVersion).toBeDefined();
+  });
+
+  it('does not take over a version other than the one watched expire', async () => {
+    await kube.acquireLease('demo', 'failover', 'alice', 15);
+    const seen = await kube.acquireLease('demo', 'failover', 'bob', 15);
+    now += 3_000;
+    await kube.renewLease('demo', 'failover', 'alice');
+    const r = await kube.acquireLease('demo', 'failover', 'bob', 15, {
+      expiredVersion: seen.lease.metadata?.resourceVersion,
+    });
+    expect(r).toMatchObject({ acquired: false, holder: 'alice' });
+    expect(lease().spec?.holderIdentity).toBe('alice');
+  });
+
+  it("sets the taker's annotations, dropping the previous holder's", async () => {
+    await kube.acquireLease('demo', 'failover', 'alice', 15, { annotations: { 'kpg.io/x': 'a' } });
+    expect(lease().metadata?.annotations).toEqual({ 'kpg.io/x': 'a' });
+    await kube.renewLease('demo', 'failover', 'alice');
+    expect(lease().metadata?.annotations).toEqual({ 'kpg.io/x': 'a' });
+    const seen = await kube.acquireLease('demo', 'failover', 'bob', 15);
+    await kube.acquireLease('demo', 'failover', 'bob', 15, {
+      expiredVersion: seen.lease.metadata?.resourceVersion,
+    });
+    expect(lease().spec?.holderIdentity).toBe('bob');
+    expect(lease().metadata?.annotations ?? {}).toEqual({});
   });
 
   it('renews only for the holder', async () => {
