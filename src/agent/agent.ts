@@ -165,6 +165,11 @@ export class Agent {
     return this.handover?.done === true;
   }
 
+  /** A handover is being carried out: its steps come quicker than the retry period. */
+  handingOver(): boolean {
+    return this.handover !== undefined && !this.handover.done;
+  }
+
   private async refuseSwitchover(to: string, problem: string): Promise<void> {
     const reason = `switchover to ${to} refused: ${problem}`;
     this.d.log(reason);
@@ -484,6 +489,7 @@ export class Agent {
       emit: (e) => this.emit(e),
       extendFence: () => void this.extendFence(),
       timeoutMs: this.d.config.handoverTimeoutMs,
+      renewEveryMs: this.d.config.timing.retryPeriodMs,
     };
   }
 

@@ -27,11 +27,15 @@ export interface HandoverDeps {
   /** Moves the fence deadline on after a renewal that landed (not the role: no start as primary). */
   extendFence: () => void;
   timeoutMs: number;
+  /** The lease is renewed this often while waiting (the steps come quicker than that). */
+  renewEveryMs: number;
 }
 
 export class Handover {
   private readonly sinceMs: number;
   private settled = false;
+  private renewedMs = Number.NEGATIVE_INFINITY;
+  private said: string | undefined;
 
   /** `to`: a switchover's target; undefined: the pod is stopping, any standby will do. */
   constructor(
@@ -73,11 +77,17 @@ export class Handover {
       },
       this.d.clock.now(),
     );
-    this.d.log(`handover ${h.kind}: ${h.reason}`);
+    const line = `handover ${h.kind}: ${h.reason}`;
+    if (line !== this.said) this.d.log(line);
+    this.said = line;
     if (h.kind === 'wait') {
       // Keep the lease meanwhile: nobody takes over a primary that is handing over.
       // A fast shutdown still in progress must not be cut short by the fence into a crash.
-      if ((await this.d.elector.claim(published)).ok) this.d.extendFence();
+      const now = this.d.clock.now();
+      if (now - this.renewedMs >= this.d.renewEveryMs) {
+        this.renewedMs = now;
+        if ((await this.d.elector.claim(published)).ok) this.d.extendFence();
+      }
       return h;
     }
     this.settled = true;

@@ -13,6 +13,7 @@ import { clusterApi } from './cluster-api.js';
 import { ConfigError, parseConfig, type AgentConfig } from './config.js';
 import { sharedFiles, uptimeClock } from './files.js';
 import { inClusterHttp } from './kube.js';
+import { Pace } from './pace.js';
 import { peerClient, servePeers } from './peers.js';
 import { localPostgres } from './postgres.js';
 import { USAGE } from './usage.js';
@@ -54,10 +55,23 @@ async function run(config: AgentConfig): Promise<void> {
     log,
     sleep: (ms) => sleep(ms),
   });
+  const pace = new Pace(clock, config.timing.retryPeriodMs, (ms) => sleep(ms));
   const server = await servePeers(config.podIp, config.port, {
     report: () => agent.report(),
-    confirm: (cp) => agent.confirm(cp),
+    confirm: async (cp) => {
+      const answer = await agent.confirm(cp);
+      // The primary releases the lease to a standby that confirmed: look for it often.
+      if (answer.confirmed) pace.hurry(config.timing.leaseDurationMs);
+      return answer;
+    },
   });
+  // The wait ends early the moment the pod starts stopping (once, not while it stays so).
+  let stoppingSeen = files.shuttingDown();
+  const stoppingNow = () => {
+    if (stoppingSeen) return false;
+    stoppingSeen = files.shuttingDown();
+    return stoppingSeen;
+  };
   // As a native sidecar the agent is stopped after postgres: a handover in
   // progress still gets its handover timeout to finish.
   let stopBy: number | undefined;
@@ -82,7 +96,7 @@ async function run(config: AgentConfig): Promise<void> {
       const handoverDue = files.shuttingDown() && !agent.handoverSettled();
       if (!handoverDue || clock.now() >= stopBy) break;
     }
-    await sleep(Math.max(0, started + config.timing.retryPeriodMs - clock.now()));
+    await pace.wait(started, agent.handingOver(), stoppingNow);
   }
   server.close();
   await pg.close();
