@@ -60,6 +60,11 @@ export function reasonKey(reason: string): string {
 }
 const FENCE_SETTLE_MS = 500;
 
+function historyReason(as: 'takeover' | 'handover' | 'switchover' | undefined): string {
+  if (as === 'switchover') return 'switchover';
+  return as === 'handover' ? 'automatic switchover' : 'automatic failover';
+}
+
 /** A pod that is being deleted takes nothing over. */
 function stoppingPod(a: Action): Action {
   return a.kind === 'acquire' && a.as !== 'reclaim'
@@ -83,7 +88,9 @@ export class Agent {
   private last: { action: Action; key: string; loggedMs: number } | undefined;
   private eligibility: string | undefined = 'not yet observed';
   private published: Published = {};
-  private takeover: { from: string; reason: string; as: 'takeover' | 'handover' } | undefined;
+  /** `switchover`: a handover kpg failover asked for. */
+  private takeover:
+    { from: string; reason: string; as: 'takeover' | 'handover' | 'switchover' } | undefined;
   private handover: Handover | undefined;
   private refused = new Set<string>();
   private rewindAskedMs: number | undefined;
@@ -354,10 +361,11 @@ export class Agent {
       return;
     }
     if (a.as === 'takeover' || a.as === 'handover') {
+      const asked = o.lease.readable && o.lease.snapshot?.handoverReason === 'switchover';
       this.takeover = {
         from: before ? podOfHolder(before) : (o.record?.primary ?? 'unknown'),
         reason: a.reason,
-        as: a.as,
+        as: a.as === 'handover' && asked ? 'switchover' : a.as,
       };
     }
     this.armFence();
@@ -446,8 +454,8 @@ export class Agent {
     await this.writeRecord(
       withTimeline({
         time: new Date(this.d.clock.wall()).toISOString(),
-        // A handover loses nothing, as kpg failover's switchover.
-        reason: this.takeover?.as === 'handover' ? 'automatic switchover' : 'automatic failover',
+        // A handover loses nothing, as kpg failover's switchover; one it asked for is one.
+        reason: historyReason(this.takeover?.as),
         oldPrimary: this.takeover?.from ?? 'unknown',
         newPrimary: o.self.pod,
         timeline,

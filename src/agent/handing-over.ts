@@ -92,7 +92,10 @@ export class Handover {
     }
     this.settled = true;
     if (h.kind === 'release') {
-      const r = await this.d.elector.release(h.to);
+      const r = await this.d.elector.release(
+        h.to,
+        this.to !== undefined ? 'switchover' : 'pod stopping',
+      );
       if (r.ok) await this.d.emit({ reason: 'HandedOver', message: h.reason });
       else
         this.d.log(`handover: the release failed (${r.error.message}); the lease expires instead`);

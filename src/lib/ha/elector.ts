@@ -118,9 +118,10 @@ export class LeaseElector {
   }
 
   /** Clear the holder, naming the standby that may take over at once (graceful handover). */
-  async release(handoverTo?: string): Promise<WriteOutcome> {
+  async release(handoverTo?: string, handoverReason?: string): Promise<WriteOutcome> {
     const outcome = await this.write({
       ...(handoverTo !== undefined ? { handoverTo } : {}),
+      ...(handoverTo !== undefined && handoverReason !== undefined ? { handoverReason } : {}),
     });
     if (outcome.ok) this.renewedSentMs = undefined;
     return outcome;
@@ -141,6 +142,7 @@ export class LeaseElector {
     holder?: string;
     published?: Published;
     handoverTo?: string;
+    handoverReason?: string;
     refuseSwitchover?: string;
   }): Promise<WriteOutcome> {
     const base = this.observation?.snapshot;

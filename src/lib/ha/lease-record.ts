@@ -19,6 +19,8 @@ export const LeaseAnnotation = {
   synchronous: 'kpg.io/synchronous-standbys',
   /** A released lease names the standby that confirmed the shutdown checkpoint. */
   handoverTo: 'kpg.io/handover-to',
+  /** ...and why: `switchover` (kpg failover asked for it) or `pod stopping`. */
+  handoverReason: 'kpg.io/handover-reason',
   /** Token of the write that produced this version: `UID:N`. */
   attempt: 'kpg.io/attempt',
   /** Set by kpg failover while it drives: agents take nothing over meanwhile. */
@@ -56,6 +58,7 @@ export interface LeaseSnapshot {
   holder?: string;
   published: Published;
   handoverTo?: string;
+  handoverReason?: string;
   attempt?: string;
   pausedBy?: string;
   /** A switchover kpg failover asked for, not carried out yet. */
@@ -82,6 +85,9 @@ export function snapshotOf(object: LeaseObject): LeaseSnapshot {
       ...(sync !== undefined ? { synchronous: sync.split(',').filter((s) => s !== '') } : {}),
     },
     ...(a[LeaseAnnotation.handoverTo] ? { handoverTo: a[LeaseAnnotation.handoverTo] } : {}),
+    ...(a[LeaseAnnotation.handoverReason]
+      ? { handoverReason: a[LeaseAnnotation.handoverReason] }
+      : {}),
     ...(a[LeaseAnnotation.attempt] ? { attempt: a[LeaseAnnotation.attempt] } : {}),
     ...(a[LeaseAnnotation.paused] ? { pausedBy: a[LeaseAnnotation.paused] } : {}),
     ...switchoverOf(a),
@@ -111,6 +117,7 @@ export interface LeaseWrite {
   /** Replaces the published fields; absent ones are kept from the current version. */
   published?: Published;
   handoverTo?: string;
+  handoverReason?: string;
   /** The holder gives a switchover request up, saying why. */
   refuseSwitchover?: string;
 }
@@ -132,7 +139,10 @@ export function leaseForWrite(
     [LeaseAnnotation.attempt]: w.attempt,
   };
   delete annotations[LeaseAnnotation.handoverTo];
+  delete annotations[LeaseAnnotation.handoverReason];
   if (w.handoverTo !== undefined) annotations[LeaseAnnotation.handoverTo] = w.handoverTo;
+  if (w.handoverTo !== undefined && w.handoverReason !== undefined)
+    annotations[LeaseAnnotation.handoverReason] = w.handoverReason;
   settleSwitchover(annotations, w, spec.holderIdentity);
   publish(annotations, w.published);
   const next: LeaseObject['spec'] = {

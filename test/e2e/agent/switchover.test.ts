@@ -72,7 +72,7 @@ describe('in-pod agent: kpg failover asks the agents for a switchover', () => {
       reason?: string;
       newPrimary?: string;
     }[];
-    expect(history.at(-1)).toMatchObject({ newPrimary: target });
+    expect(history.at(-1)).toMatchObject({ reason: 'switchover', newPrimary: target });
 
     const other = (await pods(s.ns)).find((p) => p.name !== target && p.name !== s.primary)?.name;
     if (!other) throw new Error('no third pod');

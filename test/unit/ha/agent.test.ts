@@ -333,6 +333,7 @@ describe('Agent', () => {
     expect(t.agent.handoverSettled()).toBe(true);
     expect(t.server.object?.spec?.holderIdentity).toBeUndefined();
     expect(t.server.object?.metadata?.annotations?.['kpg.io/handover-to']).toBe('pg-2');
+    expect(t.server.object?.metadata?.annotations?.['kpg.io/handover-reason']).toBe('pod stopping');
     expect(t.cluster.events).toContainEqual(expect.objectContaining({ reason: 'HandedOver' }));
   });
 
@@ -351,6 +352,19 @@ describe('Agent', () => {
         oldPrimary: 'pg-0',
         newPrimary: 'pg-1',
       }),
+    ]);
+  });
+
+  it('records a handover kpg failover asked for as a switchover', async () => {
+    const t = setup();
+    const old = await t.holdByPg0();
+    await t.cycles(2);
+    await old.read();
+    await old.release('pg-1', 'switchover');
+    await t.cycles(1);
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-1/uid-1');
+    expect(JSON.parse(t.cluster.record.data?.history ?? '[]')).toEqual([
+      expect.objectContaining({ reason: 'switchover', oldPrimary: 'pg-0', newPrimary: 'pg-1' }),
     ]);
   });
 
@@ -403,6 +417,7 @@ describe('Agent', () => {
     const a = t.server.object?.metadata?.annotations ?? {};
     expect(t.server.object?.spec?.holderIdentity).toBeUndefined();
     expect(a['kpg.io/handover-to']).toBe('pg-2');
+    expect(a['kpg.io/handover-reason']).toBe('switchover');
     expect(a['kpg.io/switchover-to']).toBeUndefined();
     expect(t.files.stopRequested).toBe(false);
     // The pod lives on: back to the ordinary cycle, following the lease it handed over.
