@@ -13,7 +13,7 @@ import type { LeaseElector } from '../lib/ha/elector.js';
 import { fenceDeadlineMs } from '../lib/ha/fence.js';
 import { confirmsCheckpoint } from '../lib/ha/handover.js';
 import { podOfHolder } from '../lib/ha/identity.js';
-import { startGate } from '../lib/ha/start-gate.js';
+import { leadGate, startGate } from '../lib/ha/start-gate.js';
 import type { Published } from '../lib/ha/lease-record.js';
 import type {
   Action,
@@ -162,8 +162,8 @@ export class Agent {
     await this.labelStandby(action, o);
     await this.rewindIfDiverged(action, o);
     const gate = startGate(action, o);
-    if (gate !== undefined && !(gate === 'primary' && !this.d.elector.holding))
-      this.d.files.writeRole(gate);
+    const leading = gate === 'primary' || gate === 'bootstrap';
+    if (gate !== undefined && !(leading && !this.d.elector.holding)) this.d.files.writeRole(gate);
     return action;
   }
 
@@ -368,12 +368,12 @@ export class Agent {
         as: a.as === 'handover' && asked ? 'switchover' : a.as,
       };
     }
-    this.armFence();
+    this.armFence(o);
   }
 
-  private armFence(): void {
+  private armFence(o: Observed): void {
     // The deadline first: the start gate may open only once the fence is armed.
-    if (this.extendFence()) this.d.files.writeRole('primary');
+    if (this.extendFence()) this.d.files.writeRole(leadGate(o));
   }
 
   /** The fence deadline after the newest landed renewal; false when nothing is held. */
@@ -387,7 +387,7 @@ export class Agent {
   private async lead(step: string, o: Observed): Promise<void> {
     const r = await this.d.elector.claim(this.published);
     if (!r.ok) return; // the fence deadline stays where the last landed renewal put it
-    this.armFence();
+    this.armFence(o);
     switch (step) {
       case 'write-record':
         return this.writeRecord(namingPrimary(o.self.pod));

@@ -22,11 +22,12 @@ import { parseUptime } from '../lib/ha/clock.js';
 import { FENCE_NOW, formatDeadline } from '../lib/ha/fence.js';
 import type { ShutdownCheckpoint } from '../lib/ha/handover.js';
 import type { LocalState } from '../lib/ha/types.js';
+import type { StartGate } from '../lib/ha/start-gate.js';
 
 export interface SharedFiles {
   writeDeadline(ms: number): void;
   fenceNow(): void;
-  writeRole(role: 'primary' | 'replica' | 'wait'): void;
+  writeRole(role: StartGate): void;
   startState(): string | undefined;
   data(): LocalState['data'];
   shuttingDown(): boolean;

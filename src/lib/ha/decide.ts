@@ -123,6 +123,15 @@ function asHolder(o: Observed, now: number): Action {
     return { kind: 'step-down', reason: 'could not renew the lease within the renew deadline' };
   }
   const { local, policy } = o;
+  // Its volume came back empty (lost, or wiped) after the cluster had data:
+  // never initdb over the cluster; a standby with the data takes over, and
+  // this pod copies from it.
+  if (o.record?.bootstrapped && local.data === 'empty' && local.role !== 'primary') {
+    return {
+      kind: 'release',
+      reason: `this pod's data directory is empty, but the cluster was bootstrapped (system identifier ${o.record.bootstrapped}): it will not initdb over the cluster's data; giving the lease up for a standby`,
+    };
+  }
   // Only a postgres that has served as primary can be "kept down": before
   // its first start (bootstrap, a slow image pull) it is merely not there yet.
   // Counted from when it last answered as primary, not from its last change

@@ -10,8 +10,9 @@
 # leaves recovery, before it takes a write), this script checks every
 # KPG_WATCHDOG_INTERVAL: once /proc/uptime passes the deadline, or the file
 # is missing or unreadable, it stops the postmaster and every process below
-# it and then kills them all with SIGKILL: an immediate stop, never a smart
-# or fast shutdown, so no open session commits anything more. Then it exits
+# it (the WAL senders a moment later) and then kills them all with SIGKILL:
+# an immediate stop, never a smart or fast shutdown, so no open session
+# commits anything more. Then it exits
 # 3 (the start script exits with it; the kubelet restarts the container,
 # which comes back as a standby). It exits 0 when the postmaster ends by
 # itself. A standby is never fenced: it takes no writes, and a deadline left
@@ -27,7 +28,8 @@
 # Both containers read the same kernel's /proc/uptime.
 #
 # Environment: PGDATA (required), KPG_WATCHDOG_INTERVAL (seconds between
-# checks, default 0.1), KPG_UPTIME_FILE (default /proc/uptime; for tests).
+# checks, default 0.1), KPG_UPTIME_FILE (default /proc/uptime; for tests),
+# KPG_FENCE_WAL_GRACE (see fence).
 set -uo pipefail
 
 KPG_WATCHDOG_INTERVAL=${KPG_WATCHDOG_INTERVAL:-0.1}
@@ -84,17 +86,55 @@ descendants() {
   printf '%s\n' "${found[@]}"
 }
 
+# is_walsender PID: the process title postgres gives a WAL sender.
+is_walsender() {
+  local title=''
+  title=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+  [[ $title == *"walsender"* ]]
+}
+
+# senders_idle PID...: every one sleeps (state S: waiting for WAL to send), or is gone.
+senders_idle() {
+  local pid line
+  for pid in "$@"; do
+    read -r line <"/proc/$pid/stat" 2>/dev/null || continue
+    line=${line##*) }
+    [[ ${line:0:1} == S ]] || return 1
+  done
+}
+
 # fence PID: freeze the postmaster first (it can fork no more), then
-# everything below it, then SIGKILL the lot. Backends call setsid(), so a
-# process-group kill would miss them.
+# everything below it but the WAL senders, then SIGKILL the lot. Backends
+# call setsid(), so a process-group kill would miss them. The WAL senders
+# get up to KPG_FENCE_WAL_GRACE seconds (default 1) to stream what is
+# flushed already: a commit is acknowledged only once flushed, so with every
+# backend frozen, what the standbys receive meanwhile is exactly what clients
+# were told is committed — the standby that takes over has it. Nothing can
+# commit while they run; the fence still ends well before the lease can be
+# taken elsewhere (renew deadline + this grace < lease duration).
 fence() {
-  local pm=$1 round
-  local -a all=("$pm")
+  local pm=$1 round pid polls grace=${KPG_FENCE_WAL_GRACE:-1}
+  local -a all=("$pm") frozen=() senders=()
   kill -STOP "$pm" 2>/dev/null
   for round in 1 2; do
     mapfile -t all < <(printf '%s\n' "$pm"; descendants "$pm")
-    kill -STOP "${all[@]}" 2>/dev/null
+    frozen=() senders=()
+    for pid in "${all[@]}"; do
+      if [[ $pid != "$pm" ]] && is_walsender "$pid"; then senders+=("$pid"); else frozen+=("$pid"); fi
+    done
+    kill -STOP "${frozen[@]}" 2>/dev/null
   done
+  if ((${#senders[@]} > 0)); then
+    # Idle twice in a row, 50 ms apart: nothing flushed is left to send.
+    polls=$(($(to_ms "$grace" || echo 1000) / 50))
+    ((polls > 0)) || polls=1
+    local idle=0
+    while ((polls-- > 0 && idle < 2)); do
+      sleep 0.05
+      if senders_idle "${senders[@]}"; then idle=$((idle + 1)); else idle=0; fi
+    done
+    wd_log "every backend stopped; ${#senders[@]} WAL sender(s) streamed what was flushed"
+  fi
   kill -KILL "${all[@]}" 2>/dev/null
   wd_log "killed the postmaster $pm and ${#all[@]} process(es) in all (SIGKILL)"
 }

@@ -351,6 +351,20 @@ describe('decide: the primary side', () => {
     expect(decide(own, NOW)).toMatchObject({ kind: 'acquire', as: 'bootstrap' });
   });
 
+  it('gives the lease up when its own volume comes back empty after the bootstrap', () => {
+    const held = mine({
+      local: { ...standby(), role: 'starting', data: 'empty' },
+      record: { primary: 'pg-0', timeline: 3, bootstrapped: '7581234567890123456' },
+    });
+    expect(decide(held, NOW)).toMatchObject({
+      kind: 'release',
+      reason: expect.stringContaining('will not initdb over the cluster'),
+    });
+    // Before the first bootstrap, empty data is what the holder initdbs.
+    const first = { ...held, record: { primary: 'pg-0', timeline: 1 } };
+    expect(decide(first, NOW)).toMatchObject({ kind: 'lead', step: 'start-primary' });
+  });
+
   it('marks the record bootstrapped once it serves as primary', () => {
     const o = mine({
       local: primary({ systemIdentifier: '7581234567890123456' }),

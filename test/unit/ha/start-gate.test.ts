@@ -36,6 +36,15 @@ describe('startGate', () => {
     expect(startGate({ kind: 'lead', step: 'start-primary', reason: '' }, o)).toBe('primary');
     expect(startGate({ kind: 'acquire', as: 'reclaim', reason: '' }, o)).toBeUndefined();
   });
+  it('bootstrap (the one gate that initdbs) only over empty data of a cluster never bootstrapped', () => {
+    const lead = { kind: 'lead', step: 'start-primary', reason: '' } as const;
+    const o = observed('pg-0/uid-new', 'pg-0');
+    const empty = { ...o, local: { ...o.local, data: 'empty' as const } };
+    expect(startGate(lead, empty)).toBe('bootstrap');
+    const had = { ...empty, record: { primary: 'pg-0', timeline: 1, bootstrapped: '42' } };
+    expect(startGate(lead, had)).toBe('primary');
+    expect(startGate(lead, o)).toBe('primary');
+  });
   it('replica once another pod holds the lease, or the record names another pod', () => {
     expect(startGate({ kind: 'follow', reason: '' }, observed('pg-1/u', 'pg-0'))).toBe('replica');
     expect(

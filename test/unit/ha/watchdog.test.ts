@@ -107,6 +107,52 @@ describe('watchdog.sh', () => {
     for (const pid of [pm, ...backends]) expect(alive(pid)).toBe(false);
   });
 
+  it('lets the WAL senders stream what is flushed, with every backend already stopped, then kills them', async () => {
+    // A backend, and a busy WAL sender (titled as postgres titles one).
+    const p = spawn(
+      'bash',
+      [
+        '-c',
+        'setsid sleep 300 & echo $!; (exec -a "postgres: walsender replicator 10.0.0.2(5) streaming 0/3000000" bash -c "while :; do :; done") & echo $!; wait',
+      ],
+      { detached: true, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    procs.push(p);
+    const [backend, sender] = await new Promise<number[]>((resolve) => {
+      let out = '';
+      p.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const lines = out.trim().split('\n');
+        if (lines.length >= 2) resolve(lines.map(Number));
+      });
+    });
+    const state = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      } catch {
+        return 'gone';
+      }
+    };
+    uptime('100.00');
+    deadline('0');
+    const started = Date.now();
+    const w = watchdog(p.pid!);
+    let seen = false;
+    while (Date.now() - started < 3000 && !seen) {
+      seen = state(backend!) === 'T' && state(sender!) === 'R';
+      await sleep(10);
+    }
+    expect(seen, 'the backend stopped while the WAL sender still ran').toBe(true);
+    const r = await w;
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('1 WAL sender(s) streamed what was flushed');
+    // The busy sender got the whole grace (1 s), not more.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - started).toBeLessThan(2500);
+    await sleep(100);
+    for (const pid of [p.pid!, backend!, sender!]) expect(alive(pid)).toBe(false);
+  });
+
   it('fences at once when the deadline file is missing or unreadable', async () => {
     const { pm, backends } = await fakePostmaster();
     uptime('100.00');

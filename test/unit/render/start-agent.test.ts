@@ -159,6 +159,18 @@ describe('agent-start.sh: the start gate', () => {
     expect(stale.stdout).toContain('role=replica');
   });
 
+  it('over an empty PGDATA: starts only on bootstrap, never on primary', async () => {
+    const p = pod('empty');
+    writeFileSync(p.file('deadline'), '106.000');
+    writeFileSync(p.file('role'), 'primary\n');
+    const held = await bash(`${src} timeout 0.5 bash -c '${src} wait_for_role empty'`, p.env);
+    expect(held.code).toBe(124);
+    expect(held.stdout).toContain('PGDATA is empty and only bootstrap initdbs');
+    writeFileSync(p.file('role'), 'bootstrap\n');
+    const ok = await bash(`${src} wait_for_role empty; echo "role=$AGENT_ROLE"`, p.env);
+    expect(ok.stdout).toContain('role=bootstrap');
+  });
+
   it('keeps waiting on wait, or with no file', async () => {
     const p = pod('empty');
     const none = await bash(`${src} timeout 0.5 bash -c '${src} wait_for_role'`, p.env);

@@ -51,18 +51,28 @@ deadline_ahead() {
   ((now < dl))
 }
 
-# wait_for_role: sets AGENT_ROLE to primary (this incarnation's agent holds
-# the lease) or replica (another pod does); `wait`, no file, or a primary
-# whose deadline has passed: ask again.
+# wait_for_role [DATA]: sets AGENT_ROLE to bootstrap or primary (this
+# incarnation's agent holds the lease) or replica (another pod does); `wait`,
+# no file, a primary whose deadline has passed, or primary over an empty
+# PGDATA: ask again.
 wait_for_role() {
-  local r last=- polls=0
+  local data=${1:-} r last=- polls=0
   while :; do
     r=''
     { read -r r <"$KPG_HA_DIR/role" || [[ -n $r ]]; } 2>/dev/null || true
     case $r in
-      primary)
-        if deadline_ahead; then AGENT_ROLE=primary; return 0; fi
-        r='primary, with its fence deadline passed' ;;
+      primary | bootstrap)
+        # Only `bootstrap` may initdb: the agent says so when the record
+        # shows the cluster never had data. A primary's gate over an empty
+        # PGDATA (a lost volume) waits: the agent gives the lease up instead.
+        if [[ $data == empty && $r == primary ]]; then
+          r='primary, but PGDATA is empty and only bootstrap initdbs'
+        elif deadline_ahead; then
+          AGENT_ROLE=$r
+          return 0
+        else
+          r="$r, with its fence deadline passed"
+        fi ;;
       replica) AGENT_ROLE=replica; return 0 ;;
     esac
     if [[ $r != "$last" ]] || ((polls % 150 == 0)); then
@@ -223,12 +233,14 @@ agent_main() {
   unset KPG_KEEP_CHECKPOINT
   write_whole "$KPG_HA_DIR/data" "$state"
   log "agent mode: PGDATA: $state; the agent decides the role (no API access from here)"
-  wait_for_role
+  wait_for_role "$state"
   log "agent: start as $AGENT_ROLE"
-  if [[ $AGENT_ROLE == primary ]]; then
+  if [[ $AGENT_ROLE == bootstrap && $state == empty ]]; then
+    # The one initdb: the agent holds the lease and the cluster never had data.
+    bootstrap_primary
+    run_postgres primary
+  elif [[ $AGENT_ROLE != replica ]]; then
     case $state in
-      # The agent grants the lease to empty data only to bootstrap the cluster.
-      empty) bootstrap_primary; run_postgres primary ;;
       primary) run_postgres primary ;;
       # A standby whose agent took the lease: its agent promotes the running standby.
       standby) log "the agent holds the lease and PGDATA is a standby's: starting it as a standby for the agent to promote" ;;
