@@ -343,6 +343,21 @@ export async function collectStatus(
   const major = rec.spec?.major ?? stsSum?.major ?? '15';
   const timeoutMs = opts.podTimeoutMs ?? 5000;
 
+  // Read beside the instances, not after them: a describe of a cluster whose
+  // primary is down waits for that pod's timeout once, not twice, and shows
+  // the agents' decisions of the same moment.
+  const agentsRead =
+    opts.queryPostgres === false
+      ? Promise.resolve(undefined)
+      : attempt(ctx, 'reading the agents', () =>
+          collectAgents(
+            kube,
+            ns,
+            name,
+            instances.filter((i) => i.phase === 'Running').map((i) => i.pod),
+            timeoutMs,
+          ),
+        );
   let replication: ClusterStatus['replication'];
   if (opts.queryPostgres !== false) {
     await Promise.all(
@@ -367,18 +382,7 @@ export async function collectStatus(
     for (const i of instances) if (i.error) ctx.errors.push(`pod ${i.pod}: ${i.error}`);
   }
 
-  const agents =
-    opts.queryPostgres === false
-      ? undefined
-      : await attempt(ctx, 'reading the agents', () =>
-          collectAgents(
-            kube,
-            ns,
-            name,
-            instances.filter((i) => i.phase === 'Running').map((i) => i.pod),
-            timeoutMs,
-          ),
-        );
+  const agents = await agentsRead;
   const secret = sts || rec.record ? await readSecret(ctx, secretName(sts, name)) : undefined;
   const svc = servicesFrom(services?.items ?? [], slices?.items ?? []);
   const objects = new Set<string>([
