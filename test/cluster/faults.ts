@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { clusterDir, clusterSh, kubectl, kubectlOk } from './kube.js';
+import { apply, clusterDir, clusterSh, getJson, kubectl, kubectlOk, waitFor } from './kube.js';
 
 export interface ContainerState {
   pid: number;
@@ -455,4 +455,41 @@ export async function allowScheduling(): Promise<void> {
   const r = await kubectl(['taint', 'nodes', '--all', `${NO_SCHEDULE_TAINT}-`]);
   // "not found" on a node without the taint is fine.
   if (r.code !== 0 && !/not found/.test(r.stderr)) throw new Error(`untaint: ${r.stderr}`);
+}
+
+const NO_NEW_PODS_QUOTA = 'kpg-test-no-new-pods';
+
+/**
+ * No new pod may be created in `ns` (a ResourceQuota of 0 pods: running pods
+ * stay, a deleted one is not replaced) — the old primary's pod cannot come
+ * back, as when its node is lost, without touching another file's namespace.
+ */
+export async function forbidNewPods(ns: string): Promise<void> {
+  await apply(
+    ns,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: NO_NEW_PODS_QUOTA, namespace: ns },
+      spec: { hard: { pods: '0' } },
+    }),
+  );
+  // The quota admits nothing until its controller has counted the namespace's pods.
+  await waitFor(
+    async () => {
+      const q = await getJson<{ status?: { hard?: { pods?: string } } }>([
+        '-n',
+        ns,
+        'resourcequota',
+        NO_NEW_PODS_QUOTA,
+      ]);
+      return q.status?.hard?.pods === '0';
+    },
+    30_000,
+    { what: `ResourceQuota ${NO_NEW_PODS_QUOTA} in force`, intervalMs: 100 },
+  );
+}
+
+export async function allowNewPods(ns: string): Promise<void> {
+  await kubectlOk(['-n', ns, 'delete', 'resourcequota', NO_NEW_PODS_QUOTA, '--ignore-not-found']);
 }

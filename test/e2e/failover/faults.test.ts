@@ -4,8 +4,8 @@
 // being out of reach).
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  allowScheduling,
-  forbidScheduling,
+  allowNewPods,
+  forbidNewPods,
   freezePod,
   healPod,
   partitionPod,
@@ -144,7 +144,7 @@ describe('kpg failover under faults', () => {
       expect(msg).toMatch(new RegExp(`${lagging} is [0-9.]+ MiB \\(\\d+ bytes\\) behind`));
       // The old primary's volume could make up the lag (salvage.test.ts); here no
       // node may run its pod again, so the lag is what a forced failover may lose.
-      await forbidScheduling();
+      await forbidNewPods(ns);
       const forced = await kpg([
         'failover',
         CLUSTER,
@@ -161,7 +161,7 @@ describe('kpg failover under faults', () => {
         '-o',
         'json',
       ]);
-      await allowScheduling();
+      await allowNewPods(ns);
       expect(forced.code, `${forced.stdout}\n${forced.stderr}`).toBe(0);
       const out = parseJson(forced);
       expect(out.newPrimary).toBe(lagging);
@@ -176,7 +176,7 @@ describe('kpg failover under faults', () => {
       await waitHealthy(ns, 3, 240_000);
       expect(await primaryPod(ns)).toBe(lagging);
     } finally {
-      await allowScheduling();
+      await allowNewPods(ns);
       thawPod(ns, lagging);
       healIfThere(ns, old);
     }

@@ -3,7 +3,7 @@
 // pod is frozen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace } from '../../cluster/kube.js';
-import { allowScheduling, forbidScheduling, freezePod, thawPod } from '../../cluster/faults.js';
+import { allowNewPods, forbidNewPods, freezePod, thawPod } from '../../cluster/faults.js';
 import { example, kpg, kubectlOk, streaming, waitFor } from './helpers.js';
 
 const NAME = 'hot-postgres';
@@ -178,7 +178,7 @@ describe('kpg describe', () => {
   it('a deleted standby: degraded (exit 10) until it streams again', async () => {
     // Its replacement would start within a second and stream again before a
     // describe could look; no node may run it until describe has seen it missing.
-    await forbidScheduling();
+    await forbidNewPods(ns);
     try {
       await kubectlOk(['-n', ns, 'delete', 'pod', 'hot-postgres-1', '--wait=false']);
       await waitFor(
@@ -187,7 +187,7 @@ describe('kpg describe', () => {
         { what: 'exit 10' },
       );
     } finally {
-      await allowScheduling();
+      await allowNewPods(ns);
     }
     await waitFor(async () => (await streaming(ns, 'hot-postgres-0')).length === 2, 180_000, {
       what: 'streaming again',
