@@ -11,7 +11,7 @@ import { repoRoot } from './kube.js';
  * why. Paths relative to the repository root; a listed file need not exist yet.
  */
 export const SERIAL_BY_HAND: Record<string, string> = {
-  'test/e2e/agent/delete-primary.test.ts': 'asserts another pod is labelled primary within 10 s',
+  'test/e2e/agent/delete-primary.test.ts': 'asserts another pod is labelled primary within 3 s',
   'test/e2e/cluster/20-service.test.ts':
     'asserts a Service follows a relabel within 1 s: a busy cluster would fail it',
   'test/e2e/cluster/30-pod-delete.test.ts':

@@ -1,6 +1,6 @@
 // The seed's walkthrough with the in-pod agent (issue 10, done-when 1): under
 // a writer through the primary Service and the split-brain checker, `kubectl
-// delete pod` of the primary → another pod is labelled primary within seconds
+// delete pod` of the primary → another pod is labelled primary within 3 s
 // (the agents hand the lease over once a standby has the shutdown
 // checkpoint), the old pod returns as a streaming standby, no acknowledged
 // row is missing on any pod, and never two writable pods. No kpg command
@@ -24,7 +24,8 @@ describe('in-pod agent: kubectl delete pod of the primary', () => {
     await kubectlOk(['-n', s.ns, 'delete', 'pod', s.primary, '--wait=false']);
     const next = await waitNewPrimary(s.ns, s.primary, 60_000);
     const labelledMs = Date.now() - t0;
-    expect(labelledMs).toBeLessThan(10_000);
+    // Done-when 1: within 3 s (kubectl's own round trips included).
+    expect(labelledMs).toBeLessThan(3_000);
     const lease = await getJson<Lease>(['-n', s.ns, 'lease', `${CLUSTER}-primary`]);
     expect(lease.spec?.holderIdentity?.split('/')[0]).toBe(next);
     // The old pod's replacement follows the new primary; rows, split brain, streaming.
