@@ -41,8 +41,9 @@ export default defineConfig({
           include: groups.parallel,
           sequence: { groupOrder: 1 },
           maxWorkers: e2eWorkers,
-          // Side by side, files run slower (resume.test.ts took 316 s of its
-          // 300 s beside two other failover files): the limit is a safety net.
+          // Side by side, files run slower (the resume test, since split in
+          // two, took 316 s of its 300 s beside two other failover files): the
+          // limit is a safety net.
           testTimeout: 600_000,
         },
       },

@@ -84,25 +84,41 @@ export function e2eGroups(): E2eGroups {
 
 /**
  * Seconds each parallel file took when measured (test/summary-reporter.ts
- * prints them; here 3 at once, load 6-17 from other work, 2026-12-01): the
+ * prints them; the full suite on this machine, 3 at once, 2026-12-01): the
  * sequencer starts the longest first when vitest has no cached durations (a
  * fresh CI machine), so the last files to finish are short ones. Only the
  * order matters. Unknown files count as DEFAULT_SECONDS.
  */
 export const MEASURED_SECONDS: Record<string, number> = {
-  'test/e2e/failover/resume.test.ts': 489,
-  'test/e2e/lifecycle/delete.test.ts': 285,
-  'test/e2e/lifecycle/create.test.ts': 226,
-  'test/e2e/lifecycle/apply.test.ts': 210,
-  'test/e2e/lifecycle/rbac.test.ts': 131,
-  'test/e2e/failover/switchover.test.ts': 78,
-  'test/e2e/lifecycle/standalone.test.ts': 77,
-  'test/e2e/render/dry-run-server.test.ts': 62,
-  'test/e2e/kube/client.test.ts': 58,
-  'test/e2e/failover/lease.test.ts': 52,
-  'test/e2e/cluster/10-statefulset.test.ts': 36,
-  'test/e2e/cluster/36-images.test.ts': 16,
-  'test/e2e/plugin/kubectl-plugin.test.ts': 10,
+  'test/e2e/lifecycle/delete.test.ts': 396,
+  'test/e2e/failover/faults.test.ts': 363,
+  'test/e2e/agent/repeat.test.ts': 349,
+  'test/e2e/failover/resume-early.test.ts': 300,
+  'test/e2e/failover/resume-late.test.ts': 300,
+  'test/e2e/agent/pg-kill.test.ts': 261,
+  'test/e2e/failover/record-names.test.ts': 238,
+  'test/e2e/agent/switchover.test.ts': 221,
+  'test/e2e/lifecycle/get-describe.test.ts': 217,
+  'test/e2e/lifecycle/apply.test.ts': 191,
+  'test/e2e/lifecycle/create.test.ts': 188,
+  'test/e2e/agent/agent-kill.test.ts': 154,
+  'test/e2e/lifecycle/rbac.test.ts': 151,
+  'test/e2e/agent/lag.test.ts': 136,
+  'test/e2e/agent/lost-volume.test.ts': 131,
+  'test/e2e/agent/agent-freeze.test.ts': 130,
+  'test/e2e/agent/partition.test.ts': 129,
+  'test/e2e/agent/freeze-pod.test.ts': 125,
+  'test/e2e/agent/force-delete.test.ts': 122,
+  'test/e2e/failover/switchover.test.ts': 94,
+  'test/e2e/lifecycle/superuser.test.ts': 93,
+  'test/e2e/render/dry-run-server.test.ts': 80,
+  'test/e2e/failover/lease.test.ts': 75,
+  'test/e2e/agent/rbac.test.ts': 69,
+  'test/e2e/lifecycle/standalone.test.ts': 61,
+  'test/e2e/kube/client.test.ts': 52,
+  'test/e2e/cluster/10-statefulset.test.ts': 40,
+  'test/e2e/cluster/36-images.test.ts': 17,
+  'test/e2e/plugin/kubectl-plugin.test.ts': 11,
   'test/e2e/cluster/00-control-plane.test.ts': 1,
 };
 export const DEFAULT_SECONDS = 60;

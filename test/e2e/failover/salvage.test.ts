@@ -4,7 +4,7 @@
 // promotes. When that volume cannot be read (no node may run the old pod),
 // kpg refuses and rolls back; --force goes on and says what may be lost.
 import { afterAll, describe, expect, it } from 'vitest';
-import { allowNewPods, forbidNewPods } from '../../cluster/faults.js';
+import { allowScheduling, forbidScheduling } from '../../cluster/faults.js';
 import { sleep } from '../../cluster/kube.js';
 import {
   cleanup,
@@ -25,6 +25,7 @@ import { Writer } from './writer.js';
 describe('kpg failover: the WAL a killed primary never sent', () => {
   const namespaces: string[] = [];
   afterAll(async () => {
+    await allowScheduling();
     for (const ns of namespaces) await cleanup(ns);
   });
 
@@ -76,7 +77,7 @@ describe('kpg failover: the WAL a killed primary never sent', () => {
     const old = await waitHealthy(ns);
     await killPrimary(ns, old, true);
     // No node may run the old primary's pod again (as when its node is lost).
-    await forbidNewPods(ns);
+    await forbidScheduling();
     try {
       const args = ['failover', CLUSTER, '-n', ns, '--yes', '--salvage-timeout', '3s'];
       const refused = await kpg([...args, '--timeout', '20s']);
@@ -95,7 +96,7 @@ describe('kpg failover: the WAL a killed primary never sent', () => {
       expect(out.warnings?.join('\n')).toMatch(/would be lost/);
       expect(await primaryPod(ns)).toBe(out.newPrimary);
     } finally {
-      await allowNewPods(ns);
+      await allowScheduling();
     }
     // The old primary's pod runs again and rejoins as a standby (pg_rewind).
     await sleep(1000);
