@@ -92,6 +92,9 @@ export class Agent {
   private takeover:
     { from: string; reason: string; as: 'takeover' | 'handover' | 'switchover' } | undefined;
   private handover: Handover | undefined;
+  /** The handover the peer list was last read for, and when. */
+  private podsReadFor: Handover | undefined;
+  private podsReadMs = Number.NEGATIVE_INFINITY;
   private refused = new Set<string>();
   private rewindAskedMs: number | undefined;
 
@@ -144,6 +147,9 @@ export class Agent {
       this.handover ??= new Handover(this.handoverDeps());
     const to = this.handover || !this.d.elector.holding ? undefined : switchoverAskedOf(o);
     if (to !== undefined) {
+      // A target missing from a list read before it existed is looked up again.
+      if (!this.pods.some((p) => p.name === to))
+        this.pods = await this.d.cluster.listPeers().catch(() => this.pods);
       const problem = switchoverProblem(to, o.self.pod, this.pods);
       if (problem) await this.refuseSwitchover(to, problem);
       else this.handover = new Handover(this.handoverDeps(), to);
@@ -478,6 +484,7 @@ export class Agent {
   private async handOver(o: Observed): Promise<void> {
     const h = this.handover;
     if (!h || h.done) return;
+    await this.refreshPodsForHandover(h);
     const d = await h.step(this.pods, o.self.pod, this.published);
     // A switchover's pod lives on: once decided, back to the ordinary cycle.
     if (d.kind === 'wait' || h.to === undefined) return;
@@ -485,6 +492,23 @@ export class Agent {
     // Kept: postgres was stopped on purpose and starts again as primary; its
     // time down so far must not count as "kept down" (which gives the lease up).
     if (d.kind === 'keep') this.memory = { ...this.memory, lastPrimaryMs: this.d.clock.now() };
+  }
+
+  /**
+   * The holder never lists its peers otherwise: the list it has may be from
+   * before it took the lease, when the standbys' pods had no IP yet — and a
+   * standby without an IP can confirm nothing. Read at the start of each
+   * handover, and again (once a second) while a pod to ask has no IP.
+   */
+  private async refreshPodsForHandover(h: Handover): Promise<void> {
+    const now = this.d.clock.now();
+    const self = this.d.config.self.pod;
+    const lacking = this.pods.some((p) => p.name !== self && !p.ip);
+    const due = this.podsReadFor !== h || (lacking && now - this.podsReadMs >= 1000);
+    if (!due) return;
+    this.podsReadFor = h;
+    this.podsReadMs = now;
+    this.pods = await this.d.cluster.listPeers().catch(() => this.pods);
   }
 
   private handoverDeps(): HandoverDeps {

@@ -86,6 +86,12 @@ descendants() {
   printf '%s\n' "${found[@]}"
 }
 
+# now_ms: this moment in milliseconds, from bash's EPOCHREALTIME.
+now_ms() {
+  local t=${EPOCHREALTIME/[,.]/}
+  printf '%d\n' $((10#$t / 1000))
+}
+
 # is_walsender PID: the process title postgres gives a WAL sender.
 is_walsender() {
   local title=''
@@ -113,7 +119,7 @@ senders_idle() {
 # commit while they run; the fence still ends well before the lease can be
 # taken elsewhere (renew deadline + this grace < lease duration).
 fence() {
-  local pm=$1 round pid polls grace=${KPG_FENCE_WAL_GRACE:-1}
+  local pm=$1 round pid grace=${KPG_FENCE_WAL_GRACE:-1}
   local -a all=("$pm") frozen=() senders=()
   kill -STOP "$pm" 2>/dev/null
   for round in 1 2; do
@@ -126,10 +132,10 @@ fence() {
   done
   if ((${#senders[@]} > 0)); then
     # Idle twice in a row, 50 ms apart: nothing flushed is left to send.
-    polls=$(($(to_ms "$grace" || echo 1000) / 50))
-    ((polls > 0)) || polls=1
-    local idle=0
-    while ((polls-- > 0 && idle < 2)); do
+    # Bounded by the wall clock (bash's own, no fork), not by a count of polls.
+    local idle=0 until
+    until=$(($(now_ms) + $(to_ms "$grace" || echo 1000)))
+    while ((idle < 2 && $(now_ms) < until)); do
       sleep 0.05
       if senders_idle "${senders[@]}"; then idle=$((idle + 1)); else idle=0; fi
     done

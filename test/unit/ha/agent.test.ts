@@ -41,12 +41,17 @@ class FakeCluster implements ClusterApi {
     this.record = { ...structuredClone(cm), metadata: { ...cm.metadata, resourceVersion: rv } };
     return structuredClone(this.record);
   };
-  listPeers = async (): Promise<PodInfo[]> =>
-    ['pg-0', 'pg-1', 'pg-2'].map((name, i) => ({
+  /** Pods whose sandbox has no IP yet. */
+  noIp = new Set<string>();
+  listings = 0;
+  listPeers = async (): Promise<PodInfo[]> => {
+    this.listings++;
+    return ['pg-0', 'pg-1', 'pg-2'].map((name, i) => ({
       name,
-      ip: `10.0.0.${10 + i}`,
+      ...(this.noIp.has(name) ? {} : { ip: `10.0.0.${10 + i}` }),
       role: this.labels[name],
     }));
+  };
   labelPod = async (pod: string, role: 'primary' | 'replica') => {
     this.labels[pod] = role;
   };
@@ -121,7 +126,7 @@ function setup(pod = 'pg-1') {
   const confirmed = new Set<string>();
   const peers: PeerClient = {
     state: async (name) => peerStates[name] ?? { pod: name, reachable: false },
-    confirm: async (name) => ({ pod: name, confirmed: confirmed.has(name) }),
+    confirm: async (name, ip) => ({ pod: name, confirmed: !!ip && confirmed.has(name) }),
   };
   const lines: string[] = [];
   const agent = new Agent({
@@ -335,6 +340,22 @@ describe('Agent', () => {
     expect(t.server.object?.metadata?.annotations?.['kpg.io/handover-to']).toBe('pg-2');
     expect(t.server.object?.metadata?.annotations?.['kpg.io/handover-reason']).toBe('pod stopping');
     expect(t.cluster.events).toContainEqual(expect.objectContaining({ reason: 'HandedOver' }));
+  });
+
+  it('reads the peers again for a handover: a standby without an IP when the lease was taken can confirm', async () => {
+    const t = setup('pg-0');
+    t.cluster.record.data!.primary = 'pg-0';
+    t.cluster.noIp = new Set(['pg-1', 'pg-2']);
+    t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
+    await t.cycles(3);
+    t.cluster.noIp.clear();
+    t.files.stopping = true;
+    t.pg.snap = undefined;
+    t.files.checkpoint = { lsn: 0x3000028n, timeline: 1 };
+    t.confirmed.add('pg-1');
+    await t.cycles(1);
+    expect(t.agent.handoverSettled()).toBe(true);
+    expect(t.server.object?.metadata?.annotations?.['kpg.io/handover-to']).toBe('pg-1');
   });
 
   it('takes a lease handed over to it at once, and records a switchover', async () => {

@@ -146,9 +146,9 @@ describe('watchdog.sh', () => {
     const r = await w;
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('1 WAL sender(s) streamed what was flushed');
-    // The busy sender got the whole grace (1 s), not more.
+    // The busy sender got the whole grace (1 s), and not much more (a loaded machine adds some).
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-    expect(Date.now() - started).toBeLessThan(2500);
+    expect(Date.now() - started).toBeLessThan(4000);
     await sleep(100);
     for (const pid of [p.pid!, backend!, sender!]) expect(alive(pid)).toBe(false);
   });
