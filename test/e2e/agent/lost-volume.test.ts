@@ -60,8 +60,11 @@ describe('in-pod agent: the primary comes back over an empty data directory', ()
     // The old pod is a copy of the cluster, not a cluster of its own.
     expect(await systemId(s.ns, s.primary)).toBe(id);
     expect(await systemId(s.ns, next)).toBe(id);
+    // The container that came back over the empty volume: it waited, then copied.
     const logs = await kubectlOk(['-n', s.ns, 'logs', s.primary, '-c', 'postgres']);
-    expect(logs).not.toMatch(/initdb|bootstrapping/i);
+    expect(logs).toContain('PGDATA is empty and only bootstrap initdbs');
+    expect(logs).not.toContain('initdb: new cluster');
+    expect(logs).toContain('base backup: done');
     const agentLog = await kubectlOk(['-n', s.ns, 'logs', s.primary, '-c', 'kpg-agent']);
     expect(agentLog).toMatch(/will not initdb over the cluster's data; giving the lease up/);
     const record = await getJson<{ data?: { history?: string } }>([
