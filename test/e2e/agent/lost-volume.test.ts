@@ -23,12 +23,7 @@ async function volumeDir(ns: string, pod: string): Promise<string> {
   const p = await getJson<Pod>(['-n', ns, 'pod', pod]);
   const claim = p.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim;
   if (!claim?.claimName) throw new Error(`${pod} has no claim`);
-  const pvc = await getJson<{ spec?: { volumeName?: string } }>([
-    '-n',
-    ns,
-    'pvc',
-    claim.claimName,
-  ]);
+  const pvc = await getJson<{ spec?: { volumeName?: string } }>(['-n', ns, 'pvc', claim.claimName]);
   const pv = await getJson<{ spec?: { hostPath?: { path?: string } } }>([
     'pv',
     pvc.spec?.volumeName ?? '',
@@ -55,7 +50,9 @@ describe('in-pod agent: the primary comes back over an empty data directory', ()
     killContainer(s.ns, s.primary, 'postgres');
 
     const next = await waitNewPrimary(s.ns, s.primary, 120_000);
-    console.log(`${s.ns}: ${s.primary}'s volume wiped → ${next} labelled after ${Date.now() - t0} ms`);
+    console.log(
+      `${s.ns}: ${s.primary}'s volume wiped → ${next} labelled after ${Date.now() - t0} ms`,
+    );
     await finish(s, next, t0);
     // The old pod is a copy of the cluster, not a cluster of its own.
     expect(await systemId(s.ns, s.primary)).toBe(id);
