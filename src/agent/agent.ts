@@ -90,7 +90,8 @@ export class Agent {
   private published: Published = {};
   /** `switchover`: a handover kpg failover asked for. */
   private takeover:
-    { from: string; reason: string; as: 'takeover' | 'handover' | 'switchover' } | undefined;
+    | { from: string; reason: string; as: 'takeover' | 'handover' | 'switchover'; sinceMs: number }
+    | undefined;
   private handover: Handover | undefined;
   /** The handover the peer list was last read for, and when. */
   private podsReadFor: Handover | undefined;
@@ -372,6 +373,8 @@ export class Agent {
         from: before ? podOfHolder(before) : (o.record?.primary ?? 'unknown'),
         reason: a.reason,
         as: a.as === 'handover' && asked ? 'switchover' : a.as,
+        // The old holder's last change of the lease this pod saw: where the outage began.
+        sinceMs: this.d.clock.now() - (o.lease.readable ? o.lease.unchangedForMs : 0),
       };
     }
     this.armFence(o);
@@ -466,6 +469,12 @@ export class Agent {
         newPrimary: o.self.pod,
         timeline,
         ...(o.local.flushLsn !== undefined ? { lsn: formatLsn(o.local.flushLsn) } : {}),
+        ...(this.takeover
+          ? {
+              cause: this.takeover.reason,
+              durationMs: Math.round(this.d.clock.now() - this.takeover.sinceMs),
+            }
+          : {}),
       }),
     );
     this.takeover = undefined;

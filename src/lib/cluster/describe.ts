@@ -260,8 +260,11 @@ function agentsSection(s: ClusterStatus, o: FormatOptions): string | undefined {
   const last = [...(s.record?.history ?? [])]
     .reverse()
     .find((e) => e.reason.startsWith('automatic'));
+  const took =
+    last?.durationMs !== undefined ? `, took ${(last.durationMs / 1000).toFixed(1)}s` : '';
+  const why = last?.cause ? `\n    why: ${last.cause}` : '';
   const lastLine = last
-    ? `  Last automatic change: ${last.reason} ${last.oldPrimary} → ${last.newPrimary}, ${formatAge(last.time, o.now)} ago (timeline ${last.timeline})`
+    ? `  Last automatic change: ${last.reason} ${last.oldPrimary} → ${last.newPrimary}, ${formatAge(last.time, o.now)} ago (timeline ${last.timeline})${took}${why}`
     : '  Last automatic change: none';
   return `Agents:\n${indent(head)}\n${indent(formatTable(['POD', 'POSTGRES', 'DECISION', 'WHY'], rows))}\n${lastLine}`;
 }

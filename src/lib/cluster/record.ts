@@ -15,6 +15,10 @@ export interface HistoryEntry {
   timeline: number;
   /** The new primary's LSN at promotion, e.g. "0/3000148". */
   lsn?: string;
+  /** An agent's change: why it took over (its decision's reason). */
+  cause?: string;
+  /** An agent's change: ms from the old holder's last lease change it saw to the new timeline. */
+  durationMs?: number;
 }
 
 /** An operation in progress: its plan and the steps already completed. */

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { killContainer } from '../../cluster/faults.js';
 import { getJson } from '../../cluster/kube.js';
-import { CLUSTER, cleanup } from '../failover/harness.js';
+import { CLUSTER, cleanup, kpg } from '../failover/harness.js';
 import { finish, killUntilNewPrimary, LEASE_SECONDS, startCluster, writeSpan } from './setup.js';
 
 interface Lease {
@@ -39,6 +39,13 @@ describe.each([
     expect(labelledMs).toBeLessThan((LEASE_SECONDS + 3) * 1000);
     if (sync) expect(synchronous).toContain(next);
     const { acks, pauseMs, verdict } = await finish(s, next, t0);
+    // describe tells the story: the last automatic failover, how long it took, and why.
+    const d = await kpg(['describe', CLUSTER, '-n', s.ns]);
+    expect(d.stdout).toMatch(
+      new RegExp(
+        `Last automatic change: automatic failover ${s.primary} → ${next}, .* took \\d+\\.\\ds\\n +why: the lease`,
+      ),
+    );
     console.log(
       `${s.ns} (${mode}): ${s.primary}'s postgres killed and kept down (${kills} kills) → ${next} labelled primary after ${labelledMs} ms, first write on it ${Math.round(writeSpan(verdict, next).first * 1000 - t0)} ms; write pause ${pauseMs} ms; ${acks.length} rows`,
     );

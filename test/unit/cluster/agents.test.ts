@@ -23,6 +23,8 @@ function status(over: Partial<ClusterStatus> = {}): ClusterStatus {
           oldPrimary: 'pg-1',
           newPrimary: 'pg-0',
           timeline: 2,
+          cause: 'the lease held by pg-1 has not changed for 10.0s',
+          durationMs: 11_580,
         },
       ],
     },
@@ -80,7 +82,7 @@ describe('agents in describe', () => {
     expect(text).toMatch(/pg-1 +standby +refuse +it is 2.0 KiB/);
     expect(text).toMatch(/pg-2 +- +unknown +no decision yet/);
     expect(text).toContain(
-      'Last automatic change: automatic failover pg-1 → pg-0, 2m ago (timeline 2)',
+      'Last automatic change: automatic failover pg-1 → pg-0, 2m ago (timeline 2), took 11.6s\n    why: the lease held by pg-1 has not changed for 10.0s',
     );
     expect(describeText(status({ agents: undefined }), { now })).not.toContain('Agents:');
   });

@@ -204,8 +204,13 @@ describe('Agent', () => {
         newPrimary: 'pg-1',
         timeline: 2,
         reason: 'automatic failover',
+        cause: expect.stringContaining('the lease held by pg-0 has not changed'),
       }),
     ]);
+    // From the old holder's last renewal this pod saw to the new timeline: the lease's 10 s.
+    const [entry] = JSON.parse(t.cluster.record.data?.history ?? '[]') as { durationMs: number }[];
+    expect(entry?.durationMs).toBeGreaterThanOrEqual(10_000);
+    expect(entry?.durationMs).toBeLessThan(12_000);
     expect(t.pg.promoted).toBe(1);
     expect(t.cluster.labels).toEqual({ 'pg-0': 'replica', 'pg-1': 'primary', 'pg-2': 'replica' });
     expect(t.cluster.events).toEqual([
