@@ -4,6 +4,7 @@ import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
 import { agentBundleFor } from '../lib/cluster/agent-bundle.js';
+import { agentEnabled } from '../lib/render/agent.js';
 import { applyAccessChecks, executeApply, readRunning } from '../lib/cluster/apply-exec.js';
 import { requireAccess } from '../lib/cluster/access.js';
 import {
@@ -164,6 +165,7 @@ Scaling down removes the highest ordinals and keeps their PVCs; it is refused wh
           namespace,
           name: next.name,
           primary: running.record.primary,
+          agents: agentEnabled(next),
           major: next.major,
           timeoutMs: parseDuration(this.flags.timeout),
           onStep: (line) => this.err(`  ${line}`),

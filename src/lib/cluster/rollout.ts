@@ -3,13 +3,15 @@
  * `updateStrategy: OnDelete` (kpg, not the controller, decides the order),
  * then the pods are deleted one at a time in the plan's order (standbys
  * first, the primary last), each waited for until it is back on the new
- * revision, Ready, and streaming (a standby) or writable (the primary).
+ * revision, Ready, and streaming (a standby) or writable (the primary; with
+ * the in-pod agent, the standby its agents handed the primary over to).
  * A pod already on the new revision is skipped, so running it again after an
  * interruption finishes the job.
  */
 import type { Kube, KubeObject } from '../kube/index.js';
 import { KubeTimeoutError } from '../kube/index.js';
 import { probeWrite, queryReplication } from '../postgres/index.js';
+import { primarySelector } from '../render/labels.js';
 
 export const REVISION_LABEL = 'controller-revision-hash';
 
@@ -29,8 +31,13 @@ export interface RolloutContext {
   namespace: string;
   /** The cluster (StatefulSet) name. */
   name: string;
-  /** The pod the record names primary. */
+  /** The pod the record names primary (with agents: whichever they made primary since). */
   primary: string;
+  /**
+   * The pods run the in-pod agent: the primary's restart is a handover, and
+   * the pod the agents label primary afterwards is the primary from then on.
+   */
+  agents?: boolean;
   /** PostgreSQL major (for the replication query). */
   major: string;
   /** Each wait's deadline (per pod). */
@@ -144,6 +151,24 @@ export async function waitPodBack(
   });
 }
 
+/** The one Ready pod of the cluster labelled primary (the agents label it). */
+async function labelledPrimary(ctx: RolloutContext): Promise<string> {
+  let primary = '';
+  await poll(ctx, 'the agents to label a Ready pod primary', async () => {
+    const pods = await ctx.kube.list<PodObject>('Pod', {
+      namespace: ctx.namespace,
+      labelSelector: Object.entries(primarySelector({ name: ctx.name }))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    const ready = pods.items.filter((p) => podIsReady(p));
+    primary = ready.length === 1 ? (ready[0]?.metadata?.name ?? '') : '';
+    return primary !== '';
+  });
+  return primary;
+}
+
 /** Restarts one pod and waits until it serves its role again. */
 async function restartOne(
   ctx: RolloutContext,
@@ -166,6 +191,10 @@ async function restartOne(
     });
   await waitPodBack(ctx, pod, { ...(uid ? { oldUid: uid } : {}), revision });
   if (role === 'primary') {
+    if (ctx.agents) {
+      ctx.primary = await labelledPrimary(ctx);
+      if (ctx.primary !== pod) ctx.onStep?.(`pod ${pod}: handed over to ${ctx.primary}`);
+    }
     await waitHealthy(ctx, all);
     ctx.onStep?.(`pod ${pod} (primary): back, writable, standbys streaming`);
   } else {
