@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { podNames } from '../../cluster/kube.js';
-import { CLUSTER, cleanup, kpg, missingRows, pods, waitHealthy } from '../failover/harness.js';
-import { describeVerdict, splitBrain } from './checker.js';
-import { agentManifest, startCluster } from './setup.js';
+import { CLUSTER, cleanup, kpg, waitHealthy } from '../failover/harness.js';
+import { agentManifest, settle, startCluster } from './setup.js';
 
 describe('in-pod agent: kpg apply rolls the pods', () => {
   let ns: string | undefined;
@@ -42,15 +41,6 @@ describe('in-pod agent: kpg apply rolls the pods', () => {
 
     expect(await waitHealthy(s.ns, 3, 240_000)).toBe(next);
     expect(await podNames(s.ns, 'team=db')).toHaveLength(3);
-    await s.checker.waitWritable(next, Date.now() / 1000);
-    await s.writer.waitMore(50);
-    const acks = await s.writer.stop();
-    const verdict = await s.checker.stop();
-    console.log(`${s.ns}: ${describeVerdict(verdict)}; ${acks.length} rows`);
-    expect(await missingRows(s.ns, acks)).toEqual({});
-    expect(splitBrain(verdict)).toEqual([]);
-    expect((await pods(s.ns)).filter((p) => p.role === 'primary').map((p) => p.name)).toEqual([
-      next,
-    ]);
+    await settle(s, next);
   });
 });

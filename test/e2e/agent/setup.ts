@@ -128,6 +128,29 @@ export async function finish(
   return { acks, verdict, pauseMs: longestGap(acks, faultAt / 1000) };
 }
 
+/**
+ * The end of a scenario in which `primary` serves writes at the end: the
+ * writer gets 50 more rows through it, then every acknowledged row must be on
+ * every pod, the checker must never have seen two writable pods, and only
+ * `primary` is labelled primary.
+ */
+export async function settle(
+  s: Started,
+  primary: string,
+): Promise<{ acks: Ack[]; verdict: Verdict }> {
+  await s.checker.waitWritable(primary, Date.now() / 1000);
+  await s.writer.waitMore(50);
+  const acks = await s.writer.stop();
+  const verdict = await s.checker.stop();
+  console.log(`${s.ns}: ${describeVerdict(verdict)}; ${acks.length} rows`);
+  expect(await missingRows(s.ns, acks)).toEqual({});
+  expect(splitBrain(verdict)).toEqual([]);
+  expect((await pods(s.ns)).filter((p) => p.role === 'primary').map((p) => p.name)).toEqual([
+    primary,
+  ]);
+  return { acks, verdict };
+}
+
 /** When the checker first and last saw `pod` (any IP) accept a write, epoch seconds. */
 export function writeSpan(v: Verdict, pod: string): { first: number; last: number } {
   const runs = v.runs.filter((r) => r.pod.startsWith(`${pod}@`));
