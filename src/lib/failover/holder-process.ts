@@ -9,6 +9,7 @@
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 
+/** On NAME-failover: "HOLDER BOOT/PIDNS/PID", the holder identity and its process. */
 export const HOLDER_PROCESS_ANNOTATION = 'kpg.io/holder-process';
 
 /** Where a process lives: its kernel boot and pid namespace. Undefined off Linux. */

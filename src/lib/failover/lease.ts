@@ -31,7 +31,13 @@ export interface LeaseHandle {
 
 /** The holder was a process of this machine's boot and pid namespace that is gone. */
 function gone(lease: LeaseObject): boolean {
-  return holderProvablyGone(lease.metadata?.annotations?.[HOLDER_PROCESS_ANNOTATION]);
+  const holder = lease.spec?.holderIdentity;
+  const value = lease.metadata?.annotations?.[HOLDER_PROCESS_ANNOTATION] ?? '';
+  // "HOLDER PROCESS": the process of that very holder. Another writer (kubectl
+  // apply of a Lease, say) may set the holder and leave an older annotation.
+  const cut = value.lastIndexOf(' ');
+  if (!holder || cut < 0 || value.slice(0, cut) !== holder) return false;
+  return holderProvablyGone(value.slice(cut + 1));
 }
 
 /** Seconds since the holder last renewed, by its clock against ours: a hint, never a verdict. */
@@ -111,7 +117,9 @@ export function judgeHeld(
 export async function takeLease(ctx: FailoverContext): Promise<LeaseHandle> {
   const name = leaseName(ctx.cluster);
   const me = thisProcess();
-  const annotations: Record<string, string> = me ? { [HOLDER_PROCESS_ANNOTATION]: me } : {};
+  const annotations: Record<string, string> = me
+    ? { [HOLDER_PROCESS_ANNOTATION]: `${ctx.holder} ${me}` }
+    : {};
   const watch: Watch = {};
   for (;;) {
     const r = await ctx.kube.acquireLease(ctx.namespace, name, ctx.holder, LEASE_TTL_S, {

@@ -17,7 +17,9 @@ function strayLease(ns: string, agoS: number): string {
     metadata: {
       name: `${CLUSTER}-failover`,
       namespace: ns,
-      annotations: { 'kpg.io/holder-process': '00000000-0000-0000-0000-000000000000/pid:[1]/7' },
+      annotations: {
+        'kpg.io/holder-process': `${ELSEWHERE} 00000000-0000-0000-0000-000000000000/pid:[1]/7`,
+      },
     },
     spec: {
       holderIdentity: ELSEWHERE,

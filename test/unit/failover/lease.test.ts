@@ -51,7 +51,7 @@ function ctxWith(
       if (opts.process && !r.acquired)
         r.lease.metadata = {
           ...r.lease.metadata,
-          annotations: { 'kpg.io/holder-process': opts.process },
+          annotations: { 'kpg.io/holder-process': `kpg@other/42 ${opts.process}` },
         };
       return r;
     },
@@ -158,5 +158,30 @@ describe('takeLease', () => {
       }),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LeaseHeldError);
+  });
+
+  it("does not trust a process annotation left by another holder (a Lease applied over kpg's)", async () => {
+    const now = Date.parse('2026-01-01T00:00:10Z');
+    const clock = fakeClock(now);
+    const me = thisProcess()!;
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const ctx = ctxWith(now - 1_000, clock, {
+      process: `${me.slice(0, me.lastIndexOf('/'))}/${dead}`,
+    });
+    const acquire = ctx.kube.acquireLease.bind(ctx.kube);
+    ctx.kube.acquireLease = (async (...a: Parameters<typeof acquire>) => {
+      const r = await acquire(...a);
+      if (!r.acquired) {
+        const an = r.lease.metadata!.annotations!;
+        an['kpg.io/holder-process'] = an['kpg.io/holder-process']!.replace(
+          'kpg@other/42',
+          'kpg@earlier/1',
+        );
+      }
+      return r;
+    }) as typeof acquire;
+    const err = await takeLease(ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseHeldError);
+    expect(clock.slept).toEqual([]);
   });
 });
