@@ -214,14 +214,25 @@ describe('kube client against the local cluster', () => {
     expect(logs).toContain('GET / HTTP/1.1');
   });
 
-  it('uses a Lease as a mutex: refuse, expire, take over', async () => {
+  it('uses a Lease as a mutex: refuse, expire (as the caller watched it), take over', async () => {
     const first = await kube.acquireLease(ns, 'failover', 'alice', 2);
     expect(first.acquired).toBe(true);
     const refused = await kube.acquireLease(ns, 'failover', 'bob', 2);
     expect(refused).toMatchObject({ acquired: false, holder: 'alice' });
     await kube.renewLease(ns, 'failover', 'alice');
+    // A version bob saw before alice's renewal is not taken over.
+    const stale = await kube.acquireLease(ns, 'failover', 'bob', 2, {
+      expiredVersion: refused.lease.metadata?.resourceVersion,
+    });
+    expect(stale).toMatchObject({ acquired: false, holder: 'alice' });
+    // Unchanged for a whole lease duration on bob's own clock: taken, by that version.
     await new Promise((r) => setTimeout(r, 2500));
-    const taken = await kube.acquireLease(ns, 'failover', 'bob', 2);
+    const seen = await kube.acquireLease(ns, 'failover', 'bob', 2);
+    expect(seen.acquired).toBe(false);
+    expect(seen.lease.metadata?.resourceVersion).toBe(stale.lease.metadata?.resourceVersion);
+    const taken = await kube.acquireLease(ns, 'failover', 'bob', 2, {
+      expiredVersion: seen.lease.metadata?.resourceVersion,
+    });
     expect(taken.acquired).toBe(true);
     if (taken.acquired) expect(taken.lease.spec?.leaseTransitions).toBe(1);
     expect(await kube.releaseLease(ns, 'failover', 'alice')).toBe(false);
