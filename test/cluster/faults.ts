@@ -492,4 +492,8 @@ export async function forbidNewPods(ns: string): Promise<void> {
 
 export async function allowNewPods(ns: string): Promise<void> {
   await kubectlOk(['-n', ns, 'delete', 'resourcequota', NO_NEW_PODS_QUOTA, '--ignore-not-found']);
+  // The StatefulSet controller backs off (exponentially, to minutes) after
+  // each refused create; a change of the StatefulSet queues it again at once.
+  const nudge = `kpg.test/resync=${Date.now()}`;
+  await kubectlOk(['-n', ns, 'annotate', 'statefulset', '--all', nudge, '--overwrite']);
 }
