@@ -370,9 +370,23 @@ write_standby_config() {
 
 # --------------------------------------------------------------- main
 
+# The socket lock files of a postmaster that was killed stay in a socket
+# directory that outlives the container (a volume shared with the agent). A
+# restarted container numbers its processes afresh, so the pid in such a file
+# may belong to one of ours, and postgres would refuse to start ("lock file
+# already exists"). Only this container runs a postmaster in the pod, and
+# none runs now.
+clear_stale_sockets() {
+  local d
+  for d in /var/run/postgresql /tmp; do
+    rm -f "$d/.s.PGSQL.$PG_PORT" "$d/.s.PGSQL.$PG_PORT.lock"
+  done
+}
+
 start_postgres() {
   set_state running
   log "starting postgres $PG_MAJOR_DETECTED as $1"
+  clear_stale_sockets
   exec postgres -D "$PGDATA" -c config_file="$KPG_CONFIG"
 }
 
