@@ -149,8 +149,7 @@ export class Agent {
     const to = this.handover || !this.d.elector.holding ? undefined : switchoverAskedOf(o);
     if (to !== undefined) {
       // A target missing from a list read before it existed is looked up again.
-      if (!this.pods.some((p) => p.name === to))
-        this.pods = await this.d.cluster.listPeers().catch(() => this.pods);
+      if (!this.pods.some((p) => p.name === to)) await this.relistPeers();
       const problem = switchoverProblem(to, o.self.pod, this.pods);
       if (problem) await this.refuseSwitchover(to, problem);
       else this.handover = new Handover(this.handoverDeps(), to);
@@ -287,9 +286,14 @@ export class Agent {
     }
   }
 
+  /** The cluster's pods as the API lists them now; the last list when it cannot be read. */
+  private async relistPeers(): Promise<void> {
+    this.pods = await this.d.cluster.listPeers().catch(() => this.pods);
+  }
+
   private async peerStates(): Promise<PeerState[]> {
     if (this.cycles++ % PEER_REFRESH_CYCLES === 0 || this.pods.length === 0) {
-      this.pods = await this.d.cluster.listPeers().catch(() => this.pods);
+      await this.relistPeers();
     }
     const others = this.pods.filter((p) => p.name !== this.d.config.self.pod);
     return Promise.all(others.map((p) => this.d.peers.state(p.name, p.ip)));
@@ -517,7 +521,7 @@ export class Agent {
     if (!due) return;
     this.podsReadFor = h;
     this.podsReadMs = now;
-    this.pods = await this.d.cluster.listPeers().catch(() => this.pods);
+    await this.relistPeers();
   }
 
   private handoverDeps(): HandoverDeps {

@@ -8,6 +8,7 @@ import {
   type FormatOptions,
 } from './format.js';
 import type { ClusterStatus } from './status.js';
+import { selectorString } from '../render/labels.js';
 
 const indent = (text: string, n = 2) =>
   text
@@ -169,12 +170,7 @@ function servicesSection(s: ClusterStatus): string {
       ['Type', v.type],
       ['IP', v.clusterIP],
       ['Port', v.ports.join(', ')],
-      [
-        'Selector',
-        Object.entries(v.selector)
-          .map(([k, x]) => `${k}=${x}`)
-          .join(','),
-      ],
+      ['Selector', selectorString(v.selector)],
       ['Endpoints', eps.length ? eps.join(', ') : '<none>'],
     ]);
   });

@@ -11,7 +11,7 @@
 import type { Kube, KubeObject } from '../kube/index.js';
 import { KubeTimeoutError } from '../kube/index.js';
 import { probeWrite, queryReplication } from '../postgres/index.js';
-import { primarySelector } from '../render/labels.js';
+import { primarySelector, selectorString } from '../render/labels.js';
 
 export const REVISION_LABEL = 'controller-revision-hash';
 
@@ -157,9 +157,7 @@ async function labelledPrimary(ctx: RolloutContext): Promise<string> {
   await poll(ctx, 'the agents to label a Ready pod primary', async () => {
     const pods = await ctx.kube.list<PodObject>('Pod', {
       namespace: ctx.namespace,
-      labelSelector: Object.entries(primarySelector({ name: ctx.name }))
-        .map(([k, v]) => `${k}=${v}`)
-        .join(','),
+      labelSelector: selectorString(primarySelector({ name: ctx.name })),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     const ready = pods.items.filter((p) => podIsReady(p));

@@ -12,6 +12,23 @@ import { readFileSync, readlinkSync } from 'node:fs';
 /** On NAME-failover: "HOLDER BOOT/PIDNS/PID", the holder identity and its process. */
 export const HOLDER_PROCESS_ANNOTATION = 'kpg.io/holder-process';
 
+/** The annotation's value for `holder`, run by this process; undefined where it cannot be told. */
+export function holderProcessValue(holder: string): string | undefined {
+  const me = thisProcess();
+  return me ? `${holder} ${me}` : undefined;
+}
+
+/**
+ * True only when `value` (the annotation) is `holder`'s own and names a
+ * process of this machine that has exited. Another writer (kubectl apply of
+ * a Lease, say) may set the holder and leave an older annotation behind.
+ */
+export function holderGone(holder: string | undefined, value: string | undefined): boolean {
+  const cut = value?.lastIndexOf(' ') ?? -1;
+  if (!holder || !value || cut < 0 || value.slice(0, cut) !== holder) return false;
+  return holderProvablyGone(value.slice(cut + 1));
+}
+
 /** Where a process lives: its kernel boot and pid namespace. Undefined off Linux. */
 function home(): string | undefined {
   try {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { LeaseHeldError, type LeaseObject } from '../kube/index.js';
 import { emit, type FailoverContext } from './context.js';
-import { HOLDER_PROCESS_ANNOTATION, holderProvablyGone, thisProcess } from './holder-process.js';
+import { HOLDER_PROCESS_ANNOTATION, holderGone, holderProcessValue } from './holder-process.js';
 
 export const LEASE_TTL_S = 15;
 export const RENEW_EVERY_MS = 3_000;
@@ -31,13 +31,10 @@ export interface LeaseHandle {
 
 /** The holder was a process of this machine's boot and pid namespace that is gone. */
 function gone(lease: LeaseObject): boolean {
-  const holder = lease.spec?.holderIdentity;
-  const value = lease.metadata?.annotations?.[HOLDER_PROCESS_ANNOTATION] ?? '';
-  // "HOLDER PROCESS": the process of that very holder. Another writer (kubectl
-  // apply of a Lease, say) may set the holder and leave an older annotation.
-  const cut = value.lastIndexOf(' ');
-  if (!holder || cut < 0 || value.slice(0, cut) !== holder) return false;
-  return holderProvablyGone(value.slice(cut + 1));
+  return holderGone(
+    lease.spec?.holderIdentity,
+    lease.metadata?.annotations?.[HOLDER_PROCESS_ANNOTATION],
+  );
 }
 
 /** Seconds since the holder last renewed, by its clock against ours: a hint, never a verdict. */
@@ -116,10 +113,8 @@ export function judgeHeld(
  */
 export async function takeLease(ctx: FailoverContext): Promise<LeaseHandle> {
   const name = leaseName(ctx.cluster);
-  const me = thisProcess();
-  const annotations: Record<string, string> = me
-    ? { [HOLDER_PROCESS_ANNOTATION]: `${ctx.holder} ${me}` }
-    : {};
+  const value = holderProcessValue(ctx.holder);
+  const annotations: Record<string, string> = value ? { [HOLDER_PROCESS_ANNOTATION]: value } : {};
   const watch: Watch = {};
   for (;;) {
     const r = await ctx.kube.acquireLease(ctx.namespace, name, ctx.holder, LEASE_TTL_S, {

@@ -420,9 +420,9 @@ async function stepRejoin(
   const others = [...new Set([...pods.keys(), op.oldPrimary])]
     .filter((p) => p !== op.newPrimary)
     .sort();
-  const streaming = await waitStreaming(ctx, op.newPrimary, others, s.rejoinTimeoutMs);
-  out.rejoined = others.filter((p) => streaming.includes(p));
-  out.notRejoined = others.filter((p) => !streaming.includes(p));
+  const rejoined = await waitStreaming(ctx, op.newPrimary, others, s.rejoinTimeoutMs);
+  out.rejoined = rejoined;
+  out.notRejoined = others.filter((p) => !rejoined.includes(p));
   if (out.notRejoined.length > 0) {
     const msg = `not streaming from ${op.newPrimary} after ${s.rejoinTimeoutMs / 1000}s: ${out.notRejoined.join(', ')} (they keep trying; see kpg describe)`;
     out.warnings.push(msg);

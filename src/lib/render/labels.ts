@@ -33,6 +33,13 @@ export function primarySelector(c: Pick<PostgresCluster, 'name'>): Record<string
   return { ...selectorLabels(c), [ROLE_LABEL]: 'primary' };
 }
 
+/** Labels as a label selector: k=v,k=v. */
+export function selectorString(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
 /** Labels on every object kpg renders: the manifest's own labels, then ours. */
 export function baseLabels(c: Pick<PostgresCluster, 'name' | 'labels'>): Record<string, string> {
   return {

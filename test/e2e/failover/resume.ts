@@ -14,18 +14,11 @@ import {
   pods,
   waitHealthy,
 } from './harness.js';
+import { STEPS } from '../../../src/lib/failover/steps.js';
 import { Writer } from './writer.js';
 
-export const CRASH_POINTS = [
-  'plan',
-  'record',
-  'fence',
-  'stop',
-  'catch-up',
-  'promote',
-  'label',
-  'rejoin',
-] as const;
+/** The plan, then every step but the last (after `finish` there is nothing to resume). */
+export const CRASH_POINTS = ['plan', ...STEPS.filter((s) => s !== 'finish')];
 
 /** Runs kpg failover until it is not refused for the lease (exit 6 means: held). */
 async function failoverUntilNotHeld(
