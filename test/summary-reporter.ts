@@ -71,6 +71,8 @@ export default class SummaryReporter implements Reporter {
         else if (state === 'failed') {
           failed++;
           failures.push(`  FAILED ${mod.relativeModuleId} > ${test.fullName}`);
+          const why = firstError(test.result().errors);
+          if (why) failures.push(`         ${why}`);
         } else skipped++;
       }
     }
@@ -84,4 +86,10 @@ export default class SummaryReporter implements Reporter {
     ];
     process.stdout.write(`${out.join('\n')}\n`);
   }
+}
+
+/** The first error's message on one line, cut short: enough to tell one failure from another. */
+function firstError(errors: readonly { message?: string }[] | undefined): string {
+  const text = (errors?.[0]?.message ?? '').replace(/\s+/g, ' ').trim();
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }

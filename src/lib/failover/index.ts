@@ -228,19 +228,23 @@ export async function makePlan(
 }
 
 /**
- * A primary whose probe timed out is asked once more before it is called hung:
- * a busy machine must not cause a failover (and, asynchronous, a possible loss).
+ * Members whose probe timed out are asked once more, with longer to answer,
+ * before the primary is called hung or a standby unusable: a busy machine must
+ * cause neither a failover (and, asynchronous, a possible loss) nor a refusal.
  */
 async function secondLook(
   ctx: FailoverContext,
   members: MemberState[],
   primary: string,
-): Promise<void> {
-  const i = members.findIndex((m) => m.pod === primary);
-  const m = members[i];
-  if (!m || m.probed || m.probeFailure !== 'timeout') return;
-  emit(ctx, { type: 'info', message: `${primary} did not answer within 3s: asking once more` });
-  members[i] = await observeOne(ctx, primary, { timeoutMs: 4_000 });
+): Promise<MemberState[]> {
+  const late = members.filter((m) => !m.probed && m.probeFailure === 'timeout').map((m) => m.pod);
+  if (late.length === 0) return members;
+  emit(ctx, {
+    type: 'info',
+    message: `${late.join(', ')} did not answer within 3s: asking once more`,
+  });
+  const again = await observe(ctx, { primary, only: late, timeoutMs: 5_000 });
+  return members.map((m) => again.find((a) => a.pod === m.pod) ?? m);
 }
 
 async function planOnce(
@@ -248,8 +252,8 @@ async function planOnce(
   record: ClusterRecord,
   opts: FailoverOptions,
 ): Promise<{ plan: Plan; oldUid?: string }> {
-  const members = await observe(ctx, { primary: record.primary, timeoutMs: 3_000 });
-  await secondLook(ctx, members, record.primary);
+  const first = await observe(ctx, { primary: record.primary, timeoutMs: 3_000 });
+  const members = await secondLook(ctx, first, record.primary);
   const plan = planOperation({
     recordPrimary: record.primary,
     members,

@@ -80,15 +80,18 @@ export interface ObserveOptions {
   /** Read the last WAL record on disk of these pods. */
   waldump?: string[];
   timeoutMs?: number;
+  /** Probe only these members (a second look at those that did not answer in time). */
+  only?: string[];
 }
 
-/** Every member, probed in parallel. */
+/** Every member (or those of `only`), probed in parallel. */
 export async function observe(
   ctx: FailoverContext,
   opts: ObserveOptions = {},
 ): Promise<MemberState[]> {
   const pods = await listPods(ctx);
-  const names = await memberNames(ctx, pods, opts.primary ? [opts.primary] : []);
+  const all = await memberNames(ctx, pods, opts.primary ? [opts.primary] : []);
+  const names = opts.only ? all.filter((n) => opts.only?.includes(n)) : all;
   const primaryIp = opts.primary ? pods.get(opts.primary)?.status?.podIP : undefined;
   return Promise.all(
     names.map(async (name) => {

@@ -18,6 +18,11 @@ while (($#)); do
   case $1 in --waldump) want_dump=1 ;; --reach) reach=$2; shift ;; esac
   shift
 done
+# The reach check may take its whole 2 s (a frozen or cut-off primary accepts
+# nothing and refuses nothing), so it runs beside the rest, not after it.
+if [[ -n $reach ]]; then
+  exec 3< <(pg_isready -q -h "$reach" -p 5432 -t 2; echo "$?")
+fi
 echo "state=$(cat /tmp/kpg-state 2>/dev/null)"
 pm=''
 read -r pm <"$PGD/postmaster.pid" 2>/dev/null
@@ -48,7 +53,9 @@ if [[ $want_dump == 1 || -z $out ]] && [[ -n $ctl ]]; then
   done
 fi
 if [[ -n $reach ]]; then
-  if pg_isready -q -h "$reach" -p 5432 -t 2; then echo reach=1; else rc=$?; [[ $rc == 1 ]] && echo reach=1 || echo reach=0; fi
+  # 0 accepts, 1 rejects (it answers: reachable), 2 no response, 3 no attempt.
+  read -r rc <&3
+  [[ $rc == 0 || $rc == 1 ]] && echo reach=1 || echo reach=0
 fi
 exit 0
 `;

@@ -105,6 +105,27 @@ function watchReady(
   });
 }
 
+/** What a failed reachability wait leaves to look at: the client's view and the API's. */
+async function whyUnreachable(p: PodJson & { at: number }): Promise<string> {
+  const view = await exec(ns, 'client', [
+    'bash',
+    '-c',
+    'grep db-rw /etc/hosts; tail -n 2 /tmp/ok; pgrep -fc "pg_isready -q -h db-rw"; pg_isready -h db-rw -t 2',
+  ]);
+  const slices = await getJson<{ items: { endpoints?: { addresses: string[] }[] }[] }>([
+    '-n',
+    ns,
+    'endpointslices',
+    '-l',
+    'kubernetes.io/service-name=db-rw',
+  ]);
+  return [
+    `Ready at ${p.at} with IP ${p.status.podIP ?? '?'}`,
+    `client: ${view.stdout.trim().replace(/\n/g, ' | ')} ${view.stderr.trim()}`,
+    `endpoints: ${JSON.stringify(slices.items.map((s) => s.endpoints ?? []))}`,
+  ].join('; ');
+}
+
 describe('pod isolation and networking', () => {
   beforeAll(async () => {
     ns = await createNamespace('e2e-iso');
@@ -226,7 +247,9 @@ describe('pod isolation and networking', () => {
         },
         30_000,
         { what: 'the client to reach db-0 through Service db-rw', intervalMs: 100 },
-      );
+      ).catch(async (err: unknown) => {
+        throw new Error(`${String(err)}; ${await whyUnreachable(p)}`);
+      });
       gaps.push(Math.max(0, ok - p.at));
       expect(p.status.podIP, 'a fresh pod IP per incarnation').not.toBe(old.status.podIP);
     }
