@@ -416,6 +416,8 @@ export class Agent {
         if (o.local.systemIdentifier)
           return this.writeRecord(bootstrappedAs(o.local.systemIdentifier));
         return;
+      case 'none':
+        return this.relabelFormer();
     }
   }
 
@@ -423,16 +425,38 @@ export class Agent {
     const self = this.d.config.self.pod;
     await this.d.cluster.labelPod(self, 'primary');
     this.labelled = 'primary';
-    const formerly = this.pods.filter((p) => p.name !== self && p.role === 'primary');
-    await Promise.all(
-      formerly.map((p) => this.d.cluster.labelPod(p.name, 'replica').catch(() => undefined)),
-    );
+    // Read afresh: the cached list may predate the old primary's own label
+    // (a pod that started after the last relist), and a pod left labelled
+    // primary keeps the primary Service pointing at it too.
+    await this.relistPeers();
+    await this.relabelFormer();
     if (this.takeover) {
       await this.emit({
         reason: 'PromotedToPrimary',
         message: `took over from ${this.takeover.from}: ${this.takeover.reason}`,
       });
     }
+  }
+
+  /**
+   * Any other pod still labelled primary (its relabel failed, or came before
+   * it was seen) is labelled replica: the primary Service must select this
+   * pod alone. Checked at every cycle of the holder against the peer list,
+   * which is read afresh every few cycles.
+   */
+  private async relabelFormer(): Promise<void> {
+    const self = this.d.config.self.pod;
+    const formerly = this.pods.filter((p) => p.name !== self && p.role === 'primary');
+    await Promise.all(
+      formerly.map(async (p) => {
+        try {
+          await this.d.cluster.labelPod(p.name, 'replica');
+          p.role = 'replica';
+        } catch (err) {
+          this.d.log(`${p.name} is still labelled primary: ${(err as Error).message}`);
+        }
+      }),
+    );
   }
 
   /** A standby stuck before the new timeline is stopped, so that its start script rewinds it. */

@@ -23,20 +23,28 @@ until psql "host=$KPG_HOST $base" -XAtq -c 'create table if not exists kpg_check
 echo ready >/tmp/ready
 now_us() { local t=$EPOCHREALTIME; echo $((10#\${t%.*} * 1000000 + 10#\${t#*.})); }
 probe() {
-  local name=$1 ip=$2 seq=0 line res at t0 next left
-  trap 'kill -9 "\${PSQL_PID:-0}" 2>/dev/null; exit 0' TERM
+  local name=$1 ip=$2 seq=0 line res at t0 next left pid=0 w r
+  trap 'kill -9 "$pid" 2>/dev/null; exit 0' TERM
   # A write to a session that died must fail, not kill this loop.
   trap '' PIPE
   next=$(now_us)
   while :; do
     coproc PSQL { exec psql "host=$ip $base" -XAtq 2>>"/tmp/errors-$name"; }
+    # Bash unsets PSQL and PSQL_PID, and closes its ends, once psql exits
+    # (the server went away): this loop keeps its own copies.
+    pid=\${PSQL_PID:-0}
+    if ! exec {w}>&"\${PSQL[1]:-x}" {r}<&"\${PSQL[0]:-x}" 2>/dev/null; then
+      echo "$EPOCHREALTIME $name $ip E -" >>/tmp/probes
+      sleep 0.1
+      continue
+    fi
     while :; do
       seq=$((seq + 1))
       t0=$EPOCHREALTIME
       res=E at=-
-      printf "select 'R' where pg_is_in_recovery();\\ninsert into kpg_checker(pod) values ('%s') returning 'W|' || extract(epoch from clock_timestamp())::numeric(20,3);\\nselect 'END %d';\\n" "$name" "$seq" >&"\${PSQL[1]}" 2>/dev/null || { echo "$t0 $name $ip E -" >>/tmp/probes; break; }
+      printf "select 'R' where pg_is_in_recovery();\\ninsert into kpg_checker(pod) values ('%s') returning 'W|' || extract(epoch from clock_timestamp())::numeric(20,3);\\nselect 'END %d';\\n" "$name" "$seq" 1>&"$w" 2>/dev/null || { echo "$t0 $name $ip E -" >>/tmp/probes; break; }
       ok=0
-      while IFS= read -r -t 1 line <&"\${PSQL[0]}"; do
+      while IFS= read -r -t 1 line <&"$r"; do
         case $line in
           "END $seq") ok=1; break ;;
           R) res=R ;;
@@ -49,8 +57,9 @@ probe() {
       left=$((next - $(now_us)))
       if ((left > 0)); then sleep "$(printf '0.%06d' "$left")"; else next=$(now_us); fi
     done
-    kill -9 "$PSQL_PID" 2>/dev/null
-    wait "$PSQL_PID" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    exec {w}>&- {r}<&-
     sleep 0.1
     next=$(now_us)
   done

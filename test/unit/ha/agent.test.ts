@@ -476,6 +476,22 @@ describe('Agent', () => {
     );
   });
 
+  it('relabels the old primary replica at a later cycle when the first relabel failed', async () => {
+    const t = setup();
+    const real = t.cluster.labelPod;
+    let failures = 1;
+    t.cluster.labelPod = async (pod, role) => {
+      if (pod === 'pg-0' && failures-- > 0) throw new Error('the API timed out');
+      return real(pod, role);
+    };
+    await t.holdByPg0();
+    await t.cycles(11);
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-1/uid-1');
+    expect(t.lines).toContain('pg-0 is still labelled primary: the API timed out');
+    await t.cycles(1);
+    expect(t.cluster.labels).toEqual({ 'pg-0': 'replica', 'pg-1': 'primary', 'pg-2': 'replica' });
+  });
+
   it('labels its own pod replica once its postgres follows as a standby', async () => {
     const t = setup();
     delete t.cluster.labels['pg-1'];
