@@ -20,6 +20,8 @@ export const AGENT_IMAGE_ANNOTATION = 'kpg.io/agent-image';
 /** A Node.js LTS still supported (Node 20 is past its end of life); the bundle targets node20 and later. */
 export const DEFAULT_AGENT_IMAGE = 'node:22-slim';
 export const AGENT_PORT = 8008;
+/** The agent's container (a native sidecar, among the pod's initContainers). */
+export const AGENT_CONTAINER = 'kpg-agent';
 /** Hash of the bundle on the pod template of opted-in clusters. */
 export const AGENT_HASH_ANNOTATION = 'kpg.io/agent-hash';
 /** Key of the bundle in its ConfigMap, and its file name in the container. */
@@ -201,7 +203,7 @@ const healthz = { httpGet: { path: '/healthz', port: AGENT_PORT, scheme: 'HTTP' 
  */
 export function agentContainer(c: PostgresCluster): Obj {
   return {
-    name: 'kpg-agent',
+    name: AGENT_CONTAINER,
     image: agentImage(c),
     restartPolicy: 'Always',
     command: ['node', AgentPaths.bundle],

@@ -17,8 +17,9 @@ import {
 import { longestGap, Writer, type Ack } from '../failover/writer.js';
 import { Checker, describeVerdict, splitBrain, type Verdict } from './checker.js';
 
-/** The machine's Node.js major: the local cluster runs `node:<major>` images with it. */
-export const NODE_IMAGE = `node:${process.versions.node.split('.')[0]}-slim`;
+import { NODE_IMAGE } from '../../cluster/manifests.js';
+
+export { NODE_IMAGE };
 
 /** The agent's container (a native sidecar). */
 export const AGENT = 'kpg-agent';

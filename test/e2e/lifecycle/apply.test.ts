@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withLocalAgent } from '../../cluster/manifests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, createNamespace, deleteNamespace, getJson, podNames } from '../../cluster/kube.js';
 import { kpg, kubectlOk, podSql, streaming, waitFor } from './helpers.js';
@@ -146,6 +147,16 @@ describe('kpg apply', () => {
     const r = await kpg(['apply', '-f', file, '--yes']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/major version upgrade \(PostgreSQL 15 → 16\)/);
+    expect(await generation(ns)).toBe('3');
+  });
+
+  it('refuses turning the in-pod agent on for the running cluster and changes nothing', async () => {
+    const file = manifest(ns, { replicas: 2 });
+    writeFileSync(file, withLocalAgent(readFileSync(file, 'utf8')));
+    const r = await kpg(['apply', '-f', file, '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/run without the in-pod agent, and turning it on .* is not supported/);
+    expect(r.stderr).toContain('the change was refused; nothing was changed');
     expect(await generation(ns)).toBe('3');
   });
 

@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withLocalAgent } from '../../cluster/manifests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { createNamespace, deleteNamespace, repoRoot, run } from '../../cluster/kube.js';
@@ -79,13 +80,16 @@ function manifest(ns: string, team: string): string {
   const file = join(tmpdir(), `kpg-rbac-${ns}-${team}.yaml`);
   writeFileSync(
     file,
-    `apiVersion: kubedb.com/v1alpha1
+    // With the in-pod agent: its Role is the widest kpg creates, and the
+    // example Role must hold every permission of it.
+    withLocalAgent(`apiVersion: kubedb.com/v1alpha1
 kind: Postgres
 metadata:
   name: ${NAME}
 spec:
   version: "15"
   replicas: 2
+  standbyMode: Hot
   storage:
     storageClassName: standard
     accessModes: [ReadWriteOnce]
@@ -96,7 +100,7 @@ spec:
     metadata:
       labels:
         team: ${team}
-`,
+`),
   );
   return file;
 }

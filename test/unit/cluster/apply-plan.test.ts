@@ -355,3 +355,34 @@ describe('confirmation: --yes, --dry-run and the terminal', () => {
     expect(t.err()).toBe('');
   });
 });
+
+describe('planApply: the in-pod agent', () => {
+  const withAgent = (annotations: string) =>
+    validateText(
+      `apiVersion: kubedb.com/v1alpha1\nkind: Postgres\nmetadata:\n  name: pg\n${annotations}spec:\n  version: "15"\n  replicas: 3\n  standbyMode: Hot\n`,
+      'a.yaml',
+    ).clusters[0]!;
+  const off = withAgent('');
+  const on = withAgent('  annotations: {kpg.io/agent: "true"}\n');
+
+  it('refuses turning it on or off, nothing changed', () => {
+    for (const [old, next] of [
+      [off, on],
+      [on, off],
+    ] as const) {
+      const plan = planApply(input(old, next, { render: { agentBundle: '//' } }));
+      expect(plan.refusals).toEqual([
+        expect.objectContaining({ path: 'metadata.annotations["kpg.io/agent"]' }),
+      ]);
+      expect(plan.restart).toBeUndefined();
+    }
+  });
+
+  it('judges by what the pods run, not by the record', () => {
+    const plan = planApply(input(on, on, { liveAgent: false, render: { agentBundle: '//' } }));
+    expect(plan.refusals[0]?.reason).toMatch(/run without the in-pod agent/);
+    expect(
+      planApply(input(on, on, { liveAgent: true, render: { agentBundle: '//' } })).refusals,
+    ).toEqual([]);
+  });
+});
