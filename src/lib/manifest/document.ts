@@ -341,8 +341,9 @@ function checkLeaderElection(spec: Obj, r: Reporter): LeaderElectionSpec {
  * with warm standbys it could neither confirm a handover nor take over.
  */
 function checkAgent(meta: Obj, standbyMode: StandbyMode, replicas: number, r: Reporter): void {
-  const path = ['metadata', 'annotations', 'kpg.io/agent'];
-  const agent = obj(meta.annotations)['kpg.io/agent'];
+  const key = 'kpg.io/agent';
+  const path = ['metadata', 'annotations', key];
+  const agent = obj(meta.annotations)[key];
   if (agent === undefined) return;
   if (agent !== 'true' && agent !== 'false') {
     r.error(

@@ -23,8 +23,9 @@ until psql "host=$KPG_HOST $base" -XAtq -c 'create table if not exists kpg_check
 echo ready >/tmp/ready
 now_us() { local t=$EPOCHREALTIME; echo $((10#\${t%.*} * 1000000 + 10#\${t#*.})); }
 probe() {
-  local name=$1 ip=$2 seq=0 line res at t0 next left pid=0 w r
-  trap 'kill -9 "$pid" 2>/dev/null; exit 0' TERM
+  local name=$1 ip=$2 seq=0 line res at t0 next left pid='' w r
+  # Never "kill 0": that is this whole process group, the checker included.
+  trap '[[ -z $pid ]] || kill -9 "$pid" 2>/dev/null; exit 0' TERM
   # A write to a session that died must fail, not kill this loop.
   trap '' PIPE
   next=$(now_us)
@@ -32,7 +33,7 @@ probe() {
     coproc PSQL { exec psql "host=$ip $base" -XAtq 2>>"/tmp/errors-$name"; }
     # Bash unsets PSQL and PSQL_PID, and closes its ends, once psql exits
     # (the server went away): this loop keeps its own copies.
-    pid=\${PSQL_PID:-0}
+    pid=\${PSQL_PID:-}
     if ! exec {w}>&"\${PSQL[1]:-x}" {r}<&"\${PSQL[0]:-x}" 2>/dev/null; then
       echo "$EPOCHREALTIME $name $ip E -" >>/tmp/probes
       sleep 0.1
@@ -57,8 +58,10 @@ probe() {
       left=$((next - $(now_us)))
       if ((left > 0)); then sleep "$(printf '0.%06d' "$left")"; else next=$(now_us); fi
     done
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    if [[ -n $pid ]]; then
+      kill -9 "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+    fi
     exec {w}>&- {r}<&-
     sleep 0.1
     next=$(now_us)

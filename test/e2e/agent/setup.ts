@@ -16,13 +16,10 @@ import {
 } from '../failover/harness.js';
 import { longestGap, Writer, type Ack } from '../failover/writer.js';
 import { Checker, describeVerdict, splitBrain, type Verdict } from './checker.js';
-
-import { NODE_IMAGE } from '../../cluster/manifests.js';
-
-export { NODE_IMAGE };
-
+import { AGENT_CONTAINER } from '../../../src/lib/render/agent.js';
+import { withLocalAgent } from '../../cluster/manifests.js';
 /** The agent's container (a native sidecar). */
-export const AGENT = 'kpg-agent';
+export const AGENT = AGENT_CONTAINER;
 
 /** The defaults the tests' clusters run with (spec.leaderElection unset). */
 export const LEASE_SECONDS = 10;
@@ -41,12 +38,9 @@ export function agentManifest(
           '\nspec:\n',
           `\nspec:\n  leaderElection:\n    maximumLagBeforeFailover: ${opts.maximumLagBeforeFailover}\n`,
         );
-  const opted = base.replace(
-    `metadata:\n  name: ${CLUSTER}\n`,
-    `metadata:\n  name: ${name}\n  annotations:\n    kpg.io/agent: "true"\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
-  );
-  if (opted === base) throw new Error('the harness manifest changed: cannot add the annotations');
-  return opted;
+  const named = base.replace(`\n  name: ${CLUSTER}\n`, `\n  name: ${name}\n`);
+  if (named === base && name !== CLUSTER) throw new Error('the harness manifest changed: no name');
+  return withLocalAgent(named);
 }
 
 export interface Started {
