@@ -62,6 +62,25 @@ describe('in-pod agent: standbys lagging beyond maximumLagBeforeFailover', () =>
         await sleep(20);
       }
     })();
+    // describe shows the decisions of the moment, and the lag is their reason
+    // only in the first window while the lease is free: 10 s after its
+    // release the old primary reclaims it to try its postgres again (the
+    // standbys follow it meanwhile), and later the standbys refuse because
+    // they last streamed too long ago. So describe is polled from the kill
+    // on, beside the wait for the Events.
+    const described = waitFor(
+      async () => {
+        const r = await kpg(['describe', CLUSTER, '-n', s.ns]);
+        const all = standbys.every((p) => r.stdout.includes(`${p}'s agent does not take over`));
+        return all && /more than maximumLagBeforeFailover 1024 bytes/.test(r.stdout)
+          ? r
+          : undefined;
+      },
+      60_000,
+      { what: "describe listing every standby's refusal (lag)", intervalMs: 500 },
+    );
+    // Awaited below; a rejection before then is not unhandled.
+    described.catch(() => undefined);
     try {
       // Every standby refuses, in an Event naming the lag.
       const refusals = await waitFor(
@@ -80,21 +99,7 @@ describe('in-pod agent: standbys lagging beyond maximumLagBeforeFailover', () =>
         { what: 'a FailoverRefused Event (lag) from every standby', intervalMs: 250 },
       );
       expect(refusals.length).toBeGreaterThanOrEqual(standbys.length);
-      // describe shows the decisions of the moment. They hold while the lease
-      // is free: 10 s after its release the old primary reclaims it to try
-      // its postgres again, and the standbys follow it until it gives up
-      // again. On a loaded machine one describe can land in that gap.
-      const d = await waitFor(
-        async () => {
-          const r = await kpg(['describe', CLUSTER, '-n', s.ns]);
-          const all = standbys.every((p) => r.stdout.includes(`${p}'s agent does not take over`));
-          return all && /more than maximumLagBeforeFailover 1024 bytes/.test(r.stdout)
-            ? r
-            : undefined;
-        },
-        40_000,
-        { what: "describe listing every standby's refusal (lag)", intervalMs: 500 },
-      );
+      const d = await described;
       expect(d.stdout).toMatch(/Agents:/);
       // A lease duration and more later: still nobody else labelled primary.
       await sleep(4000);
