@@ -11,7 +11,7 @@ import { decide } from '../lib/ha/decide.js';
 import { divergedStandby } from '../lib/ha/diverged.js';
 import type { LeaseElector } from '../lib/ha/elector.js';
 import { fenceDeadlineMs } from '../lib/ha/fence.js';
-import { confirmsCheckpoint } from '../lib/ha/handover.js';
+import { confirmsCheckpoint, heldLsn } from '../lib/ha/handover.js';
 import { podOfHolder } from '../lib/ha/identity.js';
 import { leadGate, startGate } from '../lib/ha/start-gate.js';
 import type { Published } from '../lib/ha/lease-record.js';
@@ -217,7 +217,7 @@ export class Agent {
     return {
       pod: this.d.config.self.pod,
       confirmed: confirmsCheckpoint(local, cp),
-      ...(local.replayLsn !== undefined ? { replayLsn: formatLsn(local.replayLsn) } : {}),
+      ...(heldLsn(local) !== undefined ? { replayLsn: formatLsn(heldLsn(local) ?? 0n) } : {}),
     };
   }
 

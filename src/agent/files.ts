@@ -12,6 +12,8 @@
  *   stop-request         agent → watchdog   shut postgres down fast (a switchover, or a standby to rewind); the
  *                                           start script removes it and starts over (the container stays)
  *   agent-state          agent → people     the last decision and its reason, one line of JSON
+ *   standby-state        warm-standby.sh → agent   a warm standby's position (it refuses SQL): src/agent/warm.ts
+ *   promote              agent → postgres   the trigger file: postgres below 12, warm-standby.sh from 12 (warm)
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +37,8 @@ export interface SharedFiles {
   /** Ask the postgres container for a fast shutdown (why: switchover, rewind); false withdraws it. */
   requestStop(on: boolean, why?: string): void;
   writeAgentState(state: Record<string, unknown>): void;
+  /** warm-standby.sh's report, as text (src/agent/warm.ts parses it). */
+  standbyState(): string | undefined;
 }
 
 /** Replaced whole (rename), so a reader never sees half a file. */
@@ -71,6 +75,7 @@ export function sharedFiles(dir: string): SharedFiles {
       else rmSync(at('stop-request'), { force: true });
     },
     writeAgentState: (state) => atomicWrite(at('agent-state'), `${JSON.stringify(state)}\n`),
+    standbyState: () => readOptional(at('standby-state')),
   };
 }
 

@@ -45,6 +45,7 @@ export function observeLocal(
     timeline: snap ? timeline : undefined,
     flushLsn: snap?.flushLsn,
     replayLsn: snap?.replayLsn,
+    ...(snap?.walEnd !== undefined ? { walEnd: snap.walEnd } : {}),
     lastStreamingMs: next.lastStreamingMs,
     lastPrimaryMs: next.lastPrimaryMs,
     data: reports.data,

@@ -16,6 +16,7 @@ import { inClusterHttp } from './kube.js';
 import { Pace } from './pace.js';
 import { peerClient, servePeers } from './peers.js';
 import { localPostgres } from './postgres.js';
+import { withWarmStandby } from './warm.js';
 import { USAGE } from './usage.js';
 
 const out = (s: string) => process.stdout.write(s);
@@ -41,8 +42,12 @@ async function run(config: AgentConfig): Promise<void> {
     timing: config.timing,
     ref: { namespace: config.namespace, name: leaseName(config.cluster) },
   });
-  const pg = localPostgres({ ...config.pg, timeoutMs: config.api.timeoutMs }, async () =>
-    writeFileSync(config.triggerFile, ''),
+  const pg = withWarmStandby(
+    localPostgres({ ...config.pg, timeoutMs: config.api.timeoutMs }, async () =>
+      writeFileSync(config.triggerFile, ''),
+    ),
+    () => files.standbyState(),
+    clock.now,
   );
   const agent = new Agent({
     config,

@@ -14,6 +14,8 @@ export interface PgSnapshot {
   /** A primary's flushed LSN; a standby's received-and-flushed LSN. */
   flushLsn?: Lsn;
   replayLsn?: Lsn;
+  /** A warm standby's end of WAL on disk (pg_waldump, a record boundary): all a promotion replays. */
+  walEnd?: Lsn;
   /** The walreceiver streams. */
   streaming: boolean;
   replayPaused: boolean;
@@ -26,7 +28,7 @@ export interface PgSnapshot {
 export interface Postgres {
   /** Undefined when postgres does not answer (down, starting, hung). */
   snapshot(): Promise<PgSnapshot | undefined>;
-  /** pg_promote() from 12, the trigger file below. */
+  /** pg_promote() from 12 (the trigger file when it refuses connections: warm), the trigger file below. */
   promote(): Promise<void>;
   close(): Promise<void>;
 }
@@ -140,7 +142,14 @@ export function localPostgres(
     },
     promote: async () => {
       if (cfg.major < 1200) return promoteByFile();
-      const c = await connect();
+      let c: pg.Client;
+      try {
+        c = await connect();
+      } catch {
+        // A warm standby refuses connections: warm-standby.sh promotes it on the file.
+        drop();
+        return promoteByFile();
+      }
       // Wait up to the query timeout: the next cycles see the outcome anyway.
       await c.query('SELECT pg_promote(true, $1)', [Math.max(1, Math.floor(cfg.timeoutMs / 1000))]);
     },

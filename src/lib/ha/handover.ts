@@ -16,17 +16,27 @@ export interface ShutdownCheckpoint {
 }
 
 /**
- * A standby holds the shutdown checkpoint once it replayed past its start:
+ * A standby holds the shutdown checkpoint once it replayed (or, warm, holds) past its start:
  * replay positions are ends of replayed records, so a replay LSN beyond the
  * checkpoint's location means the checkpoint record itself was replayed.
  */
 export function confirmsCheckpoint(local: LocalState, cp: ShutdownCheckpoint): boolean {
+  const held = heldLsn(local);
   return (
     local.role === 'standby' &&
     local.timeline === cp.timeline &&
-    local.replayLsn !== undefined &&
-    local.replayLsn > cp.lsn
+    held !== undefined &&
+    held > cp.lsn
   );
+}
+
+/**
+ * What a standby is sure to replay before it serves: a hot standby's replay
+ * position; a warm one's whole records on disk (it replays all of them when
+ * promoted), never its walreceiver's position, which can end mid-record.
+ */
+export function heldLsn(local: LocalState): Lsn | undefined {
+  return local.replayLsn ?? local.walEnd;
 }
 
 export interface Confirmation {

@@ -21,7 +21,8 @@ export interface Policy {
 /** The local postgres, as the agent's socket connection saw it. */
 export interface LocalState {
   /**
-   * primary / standby: answered over the socket; starting: not answering yet
+   * primary / standby: answered over the socket (a warm standby: its
+   * warm-standby.sh's file); starting: not answering yet
    * while the start script reports progress (initdb, base backup, rewind,
    * crash recovery); down: neither.
    */
@@ -30,6 +31,8 @@ export interface LocalState {
   /** A primary's flushed LSN; a standby's received-and-flushed LSN. */
   flushLsn?: Lsn;
   replayLsn?: Lsn;
+  /** A warm standby (no SQL, so no replay LSN): the end of the WAL on its disk, all a promotion replays. */
+  walEnd?: Lsn;
   /** The walreceiver streams now. */
   streaming: boolean;
   /** Monotonic ms when it was last seen streaming. */

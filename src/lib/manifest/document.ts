@@ -335,29 +335,16 @@ function checkLeaderElection(spec: Obj, r: Reporter): LeaderElectionSpec {
   return le;
 }
 
-/**
- * kpg.io/agent: "true" or "false". The agent reads its standby's state and
- * promotes it over SQL on the local socket, which a warm standby refuses:
- * with warm standbys it could neither confirm a handover nor take over.
- */
-function checkAgent(meta: Obj, standbyMode: StandbyMode, replicas: number, r: Reporter): void {
+/** kpg.io/agent: "true" or "false", nothing a reader would have to guess at. */
+function checkAgent(meta: Obj, r: Reporter): void {
   const key = 'kpg.io/agent';
-  const path = ['metadata', 'annotations', key];
   const agent = obj(meta.annotations)[key];
-  if (agent === undefined) return;
-  if (agent !== 'true' && agent !== 'false') {
-    r.error(
-      ProblemCode.Value,
-      path,
-      `must be "true" (an agent in each pod fails over by itself) or "false" (the default: failover by kpg failover), not ${JSON.stringify(agent)}`,
-    );
-  } else if (agent === 'true' && standbyMode === 'warm' && replicas > 1) {
-    r.error(
-      ProblemCode.Value,
-      path,
-      'the in-pod agent needs hot standbys (spec.standbyMode: Hot): a warm standby refuses every connection, so its agent could neither read its WAL position nor confirm a handover or promote it',
-    );
-  }
+  if (agent === undefined || agent === 'true' || agent === 'false') return;
+  r.error(
+    ProblemCode.Value,
+    ['metadata', 'annotations', key],
+    `must be "true" (an agent in each pod fails over by itself) or "false" (the default: failover by kpg failover), not ${JSON.stringify(agent)}`,
+  );
 }
 
 function checkDeprecatedPodFields(spec: Obj, r: Reporter): void {
@@ -534,7 +521,7 @@ function buildCluster(
   checkDeprecatedPodFields(spec, r);
   const terminationPolicy = checkTermination(spec, r);
   const leaderElection = checkLeaderElection(spec, r);
-  checkAgent(meta, standbyMode, replicas, r);
+  checkAgent(meta, r);
   checkEnv(spec, r);
   checkNotes(spec, r);
   const podTemplate = buildPodTemplate(spec, r);

@@ -10,7 +10,9 @@ import {
   manifest as harnessManifest,
   missingRows,
   pods,
+  replayedEverywhere,
   sql,
+  standbysOf,
   waitHealthy,
   type ClusterOptions,
 } from '../failover/harness.js';
@@ -94,13 +96,14 @@ export async function waitNewPrimary(ns: string, old: string, timeoutMs = 90_000
 
 /**
  * The end of every scenario: `old` is back as a streaming standby of `next`,
- * every acknowledged row is on every pod, and the checker saw `old` and then
+ * every acknowledged row is on every pod (warm: on `next`, and replayed by every standby), and the checker saw `old` and then
  * `next` accept writes and never two pods at once.
  */
 export async function finish(
   s: Started,
   next: string,
   faultAt: number,
+  opts: { warm?: boolean } = {},
 ): Promise<{ acks: Ack[]; verdict: Verdict; pauseMs: number }> {
   const { ns, primary: old } = s;
   expect(await waitHealthy(ns, 3, 300_000)).toBe(next);
@@ -115,7 +118,14 @@ export async function finish(
   const acks = await s.writer.stop();
   const verdict = await s.checker.stop();
   console.log(`${ns}: ${describeVerdict(verdict)}`);
-  expect(await missingRows(ns, acks)).toEqual({});
+  if (opts.warm) {
+    // Warm standbys take no queries: the rows on the primary, and each
+    // standby's replay position (pg_stat_replication) past the last of them.
+    expect(await missingRows(ns, acks, 120_000, [next])).toEqual({});
+    await replayedEverywhere(ns, next, await standbysOf(ns, next));
+  } else {
+    expect(await missingRows(ns, acks)).toEqual({});
+  }
   expect((await pods(ns)).filter((p) => p.role === 'primary').map((p) => p.name)).toEqual([next]);
   expect(splitBrain(verdict)).toEqual([]);
   expect(verdict.writes[old] ?? 0).toBeGreaterThan(0);

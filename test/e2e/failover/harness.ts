@@ -1,6 +1,7 @@
 // Shared pieces of the failover end-to-end tests: a kpg cluster in a fresh
 // namespace (rendered by `kpg create --dry-run=client`, applied by kubectl),
 // running kpg itself, and checking every acknowledged row everywhere.
+import { expect } from 'vitest';
 import { join } from 'node:path';
 import { healPod, killPod, partitionPod, podState } from '../../cluster/faults.js';
 import {
@@ -257,4 +258,30 @@ export async function killWithStandbysCutOff(
   } finally {
     for (const s of standbys) healPod(ns, s);
   }
+}
+
+/** Waits until every standby reports a replay position at or past the primary's current WAL end. */
+export async function replayedEverywhere(
+  ns: string,
+  primary: string,
+  standbys: string[],
+): Promise<void> {
+  const end = await sql(ns, primary, 'select pg_current_wal_lsn()');
+  expect(end.code, end.stderr).toBe(0);
+  const lsn = end.stdout.trim();
+  let last = '';
+  await waitFor(
+    async () => {
+      const r = await sql(
+        ns,
+        primary,
+        `select application_name || ':' || state || ':' || (replay_lsn >= '${lsn}')::text from pg_stat_replication order by 1`,
+      );
+      last = r.stdout.trim().replace(/\n/g, ', ');
+      return last === standbys.map((s) => `${s}:streaming:true`).join(', ');
+    },
+    120_000,
+    { what: `every standby to replay up to ${lsn}`, intervalMs: 1000 },
+  ).catch(() => undefined);
+  expect(last).toBe(standbys.map((s) => `${s}:streaming:true`).join(', '));
 }

@@ -5,7 +5,6 @@
 // new primary must hold every acknowledged row, and every warm standby must
 // report (in pg_stat_replication) that it replayed past the last one.
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../cluster/kube.js';
 import {
   cleanup,
   CLUSTER,
@@ -15,33 +14,12 @@ import {
   missingRows,
   parseJson,
   primaryPod,
+  replayedEverywhere,
   sql,
   standbysOf,
   waitHealthy,
 } from './harness.js';
 import { Writer } from './writer.js';
-
-/** Waits until every standby reports a replay position at or past the primary's current WAL end. */
-async function replayedEverywhere(ns: string, primary: string, standbys: string[]): Promise<void> {
-  const end = await sql(ns, primary, 'select pg_current_wal_lsn()');
-  expect(end.code, end.stderr).toBe(0);
-  const lsn = end.stdout.trim();
-  let last = '';
-  await waitFor(
-    async () => {
-      const r = await sql(
-        ns,
-        primary,
-        `select application_name || ':' || state || ':' || (replay_lsn >= '${lsn}')::text from pg_stat_replication order by 1`,
-      );
-      last = r.stdout.trim().replace(/\n/g, ', ');
-      return last === standbys.map((s) => `${s}:streaming:true`).join(', ');
-    },
-    120_000,
-    { what: `every standby to replay up to ${lsn}`, intervalMs: 1000 },
-  ).catch(() => undefined);
-  expect(last).toBe(standbys.map((s) => `${s}:streaming:true`).join(', '));
-}
 
 describe('kpg failover with warm standbys', () => {
   let ns: string | undefined;

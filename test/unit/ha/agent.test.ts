@@ -98,6 +98,7 @@ class FakeFiles implements SharedFiles {
   data = () => undefined;
   shuttingDown = () => this.stopping;
   shutdownCheckpoint = () => this.checkpoint;
+  standbyState = () => undefined;
   stopRequested = false;
   requestStop = (on: boolean) => {
     this.stopRequested = on;

@@ -17,6 +17,12 @@ describe('confirmsCheckpoint', () => {
     );
     expect(confirmsCheckpoint(standby({ replayLsn: undefined }), cp)).toBe(false);
   });
+  it('a warm standby (no replay LSN) confirms by the whole records on its disk, never by its flush position', () => {
+    const warm = standby({ replayLsn: undefined, flushLsn: 0x30000a0n });
+    expect(confirmsCheckpoint(warm, cp)).toBe(false);
+    expect(confirmsCheckpoint({ ...warm, walEnd: 0x30000a0n }, cp)).toBe(true);
+    expect(confirmsCheckpoint({ ...warm, walEnd: 0x3000028n }, cp)).toBe(false);
+  });
 });
 
 describe('decideHandover', () => {

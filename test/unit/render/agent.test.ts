@@ -257,6 +257,7 @@ describe('with kpg.io/agent: "true"', () => {
       'live.sh',
       'kube.sh',
       'agent-start.sh',
+      'warm-standby.sh',
       'watchdog.sh',
     ]);
     expect(config.data['agent-start.sh']).toContain('agent_start');

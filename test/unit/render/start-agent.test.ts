@@ -36,6 +36,9 @@ const scripts = join(dir, 'scripts');
  */
 const FAKE_POSTGRES = `#!/usr/bin/env node
 process.on('SIGINT', () => process.exit(0));
+// -C NAME: a setting, as postgres prints it from its configuration, and exits.
+const c = process.argv.indexOf('-C');
+if (c > 0) { process.stdout.write((process.env.FAKE_HOT_STANDBY || 'on') + '\\n'); process.exit(0); }
 process.stderr.write('fake postgres ' + process.argv.slice(2).join(' ') + '\\n');
 const after = Number(process.env.FAKE_PG_EXIT_AFTER || 0);
 if (after > 0) setTimeout(() => process.exit(1), after);
@@ -303,6 +306,24 @@ describe('agent-start.sh: main', () => {
     expect(code).toBe(0);
     expect(out).toContain('agent mode: PGDATA: standby');
     expect(out).not.toMatch(/kube_api|record|label/);
+  });
+
+  it('reports a warm standby for the agent (warm-standby.sh beside it), a hot one not', async () => {
+    for (const hot of ['off', 'on']) {
+      const p = pod('standby');
+      writeFileSync(p.file('role'), 'replica\n');
+      const bg = background(`bash ${JSON.stringify(join(scripts, 'agent-start.sh'))}`, {
+        ...p.env,
+        FAKE_HOT_STANDBY: hot,
+        KPG_WARM_INTERVAL: '0.05',
+      });
+      await bg.when(p.file('start-state'), 'running');
+      if (hot === 'off') await bg.when(p.file('standby-state'));
+      else await new Promise((r) => setTimeout(r, 300));
+      expect(p.read('standby-state') !== undefined).toBe(hot === 'off');
+      bg.term();
+      expect((await bg.done).code).toBe(0);
+    }
   });
 
   it('starts the primary on its own data once the agent holds the lease', async () => {

@@ -14,7 +14,9 @@
 #   shutting-down (preStop or SIGTERM -> agent), shutdown-checkpoint (here -> agent),
 #   stop-request (agent -> watchdog.sh: a fast shutdown, for a switchover or
 #   for a standby to rewind; this script removes it and starts over, without
-#   a container restart, and the agent's `role` decides again).
+#   a container restart, and the agent's `role` decides again),
+#   standby-state, promote (warm-standby.sh <-> agent: a warm standby's
+#   position, and the agent's request to promote it).
 set -euo pipefail
 
 KPG_SCRIPTS=${KPG_SCRIPTS:-/scripts}
@@ -159,6 +161,11 @@ report_running() {
   ) &
 }
 
+# warm_standby: postgres's own reading of its configuration says hot_standby is off.
+warm_standby() {
+  [[ $(postgres -D "$PGDATA" -c config_file="$KPG_CONFIG" -C hot_standby 2>/dev/null) == off ]]
+}
+
 # run_postgres ROLE: postgres as a child, not exec'd, with watchdog.sh beside
 # it (for standbys too: it enforces nothing while PGDATA is a standby's, and
 # fences a promoted one whose agent stops renewing). Exits with the outcome:
@@ -181,6 +188,13 @@ run_postgres() {
     PGDATA=$PGDATA exec bash "$KPG_SCRIPTS/watchdog.sh" "$KPG_HA_DIR/deadline" "$PM_PID" "$KPG_HA_DIR/stop-request"
   ) &
   WD_PID=$!
+  if [[ $role == standby ]] && warm_standby; then
+    # A warm standby refuses the agent's SQL: this loop reports for it and promotes it when asked.
+    (
+      trap '' TERM INT
+      PGDATA=$PGDATA PGNUM=$PGNUM exec bash "$KPG_SCRIPTS/warm-standby.sh" "$KPG_HA_DIR" "$PM_PID"
+    ) &
+  fi
   # The watchdog ends when postgres does (0) or once it has fenced it (3).
   # A trapped signal interrupts `wait` (status > 128) while it still runs.
   while :; do

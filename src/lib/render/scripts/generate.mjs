@@ -12,10 +12,11 @@ const names = ['start.sh', 'ready.sh', 'live.sh', 'kube.sh'];
 const body = names
   .map((n) => `  ${JSON.stringify(n)}: ${JSON.stringify(readFileSync(join(here, n), 'utf8'))},`)
   .join('\n');
-// Delivered only to clusters with the in-pod agent: agent-start.sh (here) and
+// Delivered only to clusters with the in-pod agent: agent-start.sh and warm-standby.sh (here) and
 // the watchdog, which lives with the decision module it belongs to (src/lib/ha).
 const agentFiles = [
   ['agent-start.sh', join(here, 'agent-start.sh')],
+  ['warm-standby.sh', join(here, 'warm-standby.sh')],
   ['watchdog.sh', join(here, '../../ha/watchdog.sh')],
 ];
 const agentBody = agentFiles
@@ -34,7 +35,7 @@ ${body}
 export const AGENT_SCRIPT_NAMES = ${JSON.stringify(agentFiles.map(([n]) => n))} as const;
 export type AgentScriptName = (typeof AGENT_SCRIPT_NAMES)[number];
 
-/** Only for clusters with the in-pod agent: agent-start.sh (this folder) and src/lib/ha/watchdog.sh. */
+/** Only for clusters with the in-pod agent: agent-start.sh and warm-standby.sh (this folder), src/lib/ha/watchdog.sh. */
 export const AGENT_SCRIPTS: Record<AgentScriptName, string> = {
 ${agentBody}
 };
