@@ -5,7 +5,12 @@ import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
 import { agentBundleFor } from '../lib/cluster/agent-bundle.js';
 import { agentEnabled } from '../lib/render/agent.js';
-import { applyAccessChecks, executeApply, readRunning } from '../lib/cluster/apply-exec.js';
+import {
+  applyAccessChecks,
+  executeApply,
+  readRunning,
+  runsAgent,
+} from '../lib/cluster/apply-exec.js';
 import { requireAccess } from '../lib/cluster/access.js';
 import {
   formatApplyPlan,
@@ -100,6 +105,7 @@ Scaling down removes the highest ordinals and keeps their PVCs; it is refused wh
       render,
       primary: running.record.primary,
       ...(live !== undefined && live !== running.old.replicas ? { liveReplicas: live } : {}),
+      ...(running.statefulSet ? { liveAgent: runsAgent(running.statefulSet) } : {}),
     });
     result.plans.push(plan);
     this.text(formatApplyPlan(plan));

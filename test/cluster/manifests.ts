@@ -2,6 +2,26 @@
 // would write them for the postgres:15 image (no operator, no kpg code).
 
 export const PG_IMAGE = 'postgres:15';
+
+/**
+ * The machine's Node.js as an image: the local cluster runs `node:<major>`
+ * with the host's Node.js of that major and refuses any other, so a kpg
+ * cluster here names its agent's image (kpg's default is a newer LTS).
+ */
+export const NODE_IMAGE = `node:${process.versions.node.split('.')[0]}-slim`;
+
+/**
+ * A Postgres manifest (YAML, top-level `metadata:` without annotations) whose
+ * in-pod agent runs on the machine's Node.js, as a user would set it.
+ */
+export function withLocalAgentImage(yaml: string): string {
+  const out = yaml.replace(
+    /^metadata:\n/m,
+    `metadata:\n  annotations:\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
+  );
+  if (out === yaml) throw new Error('no top-level metadata: to annotate');
+  return out;
+}
 export const PG_UID = 999;
 
 /**

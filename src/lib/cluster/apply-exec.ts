@@ -18,6 +18,7 @@ import {
   type KubeObject,
   type RenderOptions,
 } from '../render/index.js';
+import { AGENT_CONTAINER } from '../render/agent.js';
 import { baseLabels } from '../render/labels.js';
 import type { ApplyPlan } from './apply-plan.js';
 import { parseRecord, serializeRecord, type ClusterRecord } from './record.js';
@@ -31,6 +32,12 @@ interface ConfigMapObject extends ApiObject {
 
 export interface StatefulSetObject extends ApiObject {
   spec?: { replicas?: number; volumeClaimTemplates?: unknown[]; [k: string]: unknown };
+}
+
+/** The StatefulSet's pods run the in-pod agent (its native sidecar is in their template). */
+export function runsAgent(sts: StatefulSetObject): boolean {
+  const tpl = sts.spec?.template as { spec?: { initContainers?: { name?: string }[] } } | undefined;
+  return tpl?.spec?.initContainers?.some((c) => c.name === AGENT_CONTAINER) ?? false;
 }
 
 /** What runs now. */

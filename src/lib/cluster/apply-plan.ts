@@ -8,6 +8,7 @@
 import { jsonEqual } from '../kube/index.js';
 import type { PostgresCluster } from '../manifest/types.js';
 import { quantityValue } from '../manifest/quantity.js';
+import { agentEnabled } from '../render/agent.js';
 import { walSenders } from '../render/config.js';
 import { renderCluster } from '../render/index.js';
 import type { KubeObject, RenderOptions } from '../render/types.js';
@@ -84,6 +85,8 @@ export interface PlanInput {
   primary: string;
   /** The StatefulSet's live replicas, when it differs from the record's. */
   liveReplicas?: number;
+  /** Whether the live pods run the in-pod agent (read from the StatefulSet), when known. */
+  liveAgent?: boolean;
   /** What rendering needs besides the spec (the in-pod agent's bundle, for opted-in clusters). */
   render?: Pick<RenderOptions, 'agentBundle'>;
 }
@@ -377,13 +380,38 @@ function restartStep(input: PlanInput, podsAfter: number): RestartStep | undefin
 }
 
 /**
+ * Turning the in-pod agent on or off hands the authority over failover from
+ * kpg failover to the agents or back while the pods run: not built, so
+ * refused. The live StatefulSet decides what runs (a cluster created before
+ * the agent became the default has no annotation and no agent).
+ */
+function agentRefusal(input: PlanInput): Refusal[] {
+  const before = input.liveAgent ?? agentEnabled(input.old);
+  const after = agentEnabled(input.next);
+  if (before === after) return [];
+  return [
+    {
+      path: 'metadata.annotations["kpg.io/agent"]',
+      from: before ? 'agent' : 'no agent',
+      to: after ? 'agent' : 'no agent',
+      reason: after
+        ? 'the pods run without the in-pod agent, and turning it on for a running cluster is not supported'
+        : 'the pods run the in-pod agent, and turning it off for a running cluster is not supported',
+      suggestion: after
+        ? 'keep kpg.io/agent: "false" in the manifest for this cluster, or recreate it (data kept with terminationPolicy Pause)'
+        : 'remove kpg.io/agent: "false" from the manifest, or recreate the cluster',
+    },
+  ];
+}
+
+/**
  * The plan of applying `next` to a cluster running `old`. Refusals mean
  * nothing may be changed at all.
  */
 export function planApply(input: PlanInput): ApplyPlan {
   const { old, next, namespace, primary } = input;
   const from = input.liveReplicas ?? old.replicas;
-  const refused = refusals(old, next);
+  const refused = [...refusals(old, next), ...agentRefusal(input)];
   const changes = fieldChanges(old, next);
   if (
     input.liveReplicas !== undefined &&

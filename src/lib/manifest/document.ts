@@ -172,6 +172,14 @@ function checkMetadata(doc: Obj, r: Reporter): void {
         `controller-revision-hash=NAME-<10 characters>, which must fit in 63 characters`,
     );
   }
+  const agent = obj(meta.annotations)['kpg.io/agent'];
+  if (agent !== undefined && agent !== 'true' && agent !== 'false') {
+    r.error(
+      ProblemCode.Value,
+      ['metadata', 'annotations', 'kpg.io/agent'],
+      `must be "true" (the default: an agent in every pod fails over by itself) or "false" (failover only by kpg failover), not ${JSON.stringify(agent)}`,
+    );
+  }
   for (const field of SERVER_SET_METADATA) {
     if (field in meta)
       r.add(

@@ -1,7 +1,7 @@
 /**
- * The in-pod agent (issue 10), opt-in with the annotation `kpg.io/agent: "true"`
- * while it is experimental: its native sidecar, the ConfigMap that delivers
- * its bundle, and the narrowed RBAC it runs with. Pure; the bundle's text is
+ * The in-pod agent (issue 10), in every cluster's pods unless the manifest
+ * opts out with the annotation `kpg.io/agent: "false"`: its native sidecar,
+ * the ConfigMap that delivers its bundle, and the narrowed RBAC it runs with. Pure; the bundle's text is
  * an input (RenderOptions.agentBundle), read by the command.
  *
  * The contract with the agent (env, files in KPG_HA_DIR, peer port) is
@@ -20,6 +20,8 @@ export const AGENT_IMAGE_ANNOTATION = 'kpg.io/agent-image';
 /** A Node.js LTS still supported (Node 20 is past its end of life); the bundle targets node20 and later. */
 export const DEFAULT_AGENT_IMAGE = 'node:22-slim';
 export const AGENT_PORT = 8008;
+/** The agent's container (a native sidecar, among the pod's initContainers). */
+export const AGENT_CONTAINER = 'kpg-agent';
 /** Hash of the bundle on the pod template of opted-in clusters. */
 export const AGENT_HASH_ANNOTATION = 'kpg.io/agent-hash';
 /** Key of the bundle in its ConfigMap, and its file name in the container. */
@@ -37,7 +39,7 @@ export const AgentPaths = {
 } as const;
 
 export function agentEnabled(c: Pick<PostgresCluster, 'annotations'>): boolean {
-  return c.annotations[AGENT_ANNOTATION] === 'true';
+  return c.annotations[AGENT_ANNOTATION] !== 'false';
 }
 
 export function agentImage(c: Pick<PostgresCluster, 'annotations'>): string {
@@ -64,7 +66,7 @@ export function checkAgentBundle(
 ): string {
   if (bundle === undefined || bundle === '') {
     throw new InvalidInputError(
-      `postgres "${c.name}" asks for the in-pod agent (${AGENT_ANNOTATION}: "true"), but no agent bundle was given to render it`,
+      `postgres "${c.name}" runs the in-pod agent (${AGENT_ANNOTATION} is not "false"), but no agent bundle was given to render it`,
       { suggestions: ['build it with npm run build (it writes dist/agent/kpg-agent.cjs)'] },
     );
   }
@@ -201,7 +203,7 @@ const healthz = { httpGet: { path: '/healthz', port: AGENT_PORT, scheme: 'HTTP' 
  */
 export function agentContainer(c: PostgresCluster): Obj {
   return {
-    name: 'kpg-agent',
+    name: AGENT_CONTAINER,
     image: agentImage(c),
     restartPolicy: 'Always',
     command: ['node', AgentPaths.bundle],

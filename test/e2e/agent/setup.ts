@@ -17,8 +17,9 @@ import {
 import { longestGap, Writer, type Ack } from '../failover/writer.js';
 import { Checker, describeVerdict, splitBrain, type Verdict } from './checker.js';
 
-/** The machine's Node.js major: the local cluster runs `node:<major>` images with it. */
-export const NODE_IMAGE = `node:${process.versions.node.split('.')[0]}-slim`;
+import { NODE_IMAGE } from '../../cluster/manifests.js';
+
+export { NODE_IMAGE };
 
 /** The agent's container (a native sidecar). */
 export const AGENT = 'kpg-agent';
@@ -27,7 +28,7 @@ export const AGENT = 'kpg-agent';
 export const LEASE_SECONDS = 10;
 export const RENEW_DEADLINE_SECONDS = 6;
 
-/** The failover tests' cluster (3 pods, hot standbys), opted in to the agent. */
+/** The failover tests' cluster (3 pods, hot standbys), with the in-pod agent (the default). */
 export function agentManifest(
   opts: ClusterOptions & { maximumLagBeforeFailover?: number } = {},
   name = CLUSTER,
@@ -40,9 +41,10 @@ export function agentManifest(
           '\nspec:\n',
           `\nspec:\n  leaderElection:\n    maximumLagBeforeFailover: ${opts.maximumLagBeforeFailover}\n`,
         );
+  // The agent is the default: only its image is named (the machine's Node.js).
   const opted = base.replace(
-    `metadata:\n  name: ${CLUSTER}\n`,
-    `metadata:\n  name: ${name}\n  annotations:\n    kpg.io/agent: "true"\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
+    `metadata:\n  name: ${CLUSTER}\n  annotations:\n    kpg.io/agent: "false"\n`,
+    `metadata:\n  name: ${name}\n  annotations:\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
   );
   if (opted === base) throw new Error('the harness manifest changed: cannot add the annotations');
   return opted;

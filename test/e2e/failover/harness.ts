@@ -34,6 +34,9 @@ export function manifest(opts: ClusterOptions = {}): string {
     'kind: Postgres',
     'metadata:',
     `  name: ${CLUSTER}`,
+    // kpg failover alone drives these clusters: no in-pod agent.
+    '  annotations:',
+    '    kpg.io/agent: "false"',
     'spec:',
     "  version: '15'",
     `  replicas: ${opts.replicas ?? 3}`,

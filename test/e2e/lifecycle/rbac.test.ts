@@ -2,6 +2,7 @@
 // ServiceAccount with the minimal Role (token from `kubectl create token`)
 // can create, get, describe, apply and delete; a Role missing one verb fails
 // up front with a message naming the verb and the resource.
+import { withLocalAgentImage } from '../../cluster/manifests.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,7 +80,7 @@ function manifest(ns: string, team: string): string {
   const file = join(tmpdir(), `kpg-rbac-${ns}-${team}.yaml`);
   writeFileSync(
     file,
-    `apiVersion: kubedb.com/v1alpha1
+    withLocalAgentImage(`apiVersion: kubedb.com/v1alpha1
 kind: Postgres
 metadata:
   name: ${NAME}
@@ -96,7 +97,7 @@ spec:
     metadata:
       labels:
         team: ${team}
-`,
+`),
   );
   return file;
 }
