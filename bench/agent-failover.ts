@@ -1,9 +1,9 @@
 /**
  * The in-pod agent's automatic failover on the local cluster (not a timed
  * test; the machine is noisy): `npx tsx bench/failover.ts --agents [--runs N]
- * [--only agent-pod-deleted,agent-kept-down,agent-node-lost]`. For each
+ * [--only agent-pod-deleted,agent-kept-down,agent-node-lost] [--warm]`. For each
  * scenario, N runs (default 5) on one fresh 3-pod cluster with the agent
- * (postgres 15, hot standbys, asynchronous, one pod per node), under the
+ * (postgres 15, hot standbys or with --warm warm ones, asynchronous, one pod per node), under the
  * in-cluster writer; no kpg command runs after `kpg create`:
  *   agent-pod-deleted  kubectl delete pod of the primary (graceful handover)
  *   agent-kept-down    the primary's postgres SIGKILLed, and again at each restart
@@ -11,7 +11,9 @@
  * Per run: the write pause (longest gap between acknowledged commits from just
  * before the fault until 30 commits after the new primary is labelled), the
  * time until another pod is labelled primary, and, at the end of the
- * scenario, the acknowledged rows missing on any pod. Medians.
+ * scenario, the acknowledged rows missing on any pod (warm standbys take no
+ * queries: the rows on the primary, and each standby's replay position past
+ * the last of them). Medians.
  */
 import { killContainer, loseNode, restoreNode } from '../test/cluster/faults.js';
 import { createNamespace, kubectlOk } from '../test/cluster/kube.js';
@@ -21,6 +23,8 @@ import {
   kpg,
   missingRows,
   pods,
+  replayedEverywhere,
+  standbysOf,
   waitHealthy,
 } from '../test/e2e/failover/harness.js';
 import { longestGap, Writer } from '../test/e2e/failover/writer.js';
@@ -96,13 +100,14 @@ async function once(
 export async function runAgentScenarios(
   scenarios: AgentScenario[],
   runs: number,
+  warm = false,
 ): Promise<Record<string, { samples: AgentSample[]; missing: number; rows: number }>> {
   const out: Record<string, { samples: AgentSample[]; missing: number; rows: number }> = {};
   for (const scenario of scenarios) {
     const ns = await createNamespace(`bench-${scenario}`);
     try {
       const created = await kpg(['create', '-f', '-', '-n', ns, '--timeout', '5m'], {
-        input: agentManifest({ spread: true }),
+        input: agentManifest({ spread: true, standbyMode: warm ? 'Warm' : 'Hot' }),
         timeoutMs: 330_000,
       });
       if (created.code !== 0) throw new Error(`kpg create: ${created.stderr}`);
@@ -119,9 +124,10 @@ export async function runAgentScenarios(
           `${scenario} #${i + 1}: labelled ${s.labelledMs} ms, write pause ${s.pauseMs} ms`,
         );
       }
-      await waitHealthy(ns, 3, 300_000);
+      const primary = await waitHealthy(ns, 3, 300_000);
       const acks = await writer.stop();
-      const missing = await missingRows(ns, acks);
+      const missing = await missingRows(ns, acks, 120_000, warm ? [primary] : undefined);
+      if (warm) await replayedEverywhere(ns, primary, await standbysOf(ns, primary));
       const lost = new Set(Object.values(missing).flat()).size;
       console.log(
         `${scenario}: ${acks.length} acknowledged rows, missing: ${JSON.stringify(missing)}`,

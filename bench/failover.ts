@@ -141,7 +141,11 @@ async function main(): Promise<void> {
 
 async function agents(): Promise<void> {
   const scenarios = AGENT_SCENARIOS.filter((x) => !ONLY || ONLY.includes(x));
-  const results = await runAgentScenarios(scenarios as AgentScenario[], RUNS);
+  const results = await runAgentScenarios(
+    scenarios as AgentScenario[],
+    RUNS,
+    process.argv.includes('--warm'),
+  );
   console.log(
     '\n| scenario | runs | median time to a new labelled primary | median write pause | acknowledged rows lost |',
   );

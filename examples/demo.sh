@@ -23,8 +23,13 @@ step "A fresh namespace: $ns"
 kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
 kubectl create namespace "$ns"
 
-step "kpg create -f examples/ha-postgres.yaml"
-kpg create -f examples/ha-postgres.yaml --timeout 5m
+# The local cluster runs node:<major> images with this machine's Node.js and
+# no other, so the manifest names the in-pod agent's image (kpg's default is
+# a newer LTS, which a real cluster pulls).
+node_image="node:$(node -p 'process.versions.node.split(".")[0]')-slim"
+step "kpg create -f examples/ha-postgres.yaml (the agent's image: $node_image)"
+sed "s|^metadata:|metadata:\n  annotations:\n    kpg.io/agent-image: $node_image|" examples/ha-postgres.yaml |
+  kpg create -f - --timeout 5m
 
 step "kpg get, and the pods with their role labels"
 kpg get -n "$ns" -o wide
@@ -44,16 +49,26 @@ done
 step "kpg describe ha-postgres"
 kpg describe ha-postgres -n "$ns"
 
-if [ -f dist/commands/failover.js ]; then
-  step "kpg failover ha-postgres (a switchover: the primary is healthy)"
-  kpg failover ha-postgres -n "$ns" --yes
-  # The old primary rejoins as a standby in the background; wait until healthy.
-  for _ in $(seq 1 60); do
+wait_healthy() {
+  # The old primary rejoins as a standby in the background.
+  for _ in $(seq 1 90); do
     kpg describe ha-postgres -n "$ns" --exit-code >/dev/null 2>&1 && break
     sleep 2
   done
-  kpg get -n "$ns"
-fi
+  kubectl get pods -n "$ns" -L kubedb.com/role
+}
+
+step "kpg failover ha-postgres (a switchover: the primary is healthy; the agents carry it out)"
+kpg failover ha-postgres -n "$ns" --yes
+wait_healthy
+
+step "The seed's walkthrough: kubectl delete pod of the primary; the agents fail over by themselves"
+primary=$(kubectl get pods -n "$ns" -l kubedb.com/name=ha-postgres,kubedb.com/role=primary -o name | head -n 1)
+kubectl delete -n "$ns" "$primary" --wait=false
+sleep 3
+kubectl get pods -n "$ns" -L kubedb.com/role
+wait_healthy
+kpg describe ha-postgres -n "$ns"
 
 step "kpg delete ha-postgres (terminationPolicy unset = Pause: data kept)"
 kpg delete ha-postgres -n "$ns" --yes

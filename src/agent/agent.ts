@@ -72,6 +72,9 @@ function stoppingPod(a: Action): Action {
     : a;
 }
 
+/** A landed renewal younger than this spares the next lead step its own (a takeover's quick steps). */
+const RENEWED_RECENTLY_MS = 500;
+
 export class Agent {
   readonly policy: Policy;
   private memory: LocalMemory = { roleSinceMs: 0 };
@@ -246,8 +249,12 @@ export class Agent {
         ...(this.d.config.synchronous ? { synchronous: snap.synchronous } : {}),
       };
     }
-    // The holder's decisions never look at peers; a dead one would only cost a timeout.
-    const peers = this.d.elector.holding ? [] : await this.peerStates();
+    // The holder's decisions never look at peers, nor does a handover's
+    // target taking its lease: a dead peer (the stopping primary) would only cost a timeout.
+    const leaseNow = lease.readable ? lease.snapshot : undefined;
+    const handedToMe =
+      leaseNow?.holder === undefined && leaseNow?.handoverTo === this.d.config.self.pod;
+    const peers = this.d.elector.holding || handedToMe ? [] : await this.peerStates();
     const rec = recordView(record);
     const deadline = this.d.elector.renewDeadlineMs;
     const since = this.d.elector.heldSinceMs;
@@ -384,6 +391,11 @@ export class Agent {
     this.armFence(o);
   }
 
+  private renewedWithin(ms: number): boolean {
+    const sent = this.d.elector.lastRenewalSentMs;
+    return this.d.elector.holding && sent !== undefined && this.d.clock.now() - sent < ms;
+  }
+
   private armFence(o: Observed): void {
     // The deadline first: the start gate may open only once the fence is armed.
     if (this.extendFence()) this.d.files.writeRole(leadGate(o));
@@ -398,8 +410,15 @@ export class Agent {
   }
 
   private async lead(step: string, o: Observed): Promise<void> {
-    const r = await this.d.elector.claim(this.published);
-    if (!r.ok) return; // the fence deadline stays where the last landed renewal put it
+    // A takeover's steps follow one another at once: a renewal that landed
+    // moments ago holds for them (the fence counts from it), and one PUT less
+    // per step is a quicker primary. Otherwise every step renews first.
+    if (
+      !this.renewedWithin(Math.min(RENEWED_RECENTLY_MS, this.d.config.timing.retryPeriodMs / 2))
+    ) {
+      const r = await this.d.elector.claim(this.published);
+      if (!r.ok) return; // the fence deadline stays where the last landed renewal put it
+    }
     this.armFence(o);
     switch (step) {
       case 'write-record':

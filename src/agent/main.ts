@@ -48,6 +48,7 @@ async function run(config: AgentConfig): Promise<void> {
     ),
     () => files.standbyState(),
     clock.now,
+    { timeoutMs: config.api.timeoutMs, sleep },
   );
   const agent = new Agent({
     config,

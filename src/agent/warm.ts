@@ -36,14 +36,49 @@ export function warmSnapshot(text: string | undefined, nowMs: number): PgSnapsho
   };
 }
 
-/** The local postgres, read from the warm standby's file when SQL gets no answer. */
+/** How long a warm standby is taken at its file's word, without an SQL attempt. */
+export const WARM_TRUST_MS = 5000;
+
+/**
+ * The local postgres, read from the warm standby's file when SQL gets no
+ * answer. Once the file has spoken, SQL is not tried again for WARM_TRUST_MS:
+ * each refused attempt is a FATAL line in postgres's log, several a second.
+ * Only a promotion turns a warm standby into a server that answers, and this
+ * agent's promote() waits for it (the file goes once PGDATA is no longer a
+ * standby's), then asks SQL again.
+ */
 export function withWarmStandby(
   pg: Postgres,
   readState: () => string | undefined,
   nowMs: () => number,
+  opts: { timeoutMs: number; sleep: (ms: number) => Promise<void> },
 ): Postgres {
+  let trustUntil = Number.NEGATIVE_INFINITY;
+  const warm = () => warmSnapshot(readState(), nowMs());
   return {
     ...pg,
-    snapshot: async () => (await pg.snapshot()) ?? warmSnapshot(readState(), nowMs()),
+    snapshot: async () => {
+      if (nowMs() < trustUntil) {
+        const w = warm();
+        if (w) return w;
+      }
+      const snap = await pg.snapshot();
+      if (snap) return snap;
+      const w = warm();
+      if (w) trustUntil = nowMs() + WARM_TRUST_MS;
+      return w;
+    },
+    promote: async () => {
+      const wasWarm = warm() !== undefined;
+      trustUntil = Number.NEGATIVE_INFINITY;
+      await pg.promote();
+      if (!wasWarm) return;
+      // pg_ctl promote returns at once: wait until postgres answers as the
+      // primary (the file goes as recovery ends, connections come a moment
+      // later), so the agent's next look sees it, as pg_promote(wait) does for a hot one.
+      const until = nowMs() + opts.timeoutMs;
+      while (warm() !== undefined && nowMs() < until) await opts.sleep(50);
+      while (nowMs() < until && (await pg.snapshot())?.role !== 'primary') await opts.sleep(50);
+    },
   };
 }

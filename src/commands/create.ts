@@ -49,7 +49,7 @@ export interface CreateResult {
   clusters: CreatedCluster[];
 }
 
-/** The agent's bundle, read only when a cluster opts in to the in-pod agent (kpg.io/agent: "true"). */
+/** The agent's bundle, read only when a cluster runs the in-pod agent (unless kpg.io/agent: "false"). */
 function renderBundle(clusters: PostgresCluster[]): { agentBundle?: string } {
   const agentBundle = agentBundleFor(clusters);
   return agentBundle !== undefined ? { agentBundle } : {};

@@ -12,6 +12,8 @@ import { repoRoot } from './kube.js';
  */
 export const SERIAL_BY_HAND: Record<string, string> = {
   'test/e2e/agent/delete-primary.test.ts': 'asserts another pod is labelled primary within 3 s',
+  'test/e2e/agent/warm.test.ts':
+    'asserts another pod is labelled primary within 3 s (a handover to a warm standby)',
   'test/e2e/cluster/20-service.test.ts':
     'asserts a Service follows a relabel within 1 s: a busy cluster would fail it',
   'test/e2e/cluster/30-pod-delete.test.ts':

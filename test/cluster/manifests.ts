@@ -6,13 +6,13 @@ export const PG_IMAGE = 'postgres:15';
 /**
  * The machine's Node.js as an image: the local cluster runs `node:<major>`
  * with the host's Node.js of that major and refuses any other, so a kpg
- * cluster with the agent names its image here (kpg's default is a newer LTS).
+ * cluster here names its agent's image (kpg's default is a newer LTS).
  */
 export const NODE_IMAGE = `node:${process.versions.node.split('.')[0]}-slim`;
 
 /**
  * A Postgres manifest (YAML, top-level `metadata:` without annotations)
- * with the in-pod agent on the machine's Node.js, as a user would opt in.
+ * with the in-pod agent (the default, said explicitly) on the machine's Node.js.
  */
 export function withLocalAgent(yaml: string): string {
   const out = yaml.replace(
@@ -22,6 +22,7 @@ export function withLocalAgent(yaml: string): string {
   if (out === yaml) throw new Error('no top-level metadata: to annotate');
   return out;
 }
+
 export const PG_UID = 999;
 
 /**
@@ -168,4 +169,14 @@ export function clientPod(name: string): object {
 /** kubectl apply input for several objects. */
 export function list(...items: object[]): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+}
+
+/** The same, naming only the agent's image: the agent on by default, as a user would leave it. */
+export function withLocalAgentImage(yaml: string): string {
+  const out = yaml.replace(
+    /^metadata:\n/m,
+    `metadata:\n  annotations:\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
+  );
+  if (out === yaml) throw new Error('no top-level metadata: to annotate');
+  return out;
 }

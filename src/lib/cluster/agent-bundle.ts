@@ -26,7 +26,7 @@ export function agentBundleFor(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new InvalidInputError(
-      `postgres "${wanting[0]?.name}" asks for the in-pod agent (kpg.io/agent: "true"), but its bundle ${path} cannot be read (${code}); nothing was created`,
+      `postgres "${wanting[0]?.name}" runs the in-pod agent (kpg.io/agent is not "false"), but its bundle ${path} cannot be read (${code}); nothing was created`,
       { suggestions: ['build it: npm run build (scripts/build-agent.mjs writes it)'] },
     );
   }

@@ -87,7 +87,7 @@ export interface PlanInput {
   liveReplicas?: number;
   /** Whether the live pods run the in-pod agent (read from the StatefulSet), when known. */
   liveAgent?: boolean;
-  /** What rendering needs besides the spec (the in-pod agent's bundle, for opted-in clusters). */
+  /** What rendering needs besides the spec (the in-pod agent's bundle, for clusters with the agent). */
   render?: Pick<RenderOptions, 'agentBundle'>;
 }
 
@@ -382,8 +382,8 @@ function restartStep(input: PlanInput, podsAfter: number): RestartStep | undefin
 /**
  * Turning the in-pod agent on or off hands the authority over failover from
  * kpg failover to the agents or back while the pods run: not built, so
- * refused. The live StatefulSet decides what runs, the record only when
- * there is none.
+ * refused. The live StatefulSet decides what runs (a cluster created before
+ * the agent became the default has no annotation and no agent).
  */
 function agentRefusal(input: PlanInput): Refusal[] {
   const before = input.liveAgent ?? agentEnabled(input.old);
@@ -398,8 +398,8 @@ function agentRefusal(input: PlanInput): Refusal[] {
         ? 'the pods run without the in-pod agent, and turning it on for a running cluster is not supported'
         : 'the pods run the in-pod agent, and turning it off for a running cluster is not supported',
       suggestion: after
-        ? 'leave kpg.io/agent out of the manifest for this cluster (kpg failover stays the one authority), or recreate the cluster with it'
-        : 'keep kpg.io/agent: "true" in the manifest, or recreate the cluster without it',
+        ? 'keep kpg.io/agent: "false" in the manifest for this cluster, or recreate it (data kept with terminationPolicy Pause)'
+        : 'remove kpg.io/agent: "false" from the manifest, or recreate the cluster',
     },
   ];
 }

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { Kube } from '../kube/index.js';
 import { API_VERSION, KIND, SUPPORTED_MAJORS, validateText } from '../manifest/index.js';
+import { AGENT_ANNOTATION, AGENT_IMAGE_ANNOTATION, DEFAULT_AGENT_IMAGE } from '../render/agent.js';
 import type { Terminal } from '../cli/terminal.js';
 
 export interface WizardAnswers {
@@ -21,6 +22,10 @@ export interface WizardAnswers {
   /** '' for the cluster's default StorageClass. */
   storageClass: string;
   size: string;
+  /** Fail over by itself (the in-pod agent), or only by `kpg failover`. */
+  failover: 'Automatic' | 'Manual';
+  /** The agent's Node.js image (automatic failover). */
+  agentImage: string;
 }
 
 export const DEFAULT_ANSWERS: WizardAnswers = {
@@ -32,7 +37,17 @@ export const DEFAULT_ANSWERS: WizardAnswers = {
   streamingMode: 'Asynchronous',
   storageClass: '',
   size: '1Gi',
+  failover: 'Automatic',
+  agentImage: DEFAULT_AGENT_IMAGE,
 };
+
+/** The annotations that say how the cluster fails over (none for the defaults). */
+function failoverAnnotations(a: WizardAnswers): Record<string, string> {
+  if (a.failover === 'Manual') return { [AGENT_ANNOTATION]: 'false' };
+  return a.agentImage && a.agentImage !== DEFAULT_AGENT_IMAGE
+    ? { [AGENT_IMAGE_ANNOTATION]: a.agentImage }
+    : {};
+}
 
 /** The manifest the answers describe (YAML). */
 export function manifestFromAnswers(a: WizardAnswers): string {
@@ -41,10 +56,12 @@ export function manifestFromAnswers(a: WizardAnswers): string {
     accessModes: ['ReadWriteOnce'],
     resources: { requests: { storage: a.size } },
   };
+  const extra = failoverAnnotations(a);
+  const annotations = Object.keys(extra).length > 0 ? { annotations: extra } : {};
   const doc = {
     apiVersion: API_VERSION,
     kind: KIND,
-    metadata: { name: a.name, namespace: a.namespace },
+    metadata: { name: a.name, namespace: a.namespace, ...annotations },
     spec: {
       version: a.version,
       replicas: a.replicas,
@@ -166,6 +183,23 @@ export async function runWizard(ctx: WizardContext): Promise<string> {
       message: 'Volume size',
       default: d.size,
       validate: (v: string) => validateField(with_('size', v), 'spec.storage'),
+    },
+    {
+      type: 'select',
+      name: 'failover',
+      message: 'Failover',
+      default: d.failover,
+      choices: [
+        { name: 'Automatic (an agent in each pod elects the primary)', value: 'Automatic' },
+        { name: 'Manual (only kpg failover changes the primary)', value: 'Manual' },
+      ],
+    },
+    {
+      type: 'input',
+      name: 'agentImage',
+      message: "The agent's Node.js image",
+      default: d.agentImage,
+      when: (x: WizardAnswers) => x.failover === 'Automatic',
     },
   ] as never)) as WizardAnswers;
   const manifest = manifestFromAnswers(a);

@@ -343,7 +343,7 @@ function checkAgent(meta: Obj, r: Reporter): void {
   r.error(
     ProblemCode.Value,
     ['metadata', 'annotations', key],
-    `must be "true" (an agent in each pod fails over by itself) or "false" (the default: failover by kpg failover), not ${JSON.stringify(agent)}`,
+    `must be "true" (the default: an agent in every pod fails over by itself) or "false" (failover only by kpg failover), not ${JSON.stringify(agent)}`,
   );
 }
 

@@ -1,7 +1,7 @@
 /**
- * The in-pod agent (issue 10), opt-in with the annotation `kpg.io/agent: "true"`
- * while it is experimental: its native sidecar, the ConfigMap that delivers
- * its bundle, and the narrowed RBAC it runs with. Pure; the bundle's text is
+ * The in-pod agent (issue 10), in every cluster's pods unless the manifest
+ * opts out with the annotation `kpg.io/agent: "false"`: its native sidecar,
+ * the ConfigMap that delivers its bundle, and the narrowed RBAC it runs with. Pure; the bundle's text is
  * an input (RenderOptions.agentBundle), read by the command.
  *
  * The contract with the agent (env, files in KPG_HA_DIR, peer port) is
@@ -11,6 +11,7 @@ import { InvalidInputError } from '../errors.js';
 import type { PostgresCluster } from '../manifest/types.js';
 import { baseLabels, objectNames } from './labels.js';
 import { Paths } from './paths.js';
+import { SecretKeys, authSecretName } from './secret.js';
 import type { KubeObject } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -22,7 +23,7 @@ export const DEFAULT_AGENT_IMAGE = 'node:22-slim';
 export const AGENT_PORT = 8008;
 /** The agent's container (a native sidecar, among the pod's initContainers). */
 export const AGENT_CONTAINER = 'kpg-agent';
-/** Hash of the bundle on the pod template of opted-in clusters. */
+/** Hash of the bundle on the pod template of clusters with the agent. */
 export const AGENT_HASH_ANNOTATION = 'kpg.io/agent-hash';
 /** Key of the bundle in its ConfigMap, and its file name in the container. */
 export const AGENT_BUNDLE_KEY = 'kpg-agent.cjs';
@@ -39,7 +40,7 @@ export const AgentPaths = {
 } as const;
 
 export function agentEnabled(c: Pick<PostgresCluster, 'annotations'>): boolean {
-  return c.annotations[AGENT_ANNOTATION] === 'true';
+  return c.annotations[AGENT_ANNOTATION] !== 'false';
 }
 
 export function agentImage(c: Pick<PostgresCluster, 'annotations'>): string {
@@ -47,7 +48,7 @@ export function agentImage(c: Pick<PostgresCluster, 'annotations'>): string {
 }
 
 /**
- * The ServiceAccount, Role and RoleBinding of an opted-in cluster. A dot
+ * The ServiceAccount, Role and RoleBinding of a cluster with the agent. A dot
  * cannot appear in a cluster's name (a DNS-1123 label), so this name never
  * meets another cluster's objects, nor the namespace's `default` account.
  */
@@ -66,7 +67,7 @@ export function checkAgentBundle(
 ): string {
   if (bundle === undefined || bundle === '') {
     throw new InvalidInputError(
-      `postgres "${c.name}" asks for the in-pod agent (${AGENT_ANNOTATION}: "true"), but no agent bundle was given to render it`,
+      `postgres "${c.name}" runs the in-pod agent (${AGENT_ANNOTATION} is not "false"), but no agent bundle was given to render it`,
       { suggestions: ['build it with npm run build (it writes dist/agent/kpg-agent.cjs)'] },
     );
   }
@@ -94,7 +95,7 @@ export function renderAgentBundle(
 }
 
 /**
- * RBAC of an opted-in cluster: only what the agents do, by name wherever the
+ * RBAC of a cluster with the agent: only what the agents do, by name wherever the
  * API allows it, and nothing on Secrets. start.sh no longer calls the API in
  * this mode (the agent labels the pods and tells start.sh its role), so the
  * postgres container gets no token at all.
@@ -186,6 +187,19 @@ function agentEnv(c: PostgresCluster): Obj[] {
       : []),
     { name: 'KPG_HA_DIR', value: AgentPaths.haDir },
     { name: 'KPG_PG_SOCKET_DIR', value: Paths.socketDir },
+    // The superuser's name (never its password): a user's own Secret may name
+    // another than postgres, and then no role postgres exists. The kubelet
+    // resolves it; the agent's ServiceAccount reads no Secret.
+    {
+      name: 'KPG_PG_USER',
+      valueFrom: {
+        secretKeyRef: {
+          name: authSecretName(c),
+          key: SecretKeys.user,
+          ...(c.databaseSecretName !== undefined ? { optional: true } : {}),
+        },
+      },
+    },
     { name: 'KPG_TRIGGER_FILE', value: agentTriggerFile },
     { name: 'KPG_AGENT_PORT', value: String(AGENT_PORT) },
   ];

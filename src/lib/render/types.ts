@@ -26,7 +26,7 @@ export interface RenderOptions {
   secretValues?: SecretValues;
   /**
    * The in-pod agent's bundle (dist/agent/kpg-agent.cjs), needed only for
-   * clusters annotated `kpg.io/agent: "true"`; rendering them without it fails.
+   * every cluster but those annotated `kpg.io/agent: "false"`; rendering them without it fails.
    */
   agentBundle?: string;
 }

@@ -3,7 +3,14 @@
 // split-brain checker started, and the checks every test ends with.
 import { expect } from 'vitest';
 import { podState } from '../../cluster/faults.js';
-import { createNamespace, getJson, sleep, waitFor } from '../../cluster/kube.js';
+import { spawn } from 'node:child_process';
+import {
+  createNamespace,
+  getJson,
+  kubeconfigPath,
+  kubectlPath,
+  sleep,
+} from '../../cluster/kube.js';
 import {
   CLUSTER,
   kpg,
@@ -19,7 +26,10 @@ import {
 import { longestGap, Writer, type Ack } from '../failover/writer.js';
 import { Checker, describeVerdict, splitBrain, type Verdict } from './checker.js';
 import { AGENT_CONTAINER } from '../../../src/lib/render/agent.js';
-import { withLocalAgent } from '../../cluster/manifests.js';
+import { NODE_IMAGE } from '../../cluster/manifests.js';
+
+export { NODE_IMAGE };
+
 /** The agent's container (a native sidecar). */
 export const AGENT = AGENT_CONTAINER;
 
@@ -27,7 +37,7 @@ export const AGENT = AGENT_CONTAINER;
 export const LEASE_SECONDS = 10;
 export const RENEW_DEADLINE_SECONDS = 6;
 
-/** The failover tests' cluster (3 pods, hot standbys), opted in to the agent. */
+/** The failover tests' cluster (3 pods, hot standbys), with the in-pod agent (the default). */
 export function agentManifest(
   opts: ClusterOptions & { maximumLagBeforeFailover?: number } = {},
   name = CLUSTER,
@@ -40,9 +50,13 @@ export function agentManifest(
           '\nspec:\n',
           `\nspec:\n  leaderElection:\n    maximumLagBeforeFailover: ${opts.maximumLagBeforeFailover}\n`,
         );
-  const named = base.replace(`\n  name: ${CLUSTER}\n`, `\n  name: ${name}\n`);
-  if (named === base && name !== CLUSTER) throw new Error('the harness manifest changed: no name');
-  return withLocalAgent(named);
+  // The agent is the default: only its image is named (the machine's Node.js).
+  const opted = base.replace(
+    `metadata:\n  name: ${CLUSTER}\n  annotations:\n    kpg.io/agent: "false"\n`,
+    `metadata:\n  name: ${name}\n  annotations:\n    kpg.io/agent-image: ${NODE_IMAGE}\n`,
+  );
+  if (opted === base) throw new Error('the harness manifest changed: cannot add the annotations');
+  return opted;
 }
 
 export interface Started {
@@ -82,16 +96,62 @@ export async function nodeOf(ns: string, pod: string): Promise<string> {
   return p.spec.nodeName;
 }
 
-/** Waits for a pod other than `old` to be the one labelled primary; returns it. */
+/**
+ * Waits for a pod other than `old` to be the one labelled primary; returns
+ * it. Event-driven (a `kubectl get -w` of the cluster's pods), so a timing
+ * bound measures the cluster, not a poll; a pod being deleted still counts
+ * while it exists, as the primary Service would still select it.
+ */
 export async function waitNewPrimary(ns: string, old: string, timeoutMs = 90_000): Promise<string> {
-  return waitFor(
-    async () => {
-      const primary = (await pods(ns)).filter((p) => p.role === 'primary');
-      return primary.length === 1 && primary[0]?.name !== old ? primary[0]?.name : undefined;
-    },
-    timeoutMs,
-    { what: `a pod other than ${old} labelled primary`, intervalMs: 100 },
+  const roles = new Map<string, string>();
+  const watcher = spawn(
+    kubectlPath,
+    [
+      '--kubeconfig',
+      kubeconfigPath,
+      '-n',
+      ns,
+      'get',
+      'pods',
+      '-l',
+      `kubedb.com/name=${CLUSTER}`,
+      '-w',
+      '--output-watch-events',
+      '-o',
+      'jsonpath={.type} {.object.metadata.name} {.object.metadata.labels.kubedb\\.com/role}{"\\n"}',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
   );
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no pod other than ${old} labelled primary in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      let buf = '';
+      watcher.stdout.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const [type = '', name = '', role = ''] = buf.slice(0, nl).trim().split(' ');
+          buf = buf.slice(nl + 1);
+          if (type === 'DELETED') roles.delete(name);
+          else if (name) roles.set(name, role);
+          const primaries = [...roles].filter(([, r]) => r === 'primary').map(([n]) => n);
+          if (primaries.length === 1 && primaries[0] !== old) {
+            clearTimeout(timer);
+            resolve(primaries[0]!);
+          }
+        }
+      });
+      watcher.on('close', () => {
+        clearTimeout(timer);
+        reject(new Error(`the watch of ${ns}'s pods ended before a new primary was labelled`));
+      });
+    });
+  } finally {
+    watcher.kill();
+  }
 }
 
 /**

@@ -1,10 +1,10 @@
 // kpg apply against the local cluster: scale 3 → 5 → 2 with the data intact,
 // a refused immutable change that changes nothing, a podTemplate change rolled
 // standbys first, and a cluster that does not exist.
+import { withLocalAgentImage } from '../../cluster/manifests.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withLocalAgent } from '../../cluster/manifests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, createNamespace, deleteNamespace, getJson, podNames } from '../../cluster/kube.js';
 import { kpg, kubectlOk, podSql, streaming, waitFor } from './helpers.js';
@@ -18,7 +18,7 @@ function manifest(
   const file = join(tmpdir(), `kpg-apply-${ns}-${Date.now()}.yaml`);
   writeFileSync(
     file,
-    `apiVersion: kubedb.com/v1alpha1
+    withLocalAgentImage(`apiVersion: kubedb.com/v1alpha1
 kind: Postgres
 metadata:
   name: ${NAME}
@@ -33,7 +33,7 @@ spec:
     resources:
       requests:
         storage: 128Mi
-${o.team ? `  podTemplate:\n    metadata:\n      labels:\n        team: ${o.team}\n` : ''}`,
+${o.team ? `  podTemplate:\n    metadata:\n      labels:\n        team: ${o.team}\n` : ''}`),
   );
   return file;
 }
@@ -150,12 +150,15 @@ describe('kpg apply', () => {
     expect(await generation(ns)).toBe('3');
   });
 
-  it('refuses turning the in-pod agent on for the running cluster and changes nothing', async () => {
+  it('refuses turning the in-pod agent off for the running cluster and changes nothing', async () => {
     const file = manifest(ns, { replicas: 2 });
-    writeFileSync(file, withLocalAgent(readFileSync(file, 'utf8')));
+    const text = readFileSync(file, 'utf8');
+    const off = text.replace('\n  annotations:\n', '\n  annotations:\n    kpg.io/agent: "false"\n');
+    expect(off).not.toBe(text);
+    writeFileSync(file, off);
     const r = await kpg(['apply', '-f', file, '--yes']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/run without the in-pod agent, and turning it on .* is not supported/);
+    expect(r.stdout).toMatch(/run the in-pod agent, and turning it off .* is not supported/);
     expect(r.stderr).toContain('the change was refused; nothing was changed');
     expect(await generation(ns)).toBe('3');
   });
@@ -202,9 +205,13 @@ describe('kpg apply', () => {
     expect(standby).toBeGreaterThanOrEqual(0);
     expect(primary).toBeGreaterThan(standby);
     expect(r.stderr.indexOf('pod pga-1 (standby): back and streaming')).toBeLessThan(primary);
+    // The agents (the default) make the primary's restart a handover to the standby.
+    expect(r.stderr).toContain('pod pga-0: handed over to pga-1');
     expect(await podNames(ns, 'team=db')).toEqual(['pga-0', 'pga-1']);
-    expect(await streaming(ns, 'pga-0')).toEqual(['pga-1']);
-    expect(await rows(ns, 'pga-1')).toBe('150');
+    await waitFor(async () => (await streaming(ns, 'pga-1')).join() === 'pga-0', 60_000, {
+      what: 'pga-0 streaming from pga-1',
+    });
+    expect(await rows(ns, 'pga-0')).toBe('150');
     expect(await generation(ns)).toBe('4');
     const sts = await getJson<{ spec: { updateStrategy: { type: string } } }>([
       '-n',

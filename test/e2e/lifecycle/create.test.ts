@@ -1,5 +1,6 @@
 // kpg create, end to end: KubeDB's hot-standby walkthrough, data through the
-// primary Service, recovery of deleted pods with no kpg running, refusals,
+// primary Service, recovery of deleted pods with no kpg running (the in-pod
+// agents, the default, fail over a deleted primary), refusals,
 // invalid input, and convergence of a half-created cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace } from '../../cluster/kube.js';
@@ -112,14 +113,22 @@ describe('kpg create: the hot-standby walkthrough', () => {
     }
   });
 
-  it('with no kpg running: a deleted primary pod comes back as primary with its data', async () => {
-    await kubectlOk(['-n', ns, 'delete', 'pod', 'hot-postgres-0', '--wait=true']);
-    await waitFor(
-      async () => (await podLabels(ns, NAME))['hot-postgres-0'] === 'primary',
+  it('with no kpg running: a deleted primary pod → a standby takes over, the old one rejoins, the data kept', async () => {
+    // The seed's walkthrough, on a cluster created with the defaults (the in-pod agent).
+    const old = await recordPrimary(ns, NAME);
+    await kubectlOk(['-n', ns, 'delete', 'pod', old, '--wait=true']);
+    const next = await waitFor(
+      async () => {
+        const primaries = Object.entries(await podLabels(ns, NAME)).filter(
+          ([, role]) => role === 'primary',
+        );
+        const only = primaries.length === 1 ? primaries[0]?.[0] : undefined;
+        return only !== undefined && only !== old ? only : undefined;
+      },
       180_000,
-      { what: 'hot-postgres-0 primary again' },
+      { what: `a pod other than ${old} labelled primary` },
     );
-    expect(await recordPrimary(ns, NAME)).toBe('hot-postgres-0');
+    expect(await recordPrimary(ns, NAME)).toBe(next);
     await waitFor(
       async () =>
         (await clientSql(ns, NAME, 'select v from t')).stdout.trim() === 'written-through-service',
@@ -128,24 +137,30 @@ describe('kpg create: the hot-standby walkthrough', () => {
         what: 'the row through the primary Service',
       },
     );
-    await waitFor(async () => (await streaming(ns, 'hot-postgres-0')).length === 2, 120_000, {
-      what: 'both standbys streaming again',
+    await waitFor(async () => (await streaming(ns, next)).length === 2, 180_000, {
+      what: `both standbys (${old} too) streaming from ${next}`,
     });
-    expect(await endpointsOf(ns, NAME)).toEqual(['hot-postgres-0']);
+    await waitFor(async () => (await podLabels(ns, NAME))[old] === 'replica', 30_000, {
+      what: `${old} labelled replica`,
+    });
+    expect(await endpointsOf(ns, NAME)).toEqual([next]);
   });
 
   it('with no kpg running: a deleted standby comes back streaming', async () => {
-    await kubectlOk(['-n', ns, 'delete', 'pod', 'hot-postgres-1', '--wait=true']);
-    await waitFor(
-      async () => (await streaming(ns, 'hot-postgres-0')).includes('hot-postgres-1'),
-      180_000,
-      { what: 'hot-postgres-1 streaming again' },
-    );
-    expect((await podLabels(ns, NAME))['hot-postgres-1']).toBe('replica');
+    const primary = await recordPrimary(ns, NAME);
+    const standby = [0, 1, 2].map((i) => `${NAME}-${i}`).find((p) => p !== primary) ?? '';
+    await kubectlOk(['-n', ns, 'delete', 'pod', standby, '--wait=true']);
+    await waitFor(async () => (await streaming(ns, primary)).includes(standby), 180_000, {
+      what: `${standby} streaming again`,
+    });
+    // Its agent labels it at its next cycle once its postgres runs as a standby.
+    await waitFor(async () => (await podLabels(ns, NAME))[standby] === 'replica', 30_000, {
+      what: `${standby} labelled replica`,
+    });
     await waitFor(async () => (await endpointsOf(ns, `${NAME}-replicas`)).length === 3, 120_000, {
       what: 'all pods behind the replicas Service',
     });
-    expect(await endpointsOf(ns, NAME)).toEqual([await recordPrimary(ns, NAME)]);
+    expect(await endpointsOf(ns, NAME)).toEqual([primary]);
   });
 
   it('create on the existing cluster is refused with a pointer to kpg apply (exit 6)', async () => {

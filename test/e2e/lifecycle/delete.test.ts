@@ -1,6 +1,7 @@
 // kpg delete against the local cluster: each terminationPolicy leaves exactly
 // what it promises (everything labelled with the cluster, and its PVCs, listed
 // after), Pause then create resumes the data, DoNotTerminate refuses.
+import { withLocalAgentImage } from '../../cluster/manifests.js';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ function manifest(
   const file = join(tmpdir(), `kpg-delete-${ns}-${name}-${Date.now()}.yaml`);
   writeFileSync(
     file,
-    `apiVersion: kubedb.com/v1alpha1
+    withLocalAgentImage(`apiVersion: kubedb.com/v1alpha1
 kind: Postgres
 metadata:
   name: ${name}
@@ -33,7 +34,7 @@ ${o.team ? `  labels:\n    team: ${o.team}\n` : ''}spec:
     resources:
       requests:
         storage: 128Mi
-${o.policy ? `  terminationPolicy: ${o.policy}\n` : ''}`,
+${o.policy ? `  terminationPolicy: ${o.policy}\n` : ''}`),
   );
   return file;
 }

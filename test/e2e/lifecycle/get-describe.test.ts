@@ -12,7 +12,12 @@ let ns = '';
 beforeAll(async () => {
   ns = await createNamespace('kpg-get');
   const r = await kpg(['create', '-f', '-', '--timeout', '5m'], {
-    input: example('hot-postgres.yaml', ns),
+    // Without the in-pod agent: the faults below (a frozen primary) would make
+    // the agents fail over, which test/e2e/agent/ covers; here describe's
+    // report of a primary that is down is under test.
+    input: example('hot-postgres.yaml', ns, (m) =>
+      m.replace('  annotations:\n', '  annotations:\n    kpg.io/agent: "false"\n'),
+    ),
   });
   if (r.code !== 0) throw new Error(`kpg create failed: ${r.stderr}`);
 });

@@ -11,7 +11,7 @@ import {
   waitFor,
   type RunResult,
 } from '../../cluster/kube.js';
-import { PG_IMAGE, pgSecurityContext } from '../../cluster/manifests.js';
+import { PG_IMAGE, pgSecurityContext, withLocalAgentImage } from '../../cluster/manifests.js';
 
 export const bin = join(repoRoot, 'bin', 'run.js');
 
@@ -27,12 +27,14 @@ export function kpg(
   });
 }
 
-/** An example manifest with its namespace replaced. */
+/** An example manifest with its namespace replaced, its agent on the machine's Node.js. */
 export function example(file: string, ns: string, edit: (s: string) => string = (s) => s): string {
   return edit(
-    readFileSync(join(repoRoot, 'examples', file), 'utf8').replace(
-      /namespace: demo/,
-      `namespace: ${ns}`,
+    withLocalAgentImage(
+      readFileSync(join(repoRoot, 'examples', file), 'utf8').replace(
+        /namespace: demo/,
+        `namespace: ${ns}`,
+      ),
     ),
   );
 }

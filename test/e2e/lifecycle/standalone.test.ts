@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace, kubeconfigPath, sleep } from '../../cluster/kube.js';
+import { NODE_IMAGE } from '../../cluster/manifests.js';
 import { bin, kpg, podLabels, podSql, waitFor } from './helpers.js';
 
 const SESSION = `kpg-wizard-${process.pid}`;
@@ -66,6 +67,9 @@ describe('kpg create without -f', () => {
     await answer('Streaming mode', 'Enter');
     await answer('Storage class', 'Enter');
     await answer('Volume size', 'C-u', '256Mi', 'Enter');
+    await answer('Failover', 'Enter');
+    // The local cluster runs the machine's Node.js only.
+    await answer("The agent's Node.js image", 'C-u', NODE_IMAGE, 'Enter');
     await answer('Save the manifest', saved, 'Enter');
     await answer('Create postgres "solo"', 'Enter');
     const final = await until(/KPG-EXIT=\d+/, 300_000);

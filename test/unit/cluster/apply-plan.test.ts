@@ -31,6 +31,7 @@ function cluster(o: Opts = {}): PostgresCluster {
 kind: Postgres
 metadata:
   name: pg
+  annotations: {kpg.io/agent: "false"}
 ${o.labels ? `  labels:\n${o.labels}\n` : ''}spec:
   version: "${o.version ?? '15'}"
   replicas: ${o.replicas ?? 3}
@@ -141,7 +142,7 @@ describe('planApply: refused fields (nothing changes)', () => {
 
   it('refuses a restart of an Ephemeral primary (its data is in an emptyDir)', () => {
     const text = (cpu: string) =>
-      `apiVersion: kubedb.com/v1alpha1\nkind: Postgres\nmetadata: {name: pg}\nspec:\n  version: "15"\n  replicas: 3\n  storageType: Ephemeral\n  podTemplate:\n    spec:\n      resources:\n        requests: {cpu: ${cpu}}\n`;
+      `apiVersion: kubedb.com/v1alpha1\nkind: Postgres\nmetadata: {name: pg, annotations: {kpg.io/agent: "false"}}\nspec:\n  version: "15"\n  replicas: 3\n  storageType: Ephemeral\n  podTemplate:\n    spec:\n      resources:\n        requests: {cpu: ${cpu}}\n`;
     const plan = planApply(
       input(
         validateText(text('100m'), 'a').clusters[0]!,
@@ -359,11 +360,11 @@ describe('confirmation: --yes, --dry-run and the terminal', () => {
 describe('planApply: the in-pod agent', () => {
   const withAgent = (annotations: string) =>
     validateText(
-      `apiVersion: kubedb.com/v1alpha1\nkind: Postgres\nmetadata:\n  name: pg\n${annotations}spec:\n  version: "15"\n  replicas: 3\n  standbyMode: Hot\n`,
+      `apiVersion: kubedb.com/v1alpha1\nkind: Postgres\nmetadata:\n  name: pg\n${annotations}spec:\n  version: "15"\n  replicas: 3\n`,
       'a.yaml',
     ).clusters[0]!;
-  const off = withAgent('');
-  const on = withAgent('  annotations: {kpg.io/agent: "true"}\n');
+  const off = withAgent('  annotations: {kpg.io/agent: "false"}\n');
+  const on = withAgent('');
 
   it('refuses turning it on or off, nothing changed', () => {
     for (const [old, next] of [
@@ -378,7 +379,7 @@ describe('planApply: the in-pod agent', () => {
     }
   });
 
-  it('judges by what the pods run, not by the record', () => {
+  it('judges by what the pods run, not by the record (a cluster from before the default)', () => {
     const plan = planApply(input(on, on, { liveAgent: false, render: { agentBundle: '//' } }));
     expect(plan.refusals[0]?.reason).toMatch(/run without the in-pod agent/);
     expect(

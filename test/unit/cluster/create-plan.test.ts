@@ -5,7 +5,7 @@ import { renderCluster } from '../../../src/lib/render/index.js';
 
 const manifest = `apiVersion: kubedb.com/v1alpha1
 kind: Postgres
-metadata: {name: pg, namespace: ns}
+metadata: {name: pg, namespace: ns, annotations: {kpg.io/agent: "false"}}
 spec: {version: '15', replicas: 3, storage: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}
 `;
 const rendered = () =>

@@ -18,6 +18,8 @@ describe('wizard answers → manifest', () => {
       streamingMode: 'Synchronous',
       storageClass: 'fast',
       size: '5Gi',
+      failover: 'Automatic',
+      agentImage: 'node:24-slim',
     });
     const r = validateText(text, 'wizard');
     expect(r.ok).toBe(true);
@@ -31,6 +33,16 @@ describe('wizard answers → manifest', () => {
       streamingMode: 'synchronous',
     });
     expect(c.storage).toMatchObject({ storageClassName: 'fast', size: '5Gi' });
+    expect(c.annotations).toEqual({ 'kpg.io/agent-image': 'node:24-slim' });
+  });
+
+  it('says how the cluster fails over only where it differs from the default', () => {
+    expect(manifestFromAnswers(DEFAULT_ANSWERS)).not.toContain('annotations');
+    const manual = validateText(
+      manifestFromAnswers({ ...DEFAULT_ANSWERS, failover: 'Manual' }),
+      'wizard',
+    );
+    expect(manual.clusters[0]?.annotations).toEqual({ 'kpg.io/agent': 'false' });
   });
 
   it('leaves storageClassName out for the default class', () => {

@@ -44,25 +44,26 @@ const envOf = (container: Any) =>
   );
 const WATCHDOG = readFileSync(join(import.meta.dirname, '../../../src/lib/ha/watchdog.sh'), 'utf8');
 
-describe('without the annotation', () => {
+describe('kpg.io/agent: "false"', () => {
   it('renders no agent, whatever the bundle', () => {
-    const variants: Record<string, string>[] = [
-      {},
-      { 'kpg.io/agent': 'false' },
-      { 'kpg.io/agent': 'yes' },
-    ];
-    for (const annotations of variants) {
-      const c = cluster({ annotations });
-      const withBundle = render(c);
-      expect(withBundle).toEqual(render(c, null));
-      const spec = find(withBundle.objects, 'StatefulSet').spec.template.spec;
-      expect(spec.initContainers).toBeUndefined();
-      expect(spec.serviceAccountName).toBe('ha-postgres');
-      expect(spec.automountServiceAccountToken).toBe(true);
-      expect(find(withBundle.objects, 'ConfigMap', 'ha-postgres-config').data['watchdog.sh']).toBe(
-        undefined,
-      );
-    }
+    const c = cluster({ annotations: { 'kpg.io/agent': 'false' } });
+    const withBundle = render(c);
+    expect(withBundle).toEqual(render(c, null));
+    const spec = find(withBundle.objects, 'StatefulSet').spec.template.spec;
+    expect(spec.initContainers).toBeUndefined();
+    expect(spec.serviceAccountName).toBe('ha-postgres');
+    expect(spec.automountServiceAccountToken).toBe(true);
+    expect(find(withBundle.objects, 'ConfigMap', 'ha-postgres-config').data['watchdog.sh']).toBe(
+      undefined,
+    );
+  });
+});
+
+describe('without the annotation', () => {
+  it('renders the agent, as "true" does: it is the default', () => {
+    const plain = render(cluster({ annotations: {}, leaderElection: LE }));
+    expect(plain).toEqual(render(opted()));
+    expect(() => render(cluster({ annotations: {} }), null)).toThrow(InvalidInputError);
   });
 });
 
@@ -166,9 +167,17 @@ describe('with kpg.io/agent: "true"', () => {
       KPG_MAXIMUM_LAG_BEFORE_FAILOVER: '33554432',
       KPG_HA_DIR: '/run/kpg',
       KPG_PG_SOCKET_DIR: '/var/run/postgresql',
+      KPG_PG_USER: undefined,
       KPG_TRIGGER_FILE: '/run/kpg/promote',
       KPG_AGENT_PORT: '8008',
     });
+    // The superuser's name from the cluster's Secret (a user's own may name another); no other key of it.
+    expect(agent.env.filter((e: Any) => e.valueFrom?.secretKeyRef)).toEqual([
+      {
+        name: 'KPG_PG_USER',
+        valueFrom: { secretKeyRef: { name: 'ha-postgres-auth', key: 'POSTGRES_USER' } },
+      },
+    ]);
     expect(agent.volumeMounts).toEqual([
       { name: 'kpg-agent', mountPath: '/opt/kpg', readOnly: true },
       { name: 'kpg-ha', mountPath: '/run/kpg' },
@@ -289,7 +298,7 @@ describe('agentBundleFor', () => {
     try {
       const path = join(dir, 'kpg-agent.cjs');
       expect(() => agentBundleFor([cluster(), opted()], path)).toThrow(
-        /postgres "ha-postgres" asks for the in-pod agent.*cannot be read \(ENOENT\)/,
+        /postgres "ha-postgres" runs the in-pod agent.*cannot be read \(ENOENT\)/,
       );
       writeFileSync(path, BUNDLE);
       expect(agentBundleFor([opted()], path)).toBe(BUNDLE);

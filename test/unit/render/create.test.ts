@@ -63,10 +63,11 @@ describe('kpg create --dry-run=client', () => {
     );
     expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
       'Secret/ha-postgres-auth',
-      'ServiceAccount/ha-postgres',
-      'Role/ha-postgres',
-      'RoleBinding/ha-postgres',
+      'ServiceAccount/ha-postgres.kpg-agent',
+      'Role/ha-postgres.kpg-agent',
+      'RoleBinding/ha-postgres.kpg-agent',
       'ConfigMap/ha-postgres-config',
+      'ConfigMap/ha-postgres-kpg-agent',
       'Service/ha-postgres',
       'Service/ha-postgres-replicas',
       'Service/ha-postgres-pods',
@@ -81,7 +82,7 @@ describe('kpg create --dry-run=client', () => {
     const r = await create(['-f', file, '--dry-run=client', '-o', 'json']);
     const list = JSON.parse(r.stdout);
     expect(list.kind).toBe('List');
-    expect(list.items).toHaveLength(11);
+    expect(list.items).toHaveLength(12);
   });
 
   it('-n names the namespace of manifests without one, else default', async () => {

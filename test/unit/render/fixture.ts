@@ -8,7 +8,9 @@ export function cluster(over: Partial<PostgresCluster> = {}): PostgresCluster {
     name,
     namespace: 'demo',
     labels: {},
-    annotations: {},
+    // Without the in-pod agent (failover by kpg failover only), which most
+    // render and plan tests are about; the agent's own tests opt in again.
+    annotations: { 'kpg.io/agent': 'false' },
     version: major,
     major,
     image: `postgres:${major}`,

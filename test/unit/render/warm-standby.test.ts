@@ -75,6 +75,7 @@ function run(pm: number, env: Record<string, string> = {}): ChildProcess {
       PGDATA: join(dir, 'pgdata'),
       KPG_UPTIME_FILE: join(dir, 'uptime'),
       KPG_WARM_INTERVAL: '0.05',
+      KPG_WARM_TICK: '0.02',
       PGNUM: '1500',
       ...env,
     },

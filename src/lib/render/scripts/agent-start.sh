@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # agent-start.sh: the postgres container's command with the in-pod agent
-# (clusters annotated kpg.io/agent: "true"), rendered by kpg. It sources
+# (every cluster but those annotated kpg.io/agent: "false"), rendered by kpg. It sources
 # start.sh for its functions and settings (start.sh's own main runs only when
 # it is executed) and replaces its start: the pod's agent (a native sidecar,
 # src/agent) decides the role through the Lease and labels the pod; this

@@ -29,6 +29,7 @@ HA_DIR=${1:?HA_DIR}
 PM=${2:?POSTMASTER_PID}
 : "${PGDATA:?}"
 KPG_WARM_INTERVAL=${KPG_WARM_INTERVAL:-0.5}
+KPG_WARM_TICK=${KPG_WARM_TICK:-0.1}
 KPG_UPTIME_FILE=${KPG_UPTIME_FILE:-/proc/uptime}
 PGNUM=${PGNUM:-1500}
 OUT=$HA_DIR/standby-state
@@ -37,9 +38,11 @@ ws_log() { printf 'kpg-warm: %s\n' "$*" >&2; }
 
 is_standby() { [[ -e $PGDATA/standby.signal || -e $PGDATA/recovery.conf ]]; }
 
-uptime_now() {
-  local up _
-  { read -r up _ <"$KPG_UPTIME_FILE"; } 2>/dev/null && printf '%s\n' "$up"
+# Sets UP to the uptime ("12345.67"); fails when it cannot be read.
+read_uptime() {
+  local _
+  UP=''
+  { read -r UP _ <"$KPG_UPTIME_FILE"; } 2>/dev/null && [[ -n $UP ]]
 }
 
 # deadline_ahead: the agent's fence deadline lies ahead (this incarnation
@@ -52,7 +55,7 @@ ms() {
 deadline_ahead() {
   local d='' now dl
   { read -r d <"$HA_DIR/deadline" || [[ -n $d ]]; } 2>/dev/null || return 1
-  now=$(ms "$(uptime_now)") && dl=$(ms "$d") || return 1
+  read_uptime && now=$(ms "$UP") && dl=$(ms "$d") || return 1
   ((now < dl))
 }
 
@@ -119,26 +122,32 @@ wal_end() {
 
 RECEIVER_RE='wal ?receiver[^0-9]*streaming +([0-9A-Fa-f]+/[0-9A-Fa-f]+)'
 STARTUP_RE='startup[^0-9]* ([0-9A-F]{8})[0-9A-F]{16}'
-report() {
-  local streaming=0 lsn='' tli='' end='' at line
+# Sets STREAMING, LSN and TLI from the children's titles (builtins only).
+look() {
+  local line
+  STREAMING=0 LSN='' TLI=''
   children_titles
   while IFS= read -r line; do
     if [[ $line =~ $RECEIVER_RE ]]; then
-      streaming=1 lsn=${BASH_REMATCH[1]}
+      STREAMING=1 LSN=${BASH_REMATCH[1]}
     elif [[ $line =~ $STARTUP_RE ]]; then
       # "startup recovering 000000020000000000000005": the timeline it replays.
-      tli=$((16#${BASH_REMATCH[1]}))
+      TLI=$((16#${BASH_REMATCH[1]}))
     fi
   done <<<"$TITLES"
-  if ((!streaming)); then
+}
+
+report() {
+  local lsn=$LSN tli=$TLI end=''
+  if ((!STREAMING)); then
     wal_end
     lsn=$DUMP_END end=$DUMP_END
     tli=${tli:-$DUMP_TLI}
   fi
   tli=${tli:-$CTL_TLI}
-  at=$(uptime_now) || return 0
+  read_uptime || return 0
   printf 'at=%s\nstreaming=%s\nlsn=%s\nwal_end=%s\ntimeline=%s\nsystem=%s\n' \
-    "$at" "$streaming" "$lsn" "$end" "$tli" "$SYSTEM" >"$OUT.tmp" && mv -f "$OUT.tmp" "$OUT"
+    "$UP" "$STREAMING" "$lsn" "$end" "$tli" "$SYSTEM" >"$OUT.tmp" && mv -f "$OUT.tmp" "$OUT"
 }
 
 promote_if_asked() {
@@ -152,10 +161,25 @@ promote_if_asked() {
   fi
 }
 
+# A pipe nobody writes to: `read -t` on it is a sleep without a fork.
+exec {NAP_FD}<> <(:)
+nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
+
 trap 'rm -f "$OUT"' EXIT
+ticks_per_report=$(awk -v i="$KPG_WARM_INTERVAL" -v t="$KPG_WARM_TICK" 'BEGIN { n = int(i / t + 0.5); print (n < 1 ? 1 : n) }')
+tick=0 last=''
 while kill -0 "$PM" 2>/dev/null && is_standby; do
   promote_if_asked
-  if postmaster_live; then report; else rm -f "$OUT"; fi
-  sleep "$KPG_WARM_INTERVAL"
+  if postmaster_live; then
+    look
+    # At once when the walreceiver comes or goes (a handover waits for it), else every interval.
+    if [[ $STREAMING != "$last" ]] || ((tick % ticks_per_report == 0)); then report; fi
+    last=$STREAMING
+  else
+    rm -f "$OUT"
+    last=''
+  fi
+  tick=$((tick + 1))
+  nap "$KPG_WARM_TICK"
 done
 exit 0
