@@ -82,6 +82,18 @@ describe('kpg create: the hot-standby walkthrough', () => {
     expect(await streaming(ns, 'hot-postgres-0')).toEqual(['hot-postgres-1', 'hot-postgres-2']);
   });
 
+  it("no backend holds a password in its environment (what a superuser's SQL can read)", async () => {
+    // A backend's environment, as any program it starts inherits it (the
+    // postmaster's own /proc environ is overwritten by its process title).
+    const r = await podSql(
+      ns,
+      'hot-postgres-0',
+      "create temp table e(l text); copy e from program 'env'; select count(*) filter (where l like '%PASSWORD=%'), count(*) filter (where l like 'PGPASSFILE=%') from e",
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('0|1');
+  });
+
   it('a hot standby refuses CREATE DATABASE (read-only) and answers a read query', async () => {
     const w = await podSql(ns, 'hot-postgres-2', 'CREATE DATABASE standby');
     expect(w.code).not.toBe(0);

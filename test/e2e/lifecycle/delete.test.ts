@@ -169,10 +169,9 @@ describe('kpg delete', () => {
       pgl2: manifest(ns, 'pgl2', { replicas: 1, policy: 'DoNotTerminate', team: 'scratch' }),
       pgl3: manifest(ns, 'pgl3', { replicas: 1, team: 'other' }),
     };
-    for (const f of Object.values(files)) {
-      const c = await kpg(['create', '-f', f]);
-      expect(c.code, c.stderr).toBe(0);
-    }
+    // Side by side: three waits for a cluster at once, not one after another.
+    const created = await Promise.all(Object.values(files).map((f) => kpg(['create', '-f', f])));
+    for (const c of created) expect(c.code, c.stderr).toBe(0);
 
     const bare = await kpg(['delete', '-A', '--yes']);
     expect(bare.code).toBe(2);

@@ -114,6 +114,26 @@ describe('start.sh functions', () => {
     expect(r.stdout).not.toContain('repl-pw');
   });
 
+  it('starts postgres without the passwords in its environment, the passfile named', async () => {
+    const base = mkdtempSync(join(dir, 'env-'));
+    const pgdata = join(base, 'pgdata');
+    const bin = join(base, 'bin');
+    mkdirSync(pgdata);
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'postgres'),
+      '#!/usr/bin/env bash\necho "postgres: password=${POSTGRES_PASSWORD-unset} repl=${REPLICATION_PASSWORD-unset} passfile=${PGPASSFILE-unset}"\n',
+    );
+    chmodSync(join(bin, 'postgres'), 0o755);
+    const r = await bash(
+      `${src} PGNUM=1500 PG_MAJOR_DETECTED=15; setup_tmp; start_postgres primary`,
+      env(pgdata, { PATH: `${bin}:${process.env['PATH'] ?? ''}` }),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('postgres: password=unset repl=unset passfile=');
+    expect(r.stdout).not.toContain('passfile=unset');
+  });
+
   it('falls back to the superuser for replication', async () => {
     const base = mkdtempSync(join(dir, 'fb-'));
     const pgdata = join(base, 'pgdata');

@@ -40,6 +40,8 @@ process.on('SIGINT', () => process.exit(0));
 const c = process.argv.indexOf('-C');
 if (c > 0) { process.stdout.write((process.env.FAKE_HOT_STANDBY || 'on') + '\\n'); process.exit(0); }
 process.stderr.write('fake postgres ' + process.argv.slice(2).join(' ') + '\\n');
+// What a backend would inherit: whether the password is in its environment.
+require('fs').writeFileSync(process.env.KPG_HA_DIR + '/fake-postgres-env', process.env.POSTGRES_PASSWORD ? 'with the password' : 'no password');
 const after = Number(process.env.FAKE_PG_EXIT_AFTER || 0);
 if (after > 0) setTimeout(() => process.exit(1), after);
 setInterval(() => {}, 1000);
@@ -333,6 +335,8 @@ describe('agent-start.sh: main', () => {
     writeFileSync(p.file('shutdown-checkpoint'), '0/1 1\n');
     const bg = background(`bash ${JSON.stringify(join(scripts, 'agent-start.sh'))}`, p.env);
     await bg.when(p.file('start-state'), 'running');
+    await bg.when(p.file('fake-postgres-env'));
+    expect(p.read('fake-postgres-env')).toBe('no password');
     // A checkpoint left from an earlier run is not this one's.
     expect(p.read('shutdown-checkpoint')).toBeUndefined();
     expect(existsSync(join(p.pgdata, 'standby.signal'))).toBe(false);

@@ -177,7 +177,7 @@ run_postgres() {
   log "starting postgres $PG_MAJOR_DETECTED as $role, fenced by the deadline in $KPG_HA_DIR/deadline"
   trap on_stop TERM INT
   clear_stale_sockets
-  postgres -D "$PGDATA" -c config_file="$KPG_CONFIG" &
+  env "${NO_SECRETS[@]}" postgres -D "$PGDATA" -c config_file="$KPG_CONFIG" &
   PM_PID=$!
   if ((STOPPING)); then stop_postgres; fi
   report_running "$role"

@@ -42,6 +42,12 @@ PASSFILE=$KPG_TMP/pgpass
 # shellcheck source=kube.sh
 source "$KPG_SCRIPTS/kube.sh"
 
+# `env` arguments that start postgres without the passwords: every backend
+# inherits the postmaster's environment, which a superuser can read
+# (pg_read_file('/proc/self/environ')); libpq, the walreceiver's included,
+# reads the passfile instead.
+NO_SECRETS=(-u POSTGRES_PASSWORD -u REPLICATION_PASSWORD)
+
 log() { printf 'kpg: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 loud() { log "!!! $*"; }
 die() { loud "$*"; exit 1; }
@@ -387,7 +393,7 @@ start_postgres() {
   set_state running
   log "starting postgres $PG_MAJOR_DETECTED as $1"
   clear_stale_sockets
-  exec postgres -D "$PGDATA" -c config_file="$KPG_CONFIG"
+  exec env "${NO_SECRETS[@]}" postgres -D "$PGDATA" -c config_file="$KPG_CONFIG"
 }
 
 main() {

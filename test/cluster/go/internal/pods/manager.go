@@ -192,13 +192,7 @@ func (m *Manager) Run(ctx context.Context, maxGrace time.Duration) {
 }
 
 func (m *Manager) hostsLoop(ctx context.Context) {
-	for {
-		ch := m.cfg.Hosts.Changed()
-		select {
-		case <-ctx.Done():
-			return
-		case <-ch:
-		}
+	followChanges(ctx, m.cfg.Hosts, func() {
 		m.mu.Lock()
 		ws := make([]*worker, 0, len(m.workers))
 		for _, w := range m.workers {
@@ -210,6 +204,24 @@ func (m *Manager) hostsLoop(ctx context.Context) {
 				w.writeHosts()
 			}
 		}
+	})
+}
+
+// followChanges calls apply after every change of src until ctx is done. It
+// subscribes to the next change before apply runs: a change that lands while
+// apply writes the hosts files would otherwise go unnoticed until a later one,
+// and on a quiet cluster there may be none (a new cluster's standbys kept a
+// hosts file without the primary Service's address for five minutes).
+func followChanges(ctx context.Context, src HostsSource, apply func()) {
+	ch := src.Changed()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+		ch = src.Changed()
+		apply()
 	}
 }
 
