@@ -62,19 +62,26 @@ describe('in-pod agent: standbys lagging beyond maximumLagBeforeFailover', () =>
         await sleep(20);
       }
     })();
-    // describe shows the decisions of the moment, and the lag is their reason
-    // only in the first window while the lease is free: 10 s after its
-    // release the old primary reclaims it to try its postgres again (the
-    // standbys follow it meanwhile), and later the standbys refuse because
-    // they last streamed too long ago. So describe is polled from the kill
-    // on, beside the wait for the Events.
+    // describe says why for every standby: in its health reasons while the
+    // lag is the decision of the moment (only in the first window while the
+    // lease is free: 10 s after its release the old primary reclaims it to
+    // try its postgres again, and later the standbys refuse because they last
+    // streamed too long ago), or in its Events, the agents' FailoverRefused
+    // with the lag, which stay. A describe slowed down by a busy machine may
+    // miss the first; so describe is polled from the kill on.
+    const says = (out: string, pod: string) =>
+      (out.includes(`${pod}'s agent does not take over`) &&
+        /more than maximumLagBeforeFailover 1024 bytes/.test(out)) ||
+      out
+        .split('\n')
+        .some(
+          (l) =>
+            l.includes('FailoverRefused') && l.includes(pod) && /maximumLagBeforeFailover/.test(l),
+        );
     const described = waitFor(
       async () => {
         const r = await kpg(['describe', CLUSTER, '-n', s.ns]);
-        const all = standbys.every((p) => r.stdout.includes(`${p}'s agent does not take over`));
-        return all && /more than maximumLagBeforeFailover 1024 bytes/.test(r.stdout)
-          ? r
-          : undefined;
+        return standbys.every((p) => says(r.stdout, p)) ? r : undefined;
       },
       60_000,
       { what: "describe listing every standby's refusal (lag)", intervalMs: 500 },

@@ -138,7 +138,9 @@ describe('kpg describe', () => {
         timeoutMs: 60_000,
       });
       console.log(`describe with a frozen standby took ${(r.ms / 1000).toFixed(1)}s`);
-      expect(r.ms).toBeLessThan(20_000);
+      // Bounded (a describe that waited for the frozen pod would take the
+      // test's 60 s): 13–21 s measured beside two other files on 2 cores.
+      expect(r.ms).toBeLessThan(30_000);
       expect(r.stdout).toMatch(/hot-postgres-2: .*no answer within 3s|hot-postgres-2: .*timed out/);
       // Frozen, its walreceiver stops: either it drops out of streaming, or its pod stops being Ready.
       await waitFor(
@@ -166,7 +168,9 @@ describe('kpg describe', () => {
       const r = await kpg(['describe', NAME, '-n', ns, '--exit-code', '--pod-timeout', '3'], {
         timeoutMs: 60_000,
       });
-      expect(r.ms).toBeLessThan(20_000);
+      // Bounded (a describe that waited for the frozen pod would take the
+      // test's 60 s): 13–21 s measured beside two other files on 2 cores.
+      expect(r.ms).toBeLessThan(30_000);
       expect(r.code).toBe(11);
       expect(r.stdout).toContain('Health:    down');
       expect(r.stdout).toContain('Errors while collecting:');
