@@ -7,7 +7,7 @@
 import { formatLsn } from '../lib/failover/lsn.js';
 import { candidateProblem, candidateViewOf } from '../lib/ha/candidate.js';
 import type { HaClock } from '../lib/ha/clock.js';
-import { decide } from '../lib/ha/decide.js';
+import { decide, handedOverTo } from '../lib/ha/decide.js';
 import { divergedStandby } from '../lib/ha/diverged.js';
 import type { LeaseElector } from '../lib/ha/elector.js';
 import { fenceDeadlineMs } from '../lib/ha/fence.js';
@@ -251,9 +251,10 @@ export class Agent {
     }
     // The holder's decisions never look at peers, nor does a handover's
     // target taking its lease: a dead peer (the stopping primary) would only cost a timeout.
-    const leaseNow = lease.readable ? lease.snapshot : undefined;
-    const handedToMe =
-      leaseNow?.holder === undefined && leaseNow?.handoverTo === this.d.config.self.pod;
+    const handedToMe = handedOverTo(
+      lease.readable ? lease.snapshot : undefined,
+      this.d.config.self.pod,
+    );
     const peers = this.d.elector.holding || handedToMe ? [] : await this.peerStates();
     const rec = recordView(record);
     const deadline = this.d.elector.renewDeadlineMs;

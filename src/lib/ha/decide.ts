@@ -38,7 +38,7 @@ export function decide(o: Observed, now: number): Action {
   const unchanged = o.lease.unchangedForMs;
   const expired = unchanged >= o.policy.timing.leaseDurationMs;
   const released = snap.holder === undefined;
-  const handedToMe = released && snap.handoverTo === o.self.pod;
+  const handedToMe = handedOverTo(snap, o.self.pod);
   // A lease handed to another standby stays that one's for a lease duration.
   const free = expired || handedToMe || (released && snap.handoverTo === undefined);
   return free ? whenFree(o, now, { snap, expired, handedToMe }) : whenHeld(o, snap, unchanged);
@@ -170,6 +170,11 @@ function leadStep(o: Observed): LeadStep {
   if (record.bootstrapped === undefined && local.systemIdentifier !== undefined)
     return 'record-bootstrap';
   return 'none';
+}
+
+/** The lease was released naming `pod` as the standby to take it (a handover). */
+export function handedOverTo(snap: LeaseSnapshot | undefined, pod: string): boolean {
+  return snap !== undefined && snap.holder === undefined && snap.handoverTo === pod;
 }
 
 function whenFree(
