@@ -10,9 +10,10 @@ import type { HaClock } from '../lib/ha/clock.js';
 import { decide, handedOverTo } from '../lib/ha/decide.js';
 import { divergedStandby } from '../lib/ha/diverged.js';
 import type { LeaseElector } from '../lib/ha/elector.js';
+import { failsafePromise, type FailsafeAnswer, type FailsafeRequest } from '../lib/ha/failsafe.js';
 import { fenceDeadlineMs } from '../lib/ha/fence.js';
 import { confirmsCheckpoint, heldLsn } from '../lib/ha/handover.js';
-import { podOfHolder } from '../lib/ha/identity.js';
+import { holderOf, podOfHolder } from '../lib/ha/identity.js';
 import { leadGate, startGate } from '../lib/ha/start-gate.js';
 import type { Published } from '../lib/ha/lease-record.js';
 import type {
@@ -25,6 +26,7 @@ import type {
 } from '../lib/ha/types.js';
 import type { AgentEvent, ClusterApi, ConfigMapObject, PodInfo } from './cluster-api.js';
 import type { AgentConfig } from './config.js';
+import { Failsafe } from './failsafe.js';
 import type { SharedFiles } from './files.js';
 import {
   Handover,
@@ -75,6 +77,9 @@ function stoppingPod(a: Action): Action {
 /** A landed renewal younger than this spares the next lead step its own (a takeover's quick steps). */
 const RENEWED_RECENTLY_MS = 500;
 
+/** Paused: how far ahead the watchdog's deadline is kept (what a dead agent's postgres still runs). */
+export const PAUSED_FENCE_MS = 24 * 3600_000;
+
 export class Agent {
   readonly policy: Policy;
   private memory: LocalMemory = { roleSinceMs: 0 };
@@ -101,8 +106,17 @@ export class Agent {
   private podsReadMs = Number.NEGATIVE_INFINITY;
   private refused = new Set<string>();
   private rewindAskedMs: number | undefined;
+  private readonly failsafe: Failsafe;
+  /** A claim of a free lease is in flight: no failsafe promise may be given meanwhile. */
+  private acquiring = false;
 
   constructor(private readonly d: AgentDeps) {
+    this.failsafe = new Failsafe({
+      clock: d.clock,
+      peers: d.peers,
+      self: holderOf(d.config.self),
+      log: d.log,
+    });
     this.policy = {
       timing: d.config.timing,
       maximumLagBytes: d.config.maximumLagBytes,
@@ -224,12 +238,61 @@ export class Agent {
     };
   }
 
+  /** POST /failsafe: a primary that cannot reach the API server asks this member to confirm it. */
+  failsafeAnswer(req: FailsafeRequest): FailsafeAnswer {
+    const lease = this.d.elector.observed?.snapshot;
+    return this.failsafe.answer(
+      {
+        holdingOrTaking: this.d.elector.holding || this.acquiring,
+        role: this.local.role,
+        ...(lease ? { lastLease: lease } : {}),
+        ...(this.local.timeline !== undefined ? { timeline: this.local.timeline } : {}),
+      },
+      req,
+    );
+  }
+
+  /**
+   * The holder's share of the round: its peer list read again now and then
+   * (the members failsafe must hear from), and, once a renewal is overdue,
+   * a failsafe round, alongside the lease read rather than after it.
+   */
+  private async holderChores(): Promise<void> {
+    if (!this.d.elector.holding) return;
+    const refresh = this.cycles++ % PEER_REFRESH_CYCLES === 0 || this.pods.length === 0;
+    const sent = this.d.elector.lastRenewalSentMs ?? 0;
+    const overdue = this.d.clock.now() - sent >= 1.5 * this.d.config.timing.retryPeriodMs;
+    await Promise.all([
+      refresh ? this.relistPeers() : undefined,
+      overdue
+        ? this.failsafe.round(this.pods, this.d.config.self.pod, {
+            ...(this.local.timeline !== undefined ? { timeline: this.local.timeline } : {}),
+            ...(this.published.lsn !== undefined ? { lsn: this.published.lsn } : {}),
+          })
+        : undefined,
+    ]);
+  }
+
+  /** When the newest renewal that landed (or failsafe round all members confirmed) was sent. */
+  private holdingSentMs(): number | undefined {
+    const renewed = this.d.elector.lastRenewalSentMs;
+    if (renewed === undefined) return undefined;
+    return Math.max(renewed, this.failsafe.confirmedSentMs ?? renewed);
+  }
+
   private async observe(): Promise<Observed> {
     const [lease, record, snap] = await Promise.all([
       this.readLease(),
       this.d.cluster.getRecord().catch(() => this.recordObject),
       this.d.pg.snapshot(),
+      this.holderChores(),
     ]);
+    const renewed = this.d.elector.lastRenewalSentMs;
+    const confirmed = this.failsafe.confirmedSentMs;
+    // Not holding, or renewing again: a failsafe round before counts for nothing.
+    if (confirmed !== undefined && (renewed === undefined || renewed >= confirmed)) {
+      this.failsafe.forget();
+    }
     this.recordObject = record;
     const now = this.d.clock.now();
     const seen = observeLocal(
@@ -240,9 +303,12 @@ export class Agent {
     );
     this.memory = seen.memory;
     this.local = seen.local;
-    // Only a running primary's own position is published; never one from an earlier term.
-    if (snap?.role !== 'primary') this.published = {};
-    else {
+    // Only a running primary's own position is published; never one from an
+    // earlier term. A holder whose primary went down says so: it writes nothing.
+    if (snap?.role !== 'primary') {
+      const down = seen.local.role === 'down' || seen.local.role === 'starting';
+      this.published = down && seen.local.lastPrimaryMs !== undefined ? { down: true } : {};
+    } else {
       this.published = {
         ...(snap.flushLsn !== undefined ? { lsn: snap.flushLsn } : {}),
         ...(snap.timeline !== undefined ? { timeline: snap.timeline } : {}),
@@ -257,8 +323,10 @@ export class Agent {
     );
     const peers = this.d.elector.holding || handedToMe ? [] : await this.peerStates();
     const rec = recordView(record);
-    const deadline = this.d.elector.renewDeadlineMs;
+    const sent = this.holdingSentMs();
+    const deadline = sent === undefined ? undefined : sent + this.d.config.timing.renewDeadlineMs;
     const since = this.d.elector.heldSinceMs;
+    const failsafeMs = this.failsafe.confirmedSentMs;
     const o: Observed = {
       self: this.d.config.self,
       policy: this.policy,
@@ -268,13 +336,18 @@ export class Agent {
             holding: {
               renewDeadlineMs: deadline,
               ...(since !== undefined ? { sinceMs: since } : {}),
+              ...(failsafeMs !== undefined ? { failsafeSentMs: failsafeMs } : {}),
             },
           }
         : {}),
+      ...(this.failsafe.heard ? { failsafe: this.failsafe.heard } : {}),
       ...(rec ? { record: rec } : {}),
       local: this.local,
       peers,
       ...(this.labelled ? { labelled: this.labelled } : {}),
+      ...(this.pods.some((p) => p.name === this.d.config.self.pod && p.noFailover)
+        ? { noFailover: true }
+        : {}),
     };
     this.eligibility = this.judgeSelf(o, now);
     return o;
@@ -372,9 +445,29 @@ export class Agent {
   }
 
   private async acquire(a: Extract<Action, { kind: 'acquire' }>, o: Observed): Promise<void> {
-    const before = o.lease.readable ? o.lease.snapshot?.holder : undefined;
+    const snap = o.lease.readable ? o.lease.snapshot : undefined;
+    const before = snap?.holder;
+    // A failsafe yes given since this cycle's observation holds too.
+    const promised =
+      a.as === 'takeover' && snap
+        ? failsafePromise(
+            this.failsafe.heard,
+            snap,
+            this.d.clock.now(),
+            this.d.config.timing.leaseDurationMs,
+          )
+        : undefined;
+    if (promised !== undefined) {
+      this.d.log(
+        `acquire ${a.as}: not now (failsafe: confirmed ${before ?? 'its holder'} just now)`,
+      );
+      return;
+    }
+    this.acquiring = true;
     // A running primary publishes its own position; anyone else keeps what the lease says.
-    const r = await this.d.elector.claim(o.local.role === 'primary' ? this.published : {});
+    const r = await this.d.elector
+      .claim(o.local.role === 'primary' ? this.published : {})
+      .finally(() => (this.acquiring = false));
     if (!r.ok) {
       this.d.log(`acquire ${a.as}: lost (${r.why}: ${r.error.message})`);
       return;
@@ -402,11 +495,15 @@ export class Agent {
     if (this.extendFence()) this.d.files.writeRole(leadGate(o));
   }
 
-  /** The fence deadline after the newest landed renewal; false when nothing is held. */
+  /** The fence deadline after the newest landed renewal (or confirmed failsafe round); false when nothing is held. */
   private extendFence(): boolean {
-    const sent = this.d.elector.lastRenewalSentMs;
+    const sent = this.holdingSentMs();
     if (sent === undefined) return false;
-    this.d.files.writeDeadline(fenceDeadlineMs(sent, this.d.config.timing));
+    // Paused: postgres keeps its role whatever the lease does; a dead agent's for a day.
+    const paused = recordView(this.recordObject)?.paused !== undefined;
+    this.d.files.writeDeadline(
+      paused ? this.d.clock.now() + PAUSED_FENCE_MS : fenceDeadlineMs(sent, this.d.config.timing),
+    );
     return true;
   }
 
@@ -418,7 +515,12 @@ export class Agent {
       !this.renewedWithin(Math.min(RENEWED_RECENTLY_MS, this.d.config.timing.retryPeriodMs / 2))
     ) {
       const r = await this.d.elector.claim(this.published);
-      if (!r.ok) return; // the fence deadline stays where the last landed renewal put it
+      // The fence deadline stays where the last landed renewal put it, or
+      // where the last failsafe round every member confirmed put it.
+      if (!r.ok) {
+        this.extendFence();
+        return;
+      }
     }
     this.armFence(o);
     switch (step) {

@@ -5,7 +5,7 @@
  */
 import { LeaseConflictError, type LeaseApi } from '../lib/ha/elector.js';
 import type { LeaseObject } from '../lib/kube/types.js';
-import { ROLE_LABEL } from '../lib/render/labels.js';
+import { isNoFailover, ROLE_LABEL } from '../lib/render/labels.js';
 import { KubeHttpError, paths, type Json, type KubeHttp } from './kube.js';
 
 export interface ConfigMapObject {
@@ -19,6 +19,8 @@ export interface PodInfo {
   uid?: string;
   ip?: string;
   role?: string;
+  /** Annotated kpg.io/nofailover: "true": never takes over. */
+  noFailover?: boolean;
 }
 
 export interface ClusterApi {
@@ -122,12 +124,17 @@ export function clusterApi(http: KubeHttp, ref: ClusterRef, wallMs: () => number
 }
 
 function podInfo(name: string, pod: Json | undefined): PodInfo {
-  const meta = (pod?.['metadata'] ?? {}) as { uid?: string; labels?: Record<string, string> };
+  const meta = (pod?.['metadata'] ?? {}) as {
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   const status = (pod?.['status'] ?? {}) as { podIP?: string };
   return {
     name,
     ...(meta.uid ? { uid: meta.uid } : {}),
     ...(status.podIP ? { ip: status.podIP } : {}),
     ...(meta.labels?.[ROLE_LABEL] ? { role: meta.labels[ROLE_LABEL] } : {}),
+    ...(isNoFailover(meta.annotations) ? { noFailover: true } : {}),
   };
 }

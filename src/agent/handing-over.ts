@@ -62,8 +62,10 @@ export class Handover {
   /** One cycle; returns the decision once it is final (released or kept). */
   async step(pods: PodInfo[], self: string, published: Published): Promise<HandoverDecision> {
     const cp = this.d.files.shutdownCheckpoint();
+    // A pod annotated nofailover is handed nothing, unless a switchover names it (refused before).
     const asked = pods.filter(
-      (p) => p.name !== self && (this.to === undefined || p.name === this.to),
+      (p) =>
+        p.name !== self && (this.to === undefined ? p.noFailover !== true : p.name === this.to),
     );
     const confirmations = cp
       ? await Promise.all(asked.map((p) => this.d.peers.confirm(p.name, p.ip, cp)))
@@ -125,9 +127,11 @@ export function switchoverAskedOf(o: Observed): string | undefined {
 export function switchoverProblem(
   to: string,
   self: string,
-  pods: { name: string }[],
+  pods: { name: string; noFailover?: boolean }[],
 ): string | undefined {
   if (to === self) return 'it names the primary itself';
-  if (!pods.some((p) => p.name === to)) return `${to} is not a pod of this cluster`;
+  const pod = pods.find((p) => p.name === to);
+  if (!pod) return `${to} is not a pod of this cluster`;
+  if (pod.noFailover) return `${to} is annotated kpg.io/nofailover: "true"`;
   return undefined;
 }

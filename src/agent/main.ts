@@ -70,6 +70,7 @@ async function run(config: AgentConfig): Promise<void> {
       if (answer.confirmed) pace.hurry(config.timing.leaseDurationMs);
       return answer;
     },
+    failsafe: (req) => agent.failsafeAnswer(req),
   });
   // The wait ends early the moment the pod starts stopping (once, not while it stays so).
   let stoppingSeen = files.shuttingDown();

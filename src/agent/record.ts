@@ -19,6 +19,7 @@ export function recordView(cm: ConfigMapObject | undefined): RecordView | undefi
       primary: r.primary,
       timeline: r.timeline,
       ...(r.bootstrapped ? { bootstrapped: r.bootstrapped } : {}),
+      ...(r.paused ? { paused: r.paused } : {}),
     };
   } catch {
     return undefined;

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
-import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
+import { kubeFlags, kubeFromFlags, textOutputFlag } from '../lib/cli/kube-flags.js';
 import { collectStatus } from '../lib/cluster/collect.js';
 import { describeText } from '../lib/cluster/describe.js';
 import { toJson, toYaml } from '../lib/cluster/format.js';
@@ -39,13 +39,7 @@ Exit codes with --exit-code: 0 healthy, 10 degraded, 11 down (and the usual code
 
   static override flags = {
     ...kubeFlags,
-    output: Flags.string({
-      char: 'o',
-      summary: 'Output format.',
-      options: ['text', 'json', 'yaml'],
-      default: 'text',
-      helpGroup: 'GLOBAL',
-    }),
+    ...textOutputFlag,
     'exit-code': Flags.boolean({
       summary: 'Exit with the health: 0 healthy, 10 degraded, 11 down.',
     }),

@@ -12,6 +12,8 @@ import { repoRoot } from './kube.js';
  */
 export const SERIAL_BY_HAND: Record<string, string> = {
   'test/e2e/agent/delete-primary.test.ts': 'asserts another pod is labelled primary within 3 s',
+  'test/e2e/agent/drain.test.ts':
+    'cordons and drains a node (every pod there labelled kubedb.com/name=ha-postgres, whoever its namespace)',
   'test/e2e/agent/warm.test.ts':
     'asserts another pod is labelled primary within 3 s (a handover to a warm standby)',
   'test/e2e/cluster/20-service.test.ts':

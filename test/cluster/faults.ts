@@ -125,6 +125,21 @@ function netnsPids(netns: string): number[] {
   return out;
 }
 
+/**
+ * The pod's postgres processes (comm "postgres", in its network namespace),
+ * read from /proc: true to the host even when neither the API server nor
+ * the pod network can be reached.
+ */
+export function postgresPids(ns: string, pod: string): number[] {
+  return netnsPids(podState(ns, pod).netns).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+    } catch {
+      return false;
+    }
+  });
+}
+
 function signal(pids: Iterable<number>, sig: NodeJS.Signals): number[] {
   const keep = protectedPids();
   const done: number[] = [];

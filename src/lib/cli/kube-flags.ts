@@ -81,6 +81,17 @@ export const listFlags = {
   }),
 };
 
+/** -o text|json|yaml, for commands that report one outcome (pause, resume). */
+export const textOutputFlag = {
+  output: Flags.string({
+    char: 'o',
+    summary: 'Output format.',
+    options: ['text', 'json', 'yaml'],
+    default: 'text',
+    helpGroup: 'GLOBAL',
+  }),
+};
+
 /** The parsed values of kubeFlags (and optionally listFlags). */
 export interface KubeFlagValues {
   kubeconfig?: string;

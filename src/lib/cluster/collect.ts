@@ -143,6 +143,7 @@ async function readRecord(ctx: Ctx): Promise<{ record?: RecordStatus; spec?: Spe
       history: r.history,
     };
     if (r.operation) record.operation = r.operation;
+    if (r.paused) record.paused = r.paused;
     return { record, spec: specFromRecord(r.spec) };
   } catch (err) {
     ctx.errors.push(`the record ${objectNames(ctx.name).record} is unreadable: ${errText(err)}`);

@@ -121,8 +121,13 @@ function instancesSection(s: ClusterStatus, o: FormatOptions): string {
     ],
     rows,
   );
-  const errs = s.instances.filter((i) => i.error).map((i) => `${i.pod}: ${i.error}`);
-  return `Instances:\n${indent(table)}${errs.length ? `\n${indent(errs.join('\n'))}` : ''}`;
+  const notes = [
+    ...s.instances.filter((i) => i.error).map((i) => `${i.pod}: ${i.error}`),
+    ...s.instances
+      .filter((i) => i.noFailover)
+      .map((i) => `${i.pod}: never promoted (annotated kpg.io/nofailover: "true")`),
+  ];
+  return `Instances:\n${indent(table)}${notes.length ? `\n${indent(notes.join('\n'))}` : ''}`;
 }
 
 function replicationSection(s: ClusterStatus): string {
@@ -274,6 +279,12 @@ export function describeText(s: ClusterStatus, o: FormatOptions): string {
     [
       'Primary',
       s.record ? `${s.record.primary} (recorded), timeline ${s.record.timeline}` : '<no record>',
+    ],
+    [
+      'Paused',
+      s.record?.paused
+        ? `since ${s.record.paused} (${formatAge(s.record.paused, o.now)}): the agents neither fail over nor fence; kpg resume ${s.name} ends it`
+        : undefined,
     ],
   ]);
   const problems = s.problems.length

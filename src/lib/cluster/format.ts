@@ -82,12 +82,14 @@ export function summarize(s: ClusterStatus): ClusterSummary {
     replicas: s.spec?.replicas ?? s.statefulSet?.replicas ?? 0,
     ready: s.instances.filter((i) => i.ready).length,
     primary,
-    status: statusWord(s),
+    // As kubectl's Ready,SchedulingDisabled for a cordoned node.
+    status: s.record?.paused ? `${statusWord(s)},Paused` : statusWord(s),
     standbyMode: s.spec?.standbyMode ?? '-',
     streamingMode: s.spec?.streamingMode ?? '-',
     storage,
   };
   if (s.createdAt) out.createdAt = s.createdAt;
+  if (s.record?.paused) out.paused = s.record.paused;
   return out;
 }
 

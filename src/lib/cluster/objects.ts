@@ -1,12 +1,14 @@
 /** The fields of Kubernetes objects kpg reads, and their summaries. Pure. */
 import type { KubeObject } from '../kube/index.js';
 import { ROLE_LABEL } from '../render/index.js';
+import { isNoFailover } from '../render/labels.js';
 import type { InstanceStatus, StatefulSetSummary } from './status.js';
 
 interface Meta {
   name?: string;
   namespace?: string;
   labels?: Record<string, string>;
+  annotations?: Record<string, string>;
   creationTimestamp?: string;
   deletionTimestamp?: string;
 }
@@ -100,6 +102,7 @@ export function podSummary(p: K8sPod): InstanceStatus {
   if (p.status?.podIP) out.ip = p.status.podIP;
   if (p.metadata?.creationTimestamp) out.createdAt = p.metadata.creationTimestamp;
   if (p.metadata?.deletionTimestamp) out.deleting = true;
+  if (isNoFailover(p.metadata?.annotations)) out.noFailover = true;
   return out;
 }
 

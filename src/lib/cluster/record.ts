@@ -47,6 +47,11 @@ export interface ClusterRecord {
    * empty data directory.
    */
   bootstrapped?: string;
+  /**
+   * Maintenance mode (kpg pause; KubeDB's `halted`, Patroni's `pause`): when
+   * it began, RFC 3339. While set the agents neither fail over nor fence.
+   */
+  paused?: string;
 }
 
 /** The record is missing or malformed: kpg will not act on it (exit 9). */
@@ -100,6 +105,7 @@ export function parseRecord(
     history: parseJson<HistoryEntry[]>(data.history, []),
     ...(operation ? { operation } : {}),
     ...(data.bootstrapped ? { bootstrapped: data.bootstrapped } : {}),
+    ...(data.paused ? { paused: data.paused } : {}),
   };
 }
 
@@ -114,6 +120,7 @@ export function serializeRecord(r: ClusterRecord): Record<string, string> {
   };
   if (r.operation) data.operation = JSON.stringify(r.operation);
   if (r.bootstrapped) data.bootstrapped = r.bootstrapped;
+  if (r.paused) data.paused = r.paused;
   return data;
 }
 

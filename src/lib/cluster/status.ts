@@ -44,6 +44,8 @@ export interface InstanceStatus {
   restarts: number;
   createdAt?: string;
   deleting?: boolean;
+  /** Annotated kpg.io/nofailover: "true": never promoted. */
+  noFailover?: boolean;
   /** What the server says about itself (absent when it could not be asked). */
   postgres?: InstanceInfo;
   /** pg_controldata, when the server refuses connections (warm standby). */
@@ -111,6 +113,8 @@ export interface RecordStatus {
   generation: number;
   history: HistoryEntry[];
   operation?: PendingOperation;
+  /** kpg pause: since when (RFC 3339). */
+  paused?: string;
 }
 
 export interface ClusterStatus {
@@ -149,4 +153,6 @@ export interface ClusterSummary {
   standbyMode: string;
   streamingMode: string;
   storage: string;
+  /** kpg pause: since when. */
+  paused?: string;
 }

@@ -1,5 +1,5 @@
 /** Collects the state of every pod of the cluster: the API's view, then a probe inside each pod. */
-import { ROLE_LABEL } from '../render/labels.js';
+import { isNoFailover, ROLE_LABEL } from '../render/labels.js';
 import { podName, type FailoverContext } from './context.js';
 import { probe } from './pg.js';
 import type { MemberState } from './types.js';
@@ -10,6 +10,7 @@ export interface PodObject {
     uid?: string;
     labels?: Record<string, string>;
     deletionTimestamp?: string;
+    annotations?: Record<string, string>;
   };
   status?: {
     podIP?: string;
@@ -64,6 +65,7 @@ function apiView(name: string, pod: PodObject | undefined): MemberState {
     ...(pod?.metadata?.uid ? { uid: pod.metadata.uid } : {}),
     ...(pod?.status?.podIP ? { ip: pod.status.podIP } : {}),
     ...(pod?.metadata?.labels?.[ROLE_LABEL] ? { label: pod.metadata.labels[ROLE_LABEL] } : {}),
+    ...(isNoFailover(pod?.metadata?.annotations) ? { noFailover: true } : {}),
     ready: pod?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false,
     containerRunning: live && c?.state?.running !== undefined,
     ...(c?.restartCount !== undefined ? { restartCount: c.restartCount } : {}),

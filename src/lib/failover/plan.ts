@@ -60,6 +60,7 @@ function judgeUnprobed(
 /** True for a standby kpg may promote (its own view; lag is judged separately). */
 function standbyProblem(m: MemberState): string | undefined {
   if (!m.exists) return 'its pod does not exist';
+  if (m.noFailover) return 'its pod is annotated kpg.io/nofailover: "true"';
   if (!m.containerRunning) return 'its container is not running';
   if (!m.probed) return `it does not answer (${m.probeError ?? 'exec failed'})`;
   if (!m.postmaster) return 'postgres is not running';

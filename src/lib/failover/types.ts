@@ -29,6 +29,8 @@ export interface MemberState {
   ip?: string;
   /** kubedb.com/role label. */
   label?: string;
+  /** Annotated kpg.io/nofailover: "true": never a target. */
+  noFailover?: boolean;
   ready: boolean;
   containerRunning: boolean;
   restartCount?: number;

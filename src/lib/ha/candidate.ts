@@ -5,6 +5,7 @@
  * peerAhead. Pure.
  */
 import { formatBytes, formatLsn, lsnDistance, type Lsn } from '../failover/lsn.js';
+import { newestPublished } from './failsafe.js';
 import { ordinalOf } from './identity.js';
 import type { LeaseSnapshot } from './lease-record.js';
 import type { LocalState, Observed, PeerState, Policy } from './types.js';
@@ -37,11 +38,16 @@ export interface CandidateView {
   publishedLsn?: Lsn;
   /** The standbys the lease lists as synchronous. */
   synchronousStandbys?: string[];
+  /** Annotated kpg.io/nofailover: "true". */
+  noFailover?: boolean;
+  /** The lease says the holder's postgres is down: it wrote nothing after publishedLsn. */
+  primaryDown?: boolean;
 }
 
 /** The candidate view of the pod that observed `o`, against the lease version `snap`. */
 export function candidateViewOf(o: Observed, snap: LeaseSnapshot | undefined): CandidateView {
-  const { lsn, synchronous } = snap?.published ?? {};
+  const { synchronous } = snap?.published ?? {};
+  const lsn = newestPublished(o.failsafe, snap);
   return {
     pod: o.self.pod,
     local: o.local,
@@ -49,14 +55,17 @@ export function candidateViewOf(o: Observed, snap: LeaseSnapshot | undefined): C
     ...(o.record ? { recordTimeline: o.record.timeline } : {}),
     ...(lsn !== undefined ? { publishedLsn: lsn } : {}),
     ...(synchronous ? { synchronousStandbys: synchronous } : {}),
+    ...(o.noFailover ? { noFailover: true } : {}),
+    ...(snap?.published.down ? { primaryDown: true } : {}),
   };
 }
 
 /** Why this pod may not take over, on its own view; undefined when it may. */
 export function candidateProblem(c: CandidateView, now: number): string | undefined {
   const { local, policy } = c;
+  if (c.noFailover) return 'its pod is annotated kpg.io/nofailover: "true"';
   if (local.role !== 'standby') return `its postgres is ${describeRole(local.role)}`;
-  const streaming = streamingProblem(local, policy, now);
+  const streaming = streamingProblem(local, policy, now, c.primaryDown === true);
   if (streaming) return streaming;
   if (local.replayPaused) return 'its WAL replay is paused (pg_wal_replay_resume() to resume)';
   if (local.timeline === undefined) return 'its timeline is unknown';
@@ -75,9 +84,20 @@ export function candidateProblem(c: CandidateView, now: number): string | undefi
   return undefined;
 }
 
-function streamingProblem(local: LocalState, policy: Policy, now: number): string | undefined {
+/**
+ * A standby that stopped streaming long ago may lack what the primary wrote
+ * since; not when the holder said its postgres is down (kept down while
+ * paused, say): then the lag to the LSN it last published bounds the loss.
+ */
+function streamingProblem(
+  local: LocalState,
+  policy: Policy,
+  now: number,
+  primaryDown: boolean,
+): string | undefined {
   if (local.streaming) return undefined;
   if (local.lastStreamingMs === undefined) return 'it has not streamed from the primary';
+  if (primaryDown) return undefined;
   const ago = now - local.lastStreamingMs;
   if (ago <= policy.recentStreamingMs) return undefined;
   return `it last streamed from the primary ${seconds(ago)} ago (more than ${seconds(policy.recentStreamingMs)})`;

@@ -3,7 +3,8 @@
  * Pure: the agent gathers `observed` (lease, record, local postgres, peers),
  * calls this, acts, and logs the reason. Rules, in order:
  *   1. a lease that cannot be read changes nothing, except that a holder
- *      past its renew deadline steps down;
+ *      past its renew deadline steps down (a failsafe round every member
+ *      confirmed moves that deadline, as a renewal does);
  *   2. the holder renews, steps down past its renew deadline, gives the
  *      lease up once its postgres stays down, and otherwise takes the next
  *      step of becoming primary;
@@ -11,7 +12,13 @@
  *   4. a free lease (released, or unchanged for a whole lease duration on
  *      this agent's clock) is taken by the record's primary when its data is
  *      a primary's, by the standby it was handed to, or by the first eligible
- *      standby in (flushed LSN, ordinal) order.
+ *      standby in (flushed LSN, ordinal) order — but not an expired lease
+ *      whose holder this member confirmed over the pod network (failsafe)
+ *      less than a lease duration ago.
+ * Paused (kpg pause, the record's `paused`): no takeover, no fence, no
+ * stepping down for want of a renewal, no giving up a lease whose postgres
+ * is down; handovers (a switchover, a pod deleted) and a lease held by
+ * another pod are honoured as ever.
  */
 import {
   candidateProblem,
@@ -20,6 +27,7 @@ import {
   seconds,
   silentSynchronousPeer,
 } from './candidate.js';
+import { failsafePromise } from './failsafe.js';
 import { holderOf, podOfHolder } from './identity.js';
 import type { LeaseSnapshot } from './lease-record.js';
 import type { Action, LeadStep, Observed } from './types.js';
@@ -46,10 +54,10 @@ export function decide(o: Observed, now: number): Action {
 
 function whenHeld(o: Observed, snap: LeaseSnapshot, unchangedMs: number): Action {
   if (o.local.role === 'primary') {
-    return {
+    return ifPaused(o, {
       kind: 'fence',
       reason: `postgres runs as primary but ${whoHolds(snap)} holds the lease`,
-    };
+    });
   }
   return {
     kind: 'follow',
@@ -64,25 +72,41 @@ function whoHolds(snap: LeaseSnapshot): string {
   return snap.holder ? podOfHolder(snap.holder) : 'nobody';
 }
 
+/** Paused: `instead` replaces an automatic change, saying what it would have been. */
+function ifPaused(o: Observed, action: Action, instead: Action['kind'] = 'wait'): Action {
+  const since = o.record?.paused;
+  if (since === undefined) return action;
+  const reason = `paused since ${since} (kpg resume ends it): not done: ${action.kind}, ${action.reason}`;
+  return instead === 'lead' ? { kind: 'lead', step: 'none', reason } : { kind: 'wait', reason };
+}
+
 function unreadable(o: Observed, now: number, error: string): Action {
   if (o.holding) {
     if (now > o.holding.renewDeadlineMs) {
-      return {
-        kind: 'step-down',
-        reason: `could not renew the lease within the renew deadline (${error})`,
-      };
+      return ifPaused(
+        o,
+        {
+          kind: 'step-down',
+          reason: `could not renew the lease within the renew deadline (${error})`,
+        },
+        'lead',
+      );
     }
+    const failsafe = o.holding.failsafeSentMs;
     return {
       kind: 'lead',
       step: 'none',
-      reason: `the lease could not be read (${error}); renewing anyway`,
+      reason:
+        failsafe !== undefined
+          ? `the lease could not be read (${error}); every member confirmed this primary ${seconds(now - failsafe)} ago (failsafe)`
+          : `the lease could not be read (${error}); renewing anyway`,
     };
   }
   if (o.local.role === 'primary') {
-    return {
+    return ifPaused(o, {
       kind: 'fence',
       reason: `postgres runs as primary and this pod does not hold the lease (${error})`,
-    };
+    });
   }
   return { kind: 'unknown', reason: `the lease could not be read: ${error}` };
 }
@@ -102,10 +126,10 @@ function noLease(o: Observed): Action {
     };
   }
   if (o.local.role === 'primary') {
-    return {
+    return ifPaused(o, {
       kind: 'fence',
       reason: `postgres runs as primary but the record names ${o.record?.primary ?? 'no pod'}`,
-    };
+    });
   }
   return {
     kind: 'follow',
@@ -120,17 +144,25 @@ function asHolder(o: Observed, now: number): Action {
     return { kind: 'acquire', as: 'reclaim', reason: 'the lease names this pod incarnation' };
   }
   if (now > o.holding.renewDeadlineMs) {
-    return { kind: 'step-down', reason: 'could not renew the lease within the renew deadline' };
+    return ifPaused(
+      o,
+      { kind: 'step-down', reason: 'could not renew the lease within the renew deadline' },
+      'lead',
+    );
   }
   const { local, policy } = o;
   // Its volume came back empty (lost, or wiped) after the cluster had data:
   // never initdb over the cluster; a standby with the data takes over, and
   // this pod copies from it.
   if (o.record?.bootstrapped && local.data === 'empty' && local.role !== 'primary') {
-    return {
-      kind: 'release',
-      reason: `this pod's data directory is empty, but the cluster was bootstrapped (system identifier ${o.record.bootstrapped}): it will not initdb over the cluster's data; giving the lease up for a standby`,
-    };
+    return ifPaused(
+      o,
+      {
+        kind: 'release',
+        reason: `this pod's data directory is empty, but the cluster was bootstrapped (system identifier ${o.record.bootstrapped}): it will not initdb over the cluster's data; giving the lease up for a standby`,
+      },
+      'lead',
+    );
   }
   // Only a postgres that has served as primary can be "kept down": before
   // its first start (bootstrap, a slow image pull) it is merely not there yet.
@@ -146,10 +178,14 @@ function asHolder(o: Observed, now: number): Action {
     const recovering = local.role === 'starting' && local.recovering === true;
     const bound = recovering ? policy.primaryRecoveryMs : policy.primaryDownMs;
     if (downFor > bound) {
-      return {
-        kind: 'release',
-        reason: `postgres has not answered for ${seconds(downFor)}: fencing it and giving the lease up`,
-      };
+      return ifPaused(
+        o,
+        {
+          kind: 'release',
+          reason: `postgres has not answered for ${seconds(downFor)}: fencing it and giving the lease up`,
+        },
+        'lead',
+      );
     }
   }
   const step = leadStep(o);
@@ -186,20 +222,30 @@ function whenFree(
   const why = freeBecause(o, f);
   if (snap.pausedBy)
     return { kind: 'wait', reason: `${why}, but ${snap.pausedBy} drives the cluster` };
+  const promised = f.expired
+    ? failsafePromise(o.failsafe, snap, now, o.policy.timing.leaseDurationMs)
+    : undefined;
+  if (promised !== undefined) {
+    return {
+      kind: 'wait',
+      reason: `${why}, but ${whoHolds(snap)} was confirmed by this member over the pod network (failsafe): no race for another ${seconds(promised)}`,
+    };
+  }
   if (f.expired && o.record?.primary === o.self.pod && isPrimaryData(o)) {
     return { kind: 'acquire', as: 'reclaim', reason: `${why}; the record names this pod primary` };
   }
   if (o.local.role === 'primary') {
-    return {
+    return ifPaused(o, {
       kind: 'fence',
       reason: `${why}; postgres runs as primary, which the record does not name`,
-    };
+    });
   }
   const problem = candidateProblem(candidateViewOf(o, snap), now);
   if (problem)
     return { kind: 'refuse', reason: `${why}, but this pod may not take over: ${problem}` };
   if (f.handedToMe) return { kind: 'acquire', as: 'handover', reason: why };
-  return againstPeers(o, snap, why);
+  const race = againstPeers(o, snap, why);
+  return race.kind === 'acquire' ? ifPaused(o, race) : race;
 }
 
 function freeBecause(

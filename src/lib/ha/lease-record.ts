@@ -17,6 +17,11 @@ export const LeaseAnnotation = {
   timeline: 'kpg.io/timeline',
   /** Comma-separated standbys that acknowledge commits (pg_stat_replication sync or quorum). */
   synchronous: 'kpg.io/synchronous-standbys',
+  /**
+   * "true": at its last renewal the holder's postgres, which had served as
+   * primary, was down: it has written nothing since the LSN above.
+   */
+  primaryDown: 'kpg.io/primary-down',
   /** A released lease names the standby that confirmed the shutdown checkpoint. */
   handoverTo: 'kpg.io/handover-to',
   /** ...and why: `switchover` (kpg failover asked for it) or `pod stopping`. */
@@ -42,6 +47,8 @@ export interface Published {
   lsn?: Lsn;
   timeline?: number;
   synchronous?: string[];
+  /** The holder's postgres, which served as primary, is down (the LSN is its last). */
+  down?: boolean;
 }
 
 export interface SwitchoverRequest {
@@ -83,6 +90,7 @@ export function snapshotOf(object: LeaseObject): LeaseSnapshot {
       ...(lsn !== undefined ? { lsn } : {}),
       ...(Number.isFinite(timeline) ? { timeline } : {}),
       ...(sync !== undefined ? { synchronous: sync.split(',').filter((s) => s !== '') } : {}),
+      ...(a[LeaseAnnotation.primaryDown] === 'true' ? { down: true } : {}),
     },
     ...(a[LeaseAnnotation.handoverTo] ? { handoverTo: a[LeaseAnnotation.handoverTo] } : {}),
     ...(a[LeaseAnnotation.handoverReason]
@@ -186,6 +194,9 @@ function settleSwitchover(
 function publish(annotations: Record<string, string>, p: Published | undefined): void {
   if (!p) return;
   if (p.lsn !== undefined) annotations[LeaseAnnotation.lsn] = formatLsn(p.lsn);
+  // A running primary publishes its LSN; one that is down says so, and its last LSN stays.
+  if (p.down === true) annotations[LeaseAnnotation.primaryDown] = 'true';
+  else if (p.lsn !== undefined) delete annotations[LeaseAnnotation.primaryDown];
   if (p.timeline !== undefined) annotations[LeaseAnnotation.timeline] = String(p.timeline);
   if (p.synchronous !== undefined)
     annotations[LeaseAnnotation.synchronous] = p.synchronous.join(',');

@@ -1,5 +1,6 @@
 /** What decide() sees and what it answers. Pure data. */
 import type { Lsn } from '../failover/lsn.js';
+import type { FailsafeHeard } from './failsafe.js';
 import type { Identity } from './identity.js';
 import type { LeaseSnapshot } from './lease-record.js';
 import type { Timing } from './timing.js';
@@ -68,6 +69,8 @@ export interface RecordView {
   timeline: number;
   /** The system identifier the cluster was bootstrapped with; absent: not yet. */
   bootstrapped?: string;
+  /** kpg pause: since when (RFC 3339); absent: not paused. */
+  paused?: string;
 }
 
 /** The lease as observed, or that it could not be read. */
@@ -85,13 +88,21 @@ export interface Observed {
   self: Identity;
   policy: Policy;
   lease: LeaseObservation;
-  /** The elector's own state: holding, with the renew deadline and since when (monotonic ms). */
-  holding?: { renewDeadlineMs: number; sinceMs?: number };
+  /**
+   * The elector's own state: holding, with the renew deadline and since when
+   * (monotonic ms). The deadline counts from the newest renewal that landed,
+   * or failsafe round every member confirmed (failsafeSentMs), whichever is later.
+   */
+  holding?: { renewDeadlineMs: number; sinceMs?: number; failsafeSentMs?: number };
+  /** The newest failsafe confirmation this member gave (it does not race that holder). */
+  failsafe?: FailsafeHeard;
   record?: RecordView;
   local: LocalState;
   peers: PeerState[];
   /** The pod's kubedb.com/role label as last written by this agent. */
   labelled?: 'primary' | 'replica';
+  /** This pod is annotated kpg.io/nofailover: "true" (as last listed). */
+  noFailover?: boolean;
 }
 
 /** Once the lease is ours: the next step of becoming (or staying) primary. */

@@ -8,6 +8,13 @@ export const RECORD_LABEL = 'kpg.io/record';
 export const CREATE_ONLY_ANNOTATION = 'kpg.io/create-only';
 /** Hash of the rendered configuration on the pod template: a change rolls the pods. */
 export const CONFIG_HASH_ANNOTATION = 'kpg.io/config-hash';
+/** On a pod: `"true"` excludes that member from taking over (Patroni's nofailover tag). */
+export const NOFAILOVER_ANNOTATION = 'kpg.io/nofailover';
+
+/** The pod's annotations exclude it from taking over. */
+export function isNoFailover(annotations: Record<string, string> | undefined): boolean {
+  return annotations?.[NOFAILOVER_ANNOTATION] === 'true';
+}
 
 /** Names of every object rendered for a cluster. */
 export function objectNames(name: string) {

@@ -226,16 +226,16 @@ export function writeSpan(v: Verdict, pod: string): { first: number; last: numbe
 }
 
 /**
- * Kills `container` of `pod` with `kill` now and again each time the kubelet
- * restarts it (a 20 ms poll of kpg-node's state), until another pod is
- * labelled primary. Returns that pod and how many kills it took.
+ * Kills `container` of `pod` with `kill` now, and again each time the
+ * kubelet restarts it (a 20 ms poll of kpg-node's state), until stop().
+ * stop() resolves to how many kills it took.
  */
-export async function killUntilNewPrimary(
+export function keepKilling(
   ns: string,
   pod: string,
   container: string,
   kill: () => void,
-): Promise<{ next: string; kills: number }> {
+): { stop: () => Promise<number> } {
   let keepDown = true;
   let kills = 0;
   kill();
@@ -256,10 +256,23 @@ export async function killUntilNewPrimary(
       await sleep(20);
     }
   })();
-  try {
-    return { next: await waitNewPrimary(ns, pod, 60_000), kills };
-  } finally {
-    keepDown = false;
-    await keeper;
-  }
+  return {
+    stop: async () => {
+      keepDown = false;
+      await keeper;
+      return kills;
+    },
+  };
+}
+
+/** keepKilling until another pod is labelled primary. Returns that pod and how many kills it took. */
+export async function killUntilNewPrimary(
+  ns: string,
+  pod: string,
+  container: string,
+  kill: () => void,
+): Promise<{ next: string; kills: number }> {
+  const keeper = keepKilling(ns, pod, container, kill);
+  const next = await waitNewPrimary(ns, pod, 60_000).finally(() => keeper.stop());
+  return { next, kills: await keeper.stop() };
 }

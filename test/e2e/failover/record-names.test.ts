@@ -60,4 +60,28 @@ describe('a record naming a non-member', () => {
     expect(ok.code, `${ok.stdout}\n${ok.stderr}`).toBe(0);
     expect(await waitHealthy(ns)).not.toBe(primary);
   });
+
+  // Issue 11: maintenance mode is for clusters whose agents fail over by themselves.
+  it('kpg pause refuses a cluster without agents (exit 2), and a missing one (exit 5), changing nothing', async () => {
+    if (!ns) throw new Error('no cluster');
+    const before = await getJson<{ data?: Record<string, string> }>([
+      '-n',
+      ns,
+      'configmap',
+      `${CLUSTER}-kpg`,
+    ]);
+    const p = await kpg(['pause', CLUSTER, '-n', ns]);
+    expect(p.code, `${p.stdout}\n${p.stderr}`).toBe(2);
+    expect(p.stderr).toContain('runs no in-pod agent');
+    expect(p.stderr).not.toMatch(/\bat .*\.js:\d+/);
+    expect((await kpg(['resume', CLUSTER, '-n', ns])).code).toBe(2);
+    expect((await kpg(['pause', 'nosuch', '-n', ns])).code).toBe(5);
+    const after = await getJson<{ data?: Record<string, string> }>([
+      '-n',
+      ns,
+      'configmap',
+      `${CLUSTER}-kpg`,
+    ]);
+    expect(after.data).toEqual(before.data);
+  });
 });

@@ -99,6 +99,13 @@ describe('planOperation: switchover', () => {
     expect(plan.expectedLossBytes).toBe(0n);
     expect(plan.referenceSource).toBe('old primary');
   });
+  it('never picks a member annotated kpg.io/nofailover, even the most advanced; refuses it as --to', () => {
+    const m = [members[0]!, members[1]!, { ...members[2]!, noFailover: true }];
+    expect(planOperation({ recordPrimary: P, members: m, options: opts() }).target).toBe('pg-1');
+    expect(() =>
+      planOperation({ recordPrimary: P, members: m, options: opts({ to: 'pg-2' }) }),
+    ).toThrow(/nofailover/);
+  });
   it('honours --to', () => {
     const plan = planOperation({ recordPrimary: P, members, options: opts({ to: 'pg-1' }) });
     expect(plan.target).toBe('pg-1');

@@ -153,6 +153,8 @@ describe("the peers' endpoint", () => {
         confirmed: cp.lsn < 0x3000100n,
         replayLsn: '0/3000100',
       }),
+      failsafe: (req) =>
+        req.holder === 'pg-0/u0' ? { confirmed: true } : { confirmed: false, reason: 'not it' },
     });
     const port = (server.address() as { port: number }).port;
     const client = peerClient(port, 1000);
@@ -174,5 +176,51 @@ describe("the peers' endpoint", () => {
     expect(await client.state('pg-4', undefined)).toEqual({ pod: 'pg-4', reachable: false });
     const bad = await fetch(`http://127.0.0.1:${port}/checkpoint?lsn=nope`);
     expect(bad.status).toBe(400);
+  });
+
+  it('answers failsafe requests by POST, and refuses malformed ones', async () => {
+    const asked: unknown[] = [];
+    server = await servePeers('127.0.0.1', 0, {
+      report: () => ({
+        pod: 'pg-2',
+        uid: 'u2',
+        role: 'standby',
+        streaming: true,
+        eligible: true,
+        holder: false,
+      }),
+      confirm: async () => ({ pod: 'pg-2', confirmed: false }),
+      failsafe: (req) => {
+        asked.push(req);
+        return req.holder === 'pg-0/u0'
+          ? { confirmed: true }
+          : { confirmed: false, reason: 'not it' };
+      },
+    });
+    const port = (server.address() as { port: number }).port;
+    const client = peerClient(port, 1000);
+    const req = { holder: 'pg-0/u0', timeline: 1, lsn: 0x5000028n };
+    expect(await client.failsafe('pg-2', '127.0.0.1', req)).toEqual({
+      pod: 'pg-2',
+      confirmed: true,
+    });
+    expect(await client.failsafe('pg-2', '127.0.0.1', { holder: 'pg-1/u1' })).toEqual({
+      pod: 'pg-2',
+      confirmed: false,
+      reason: 'not it',
+    });
+    expect(await client.failsafe('pg-2', undefined, { holder: 'pg-0/u0' })).toMatchObject({
+      confirmed: false,
+    });
+    const post = (body: string) =>
+      fetch(`http://127.0.0.1:${port}/failsafe`, { method: 'POST', body });
+    expect(asked[0]).toEqual(req); // the LSN crosses as X/Y text
+    expect((await post('{"holder":5}')).status).toBe(400);
+    expect((await post('{"holder":"pg-0/u0","lsn":"nope"}')).status).toBe(400);
+    expect((await post('not json')).status).toBe(400);
+    expect((await fetch(`http://127.0.0.1:${port}/failsafe`)).status).toBe(404);
+    // Nobody listens there: no promise, with the reason.
+    const gone = await peerClient(1, 500).failsafe('pg-3', '127.0.0.1', { holder: 'pg-0/u0' });
+    expect(gone).toMatchObject({ confirmed: false, reason: expect.stringMatching(/unreachable/) });
   });
 });

@@ -43,6 +43,8 @@ class FakeCluster implements ClusterApi {
   };
   /** Pods whose sandbox has no IP yet. */
   noIp = new Set<string>();
+  /** Pods annotated kpg.io/nofailover: "true". */
+  noFailover = new Set<string>();
   listings = 0;
   listPeers = async (): Promise<PodInfo[]> => {
     this.listings++;
@@ -50,6 +52,7 @@ class FakeCluster implements ClusterApi {
       name,
       ...(this.noIp.has(name) ? {} : { ip: `10.0.0.${10 + i}` }),
       role: this.labels[name],
+      ...(this.noFailover.has(name) ? { noFailover: true } : {}),
     }));
   };
   labelPod = async (pod: string, role: 'primary' | 'replica') => {
@@ -125,9 +128,18 @@ function setup(pod = 'pg-1') {
   const files = new FakeFiles();
   const peerStates: Record<string, PeerState> = {};
   const confirmed = new Set<string>();
+  /** Members that answer a failsafe request yes. */
+  const failsafeYes = new Set<string>();
+  const failsafeAsked: string[] = [];
   const peers: PeerClient = {
     state: async (name) => peerStates[name] ?? { pod: name, reachable: false },
     confirm: async (name, ip) => ({ pod: name, confirmed: !!ip && confirmed.has(name) }),
+    failsafe: async (name) => {
+      failsafeAsked.push(name);
+      return failsafeYes.has(name)
+        ? { pod: name, confirmed: true }
+        : { pod: name, confirmed: false, reason: 'unreachable' };
+    },
   };
   const lines: string[] = [];
   const agent = new Agent({
@@ -171,6 +183,8 @@ function setup(pod = 'pg-1') {
     files,
     peerStates,
     confirmed,
+    failsafeYes,
+    failsafeAsked,
     lines,
     holdByPg0,
     cycles,
@@ -249,6 +263,75 @@ describe('Agent', () => {
     expect(t.cluster.events).toContainEqual(
       expect.objectContaining({ reason: 'Fenced', type: 'Warning' }),
     );
+  });
+
+  it('keeps leading through an API outage while every member confirms it (failsafe), and fences once one does not', async () => {
+    const t = setup('pg-0');
+    t.cluster.record.data!.primary = 'pg-0';
+    t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
+    await t.agent.cycle(); // bootstrap: no lease yet
+    t.world.advance(1000);
+    await t.cycles(6); // labelled, and the peer list read as holder
+    t.failsafeYes.add('pg-1').add('pg-2');
+    t.server.down = true;
+    const during = await t.cycles(30);
+    expect(during.map((a) => a?.kind)).not.toContain('step-down');
+    expect(during.at(-1)).toMatchObject({
+      kind: 'lead',
+      reason: expect.stringMatching(/failsafe/),
+    });
+    expect(new Set(t.failsafeAsked)).toEqual(new Set(['pg-1', 'pg-2']));
+    // The fence deadline follows the confirmed rounds: never in the past.
+    expect(Number(t.files.deadline)).toBeGreaterThan(t.clock.now());
+    // One member stops answering: the deadline stays, and the renew deadline after it fences.
+    t.failsafeYes.delete('pg-2');
+    const after = await t.cycles(8);
+    expect(after.map((a) => a?.kind)).toContain('step-down');
+    expect(t.files.deadline).toBe('0');
+    expect(t.lines.join('\n')).toMatch(/pg-2: unreachable/);
+  });
+
+  it('renews normally once the API answers again after a failsafe stretch', async () => {
+    const t = setup('pg-0');
+    t.cluster.record.data!.primary = 'pg-0';
+    t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
+    await t.agent.cycle();
+    t.world.advance(1000);
+    await t.cycles(6);
+    t.failsafeYes.add('pg-1').add('pg-2');
+    t.server.down = true;
+    await t.cycles(12);
+    t.server.down = false;
+    const asked = t.failsafeAsked.length;
+    const back = await t.cycles(4);
+    expect(back.at(-1)).toMatchObject({ kind: 'lead', reason: 'this pod holds the lease' });
+    expect(t.failsafeAsked.length - asked).toBeLessThanOrEqual(2); // one round at most
+    expect(t.lines.join('\n')).toMatch(/failsafe: over/);
+  });
+
+  it('a standby that confirmed the primary over the pod network does not race for its lease', async () => {
+    const t = setup('pg-1');
+    const old = await t.holdByPg0();
+    await t.cycles(2);
+    const holder = old.observed!.snapshot!.holder!;
+    expect(t.agent.failsafeAnswer({ holder, timeline: 1 })).toEqual({ confirmed: true });
+    // The old holder renews no more (its API is away); this standby keeps confirming it.
+    const waited = [];
+    for (let i = 0; i < 20; i++) {
+      expect(t.agent.failsafeAnswer({ holder, timeline: 1 }).confirmed).toBe(true);
+      waited.push(await t.agent.cycle());
+      t.world.advance(1000);
+    }
+    expect(waited.map((a) => a?.kind)).not.toContain('acquire');
+    expect(waited.at(-1)).toMatchObject({
+      kind: 'wait',
+      reason: expect.stringMatching(/failsafe/),
+    });
+    // The confirmations stop: a lease duration later it takes over.
+    await t.cycles(12);
+    expect(t.server.object?.spec?.holderIdentity).toBe('pg-1/uid-1');
+    // Holding now, it confirms nobody else.
+    expect(t.agent.failsafeAnswer({ holder, timeline: 1 }).confirmed).toBe(false);
   });
 
   it('fences and gives the lease up once its postgres stays down for a renew deadline', async () => {
@@ -348,6 +431,23 @@ describe('Agent', () => {
     expect(t.cluster.events).toContainEqual(expect.objectContaining({ reason: 'HandedOver' }));
   });
 
+  it('hands nothing over to a standby annotated nofailover, even one that confirmed', async () => {
+    const t = setup('pg-0');
+    t.cluster.record.data!.primary = 'pg-0';
+    t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
+    t.cluster.noFailover.add('pg-2');
+    await t.cycles(3);
+    t.files.stopping = true;
+    t.pg.snap = undefined;
+    t.files.checkpoint = { lsn: 0x3000028n, timeline: 1 };
+    t.confirmed.add('pg-2');
+    await t.cycles(2);
+    expect(t.server.object?.metadata?.annotations?.['kpg.io/handover-to']).toBeUndefined();
+    t.confirmed.add('pg-1');
+    await t.cycles(1);
+    expect(t.server.object?.metadata?.annotations?.['kpg.io/handover-to']).toBe('pg-1');
+  });
+
   it('reads the peers again for a handover: a standby without an IP when the lease was taken can confirm', async () => {
     const t = setup('pg-0');
     t.cluster.record.data!.primary = 'pg-0';
@@ -414,8 +514,13 @@ describe('Agent', () => {
   });
 
   /** pg-0 serving as primary and holding the lease; then kpg failover asks for `to`. */
-  async function askedForSwitchover(to: string, from = 'pg-0/uid-1') {
+  async function askedForSwitchover(
+    to: string,
+    from = 'pg-0/uid-1',
+    prepare: (c: FakeCluster) => void = () => undefined,
+  ) {
     const t = setup('pg-0');
+    prepare(t.cluster);
     t.cluster.record.data!.primary = 'pg-0';
     t.pg.snap = { ...t.pg.snap!, role: 'primary', streaming: false };
     await t.cycles(3);
@@ -463,6 +568,15 @@ describe('Agent', () => {
     expect(a['kpg.io/switchover-refused']).toContain('no standby confirmed');
     expect(t.files.stopRequested).toBe(false);
     expect(t.files.role).toBe('primary');
+  });
+
+  it('refuses a switchover to a member annotated nofailover, saying why', async () => {
+    const t = await askedForSwitchover('pg-2', undefined, (c) => c.noFailover.add('pg-2'));
+    await t.cycles(1);
+    expect(t.files.stopRequested).toBe(false);
+    expect(t.server.object?.metadata?.annotations?.['kpg.io/switchover-refused']).toContain(
+      'kpg.io/nofailover',
+    );
   });
 
   it('ignores a request meant for another incarnation, and refuses one naming itself', async () => {

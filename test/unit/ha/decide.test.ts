@@ -81,6 +81,22 @@ describe('decide: takeover by a standby', () => {
     expect(decide(seen({ local: never }), NOW).reason).toContain('has not streamed');
   });
 
+  it('a standby that stopped streaming long ago may take over when the lease says the primary is down', () => {
+    const stale = standby({ streaming: false, lastStreamingMs: NOW - 300_000 });
+    expect(decide(seen({ local: stale }), NOW).kind).toBe('refuse');
+    const down = decide(seen({ local: stale }, { [LeaseAnnotation.primaryDown]: 'true' }), NOW);
+    expect(down).toMatchObject({ kind: 'acquire', as: 'takeover' });
+    // The lag to the LSN it last published still bounds the loss.
+    const behind = standby({
+      streaming: false,
+      lastStreamingMs: NOW - 300_000,
+      flushLsn: 0x1000000n,
+    });
+    expect(
+      decide(seen({ local: behind }, { [LeaseAnnotation.primaryDown]: 'true' }), NOW).kind,
+    ).toBe('refuse');
+  });
+
   it('refuses when WAL replay is paused', () => {
     const a = decide(seen({ local: standby({ replayPaused: true }) }), NOW);
     expect(a).toMatchObject({
@@ -182,6 +198,15 @@ describe('decide: takeover by a standby', () => {
     expect(silent).toMatchObject({
       kind: 'refuse',
       reason: expect.stringContaining('pg-2 does not answer'),
+    });
+  });
+
+  it('never takes over when its pod is annotated kpg.io/nofailover, even as the most advanced', () => {
+    expect(
+      decide(seen({ noFailover: true, peers: [peer('pg-2', 0x2000000n)] }), NOW),
+    ).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('kpg.io/nofailover'),
     });
   });
 
@@ -427,6 +452,121 @@ describe('lagProblem, as kpg failover could word it', () => {
       lagProblem(0x3000000n, 0x2000000n, 1024n, { what: 'the old primary', limit: '--max-lag' }),
     ).toBe(
       'it is 16.0 MiB (16777216 bytes) behind the old primary (0/2000000 vs 0/3000000), more than --max-lag 1024 bytes',
+    );
+  });
+});
+
+describe('decide: paused (kpg pause)', () => {
+  const PAUSED = '2026-12-02T03:00:00.000Z';
+  const pausedRecord = { primary: 'pg-0', timeline: 1, paused: PAUSED };
+  const holder = identity('pg-0');
+  const mine = (over: Partial<Observed> = {}): Observed =>
+    seen(
+      {
+        self: holder,
+        local: primary({ flushLsn: 0x3000000n, lastPrimaryMs: NOW }),
+        labelled: 'primary',
+        record: pausedRecord,
+        holding: { renewDeadlineMs: NOW + 5000 },
+        ...over,
+      },
+      {},
+      500,
+    );
+
+  it('no standby takes an expired lease over, and says why', () => {
+    const a = decide(seen({ record: pausedRecord }), NOW);
+    expect(a).toMatchObject({
+      kind: 'wait',
+      reason: expect.stringContaining(`paused since ${PAUSED}`),
+    });
+    expect(a.reason).toContain('acquire');
+  });
+
+  it('a handover is still taken (a switchover, a pod deleted)', () => {
+    const o = seen({ record: pausedRecord }, { [LeaseAnnotation.handoverTo]: 'pg-1' }, 100);
+    if (o.lease.readable && o.lease.snapshot) {
+      delete o.lease.snapshot.holder;
+      o.lease.snapshot.handoverTo = 'pg-1';
+    }
+    expect(decide(o, NOW)).toMatchObject({ kind: 'acquire', as: 'handover' });
+  });
+
+  it('the holder neither steps down past its renew deadline nor gives up a postgres kept down', () => {
+    const late = decide(
+      mine({ holding: { renewDeadlineMs: NOW - 1 }, lease: { readable: false, error: 'x' } }),
+      NOW,
+    );
+    expect(late).toMatchObject({ kind: 'lead', step: 'none' });
+    expect(decide(mine({ holding: { renewDeadlineMs: NOW - 1 } }), NOW)).toMatchObject({
+      kind: 'lead',
+      step: 'none',
+    });
+    const down = mine({
+      local: { ...primary(), role: 'down', roleSinceMs: NOW - 60_000, lastPrimaryMs: NOW - 60_000 },
+    });
+    expect(decide(down, NOW)).toMatchObject({
+      kind: 'lead',
+      reason: expect.stringMatching(/paused since .*release, postgres has not answered/),
+    });
+  });
+
+  it('still steps down when another pod holds the lease', () => {
+    const o = mine();
+    if (o.lease.readable && o.lease.snapshot) o.lease.snapshot.holder = 'pg-2/uid-pg-2';
+    expect(decide(o, NOW).kind).toBe('step-down');
+  });
+
+  it('fences no primary without the lease', () => {
+    expect(decide(seen({ local: primary(), record: pausedRecord }, {}, 2000), NOW).kind).toBe(
+      'wait',
+    );
+    const unreadable = seen({
+      local: primary(),
+      record: pausedRecord,
+      lease: { readable: false, error: 'x' },
+    });
+    expect(decide(unreadable, NOW).kind).toBe('wait');
+  });
+});
+
+describe('decide: failsafe', () => {
+  it('a holder past its renewal but within a confirmed failsafe round leads on, saying so', () => {
+    const o = seen(
+      {
+        self: identity('pg-0'),
+        local: primary({ lastPrimaryMs: NOW }),
+        labelled: 'primary',
+        record: { primary: 'pg-0', timeline: 1 },
+        holding: { renewDeadlineMs: NOW + 4000, failsafeSentMs: NOW - 2000 },
+        lease: { readable: false, error: 'connect ECONNREFUSED' },
+      },
+      {},
+      500,
+    );
+    expect(decide(o, NOW)).toMatchObject({
+      kind: 'lead',
+      step: 'none',
+      reason: expect.stringContaining('every member confirmed this primary 2.0s ago (failsafe)'),
+    });
+  });
+
+  it('a standby that confirmed the holder waits out its promise, then races', () => {
+    const heard = { holder: 'pg-0/uid-pg-0', atMs: NOW - 3000 };
+    expect(decide(seen({ failsafe: heard }), NOW)).toMatchObject({
+      kind: 'wait',
+      reason: expect.stringContaining('no race for another 7.0s'),
+    });
+    expect(decide(seen({ failsafe: heard }), NOW + 7000).kind).toBe('acquire');
+    // Past the promise, the lag counts from the LSN the holder sent, newer than the lease's.
+    const far = { ...heard, lsn: 0x3000000n + 2n * 1024n * 1024n };
+    expect(decide(seen({ failsafe: far }), NOW + 7000)).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('behind the LSN the primary last published'),
+    });
+    // A yes to another holder promises nothing about this one.
+    expect(decide(seen({ failsafe: { ...heard, holder: 'pg-2/uid-pg-2' } }), NOW).kind).toBe(
+      'acquire',
     );
   });
 });

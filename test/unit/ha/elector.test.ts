@@ -43,6 +43,21 @@ describe('LeaseElector', () => {
     expect(e.holding).toBe(true);
   });
 
+  it('a holder whose postgres is down says so, keeping its last LSN; serving again clears it', async () => {
+    const server = new FakeLeaseServer();
+    const world = new World();
+    const { e } = elector(server, world, pg0);
+    await e.read();
+    await e.claim({ lsn: 0x1000000n, timeline: 1 });
+    await e.claim({ down: true });
+    const a = () => server.object?.metadata?.annotations ?? {};
+    expect(a()[LeaseAnnotation.primaryDown]).toBe('true');
+    expect(a()[LeaseAnnotation.lsn]).toBe('0/1000000');
+    expect(snapshotOf(server.object!).published).toMatchObject({ lsn: 0x1000000n, down: true });
+    await e.claim({ lsn: 0x1000200n, timeline: 1 });
+    expect(a()[LeaseAnnotation.primaryDown]).toBeUndefined();
+  });
+
   it('counts the renew deadline from when the renewal that landed was sent', async () => {
     const server = new FakeLeaseServer();
     const world = new World();
