@@ -24,6 +24,7 @@ import {
 import {
   allObjects,
   clusterNamespace,
+  redactSecrets,
   renderCluster,
   toJsonList,
   toYamlStream,
@@ -110,6 +111,10 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
       default: true,
     }),
     timeout: Flags.string({ summary: 'How long to wait, e.g. 90s, 10m.', default: '10m' }),
+    'show-secrets': Flags.boolean({
+      summary:
+        "With --dry-run=client: print the Secret's data (the generated passwords); by default it is printed without it.",
+    }),
     yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation (wizard).' }),
     output: Flags.string({
       char: 'o',
@@ -142,8 +147,11 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
         allObjects(renderCluster(c, { namespace, ...bundle })),
       );
       const json = (this.flags.output as string) === 'json';
-      this.out((json ? toJsonList(objects) : toYamlStream(objects)).trimEnd());
-      return { objects, dryRun, clusters: [] };
+      const shown = this.flags['show-secrets'] ? { objects, redacted: [] } : redactSecrets(objects);
+      this.out((json ? toJsonList(shown.objects) : toYamlStream(shown.objects)).trimEnd());
+      for (const r of shown.redacted)
+        this.err(`note: ${r} printed without its data (--show-secrets prints the passwords)`);
+      return { objects: shown.objects, dryRun, clusters: [] };
     }
 
     const kube = await kubeFromFlags(this.flags, this.terminal.env);

@@ -17,7 +17,7 @@ import type { KubeObject, RenderOptions, RenderResult } from './types.js';
 
 export type { KubeObject, ObjectMeta, RenderOptions, RenderResult, SecretValues } from './types.js';
 export { objectNames, ROLE_LABEL, RECORD_LABEL, CREATE_ONLY_ANNOTATION } from './labels.js';
-export { toYamlStream, toJsonList } from './output.js';
+export { redactSecrets, toYamlStream, toJsonList } from './output.js';
 export {
   AGENT_ANNOTATION,
   AGENT_IMAGE_ANNOTATION,

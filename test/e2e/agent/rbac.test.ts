@@ -18,10 +18,13 @@ interface Doc {
 }
 
 async function render(ns: string, name: string): Promise<Doc[]> {
-  const r = await kpg(['create', '-f', '-', '-n', ns, '--dry-run=client', '-o', 'yaml'], {
-    input: agentManifest({}, name),
-    timeoutMs: 60_000,
-  });
+  const r = await kpg(
+    ['create', '-f', '-', '-n', ns, '--dry-run=client', '--show-secrets', '-o', 'yaml'],
+    {
+      input: agentManifest({}, name),
+      timeoutMs: 60_000,
+    },
+  );
   if (r.code !== 0) throw new Error(`kpg create --dry-run failed: ${r.stderr}`);
   return parseAllDocuments(r.stdout)
     .map((d) => d.toJS() as Doc | null)

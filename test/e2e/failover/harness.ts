@@ -130,10 +130,13 @@ export async function sql(
 /** Creates the cluster and waits for one primary and streaming standbys. */
 export async function createCluster(prefix: string, opts: ClusterOptions = {}): Promise<string> {
   const ns = await createNamespace(prefix);
-  const r = await kpg(['create', '-f', '-', '-n', ns, '--dry-run=client', '-o', 'yaml'], {
-    timeoutMs: 60_000,
-    input: manifest(opts),
-  });
+  const r = await kpg(
+    ['create', '-f', '-', '-n', ns, '--dry-run=client', '--show-secrets', '-o', 'yaml'],
+    {
+      timeoutMs: 60_000,
+      input: manifest(opts),
+    },
+  );
   if (r.code !== 0) throw new Error(`kpg create --dry-run failed: ${r.stderr}`);
   await apply(ns, r.stdout);
   return ns;

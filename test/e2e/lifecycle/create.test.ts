@@ -238,8 +238,11 @@ describe('kpg create: refusals and convergence', () => {
       s.replace('replicas: 3', 'replicas: 2'),
     );
     const objs = JSON.parse(
-      (await kpg(['create', '-f', '-', '--dry-run=client', '-o', 'json'], { input: manifest }))
-        .stdout,
+      (
+        await kpg(['create', '-f', '-', '--dry-run=client', '--show-secrets', '-o', 'json'], {
+          input: manifest,
+        })
+      ).stdout,
     ) as {
       items: { kind: string; metadata: { name: string } }[];
     };

@@ -57,7 +57,9 @@ describe('kpg create --dry-run=client', () => {
   it('-o yaml prints a YAML stream with every kind, record before the StatefulSet', async () => {
     const r = await create(['-f', file, '--dry-run=client', '-o', 'yaml']);
     expect(r.exit).toBe(0);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(
+      'note: Secret/ha-postgres-auth printed without its data (--show-secrets prints the passwords)\n',
+    );
     const docs = parseAllDocuments(r.stdout).map(
       (d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string } },
     );
@@ -76,6 +78,33 @@ describe('kpg create --dry-run=client', () => {
       'PodDisruptionBudget/ha-postgres',
     ]);
     expect(docs.every((d) => d.metadata.namespace === 'demo')).toBe(true);
+  });
+
+  it('prints the Secret without its generated passwords unless --show-secrets', async () => {
+    const secretOf = (out: string) =>
+      (
+        JSON.parse(out) as {
+          items: {
+            kind: string;
+            data?: Record<string, string>;
+            metadata: { annotations?: Record<string, string> };
+          }[];
+        }
+      ).items.find((i) => i.kind === 'Secret');
+    const hidden = secretOf((await create(['-f', file, '--dry-run=client', '-o', 'json'])).stdout);
+    expect(hidden?.data).toBeUndefined();
+    expect(hidden?.metadata.annotations?.['kpg.io/redacted']).toContain('--show-secrets');
+    const shown = await create(['-f', file, '--dry-run=client', '--show-secrets', '-o', 'json']);
+    expect(shown.stderr).toBe('');
+    const data = secretOf(shown.stdout)?.data ?? {};
+    const password = Buffer.from(data.POSTGRES_PASSWORD ?? '', 'base64').toString();
+    expect(password.length).toBeGreaterThanOrEqual(16);
+    const yaml = (await create(['-f', file, '--dry-run=client', '-o', 'yaml'])).stdout;
+    const secret = parseAllDocuments(yaml)
+      .map((d) => d.toJS() as { kind: string; data?: unknown; stringData?: unknown })
+      .find((d) => d.kind === 'Secret');
+    expect(secret).toBeDefined();
+    expect(secret?.data ?? secret?.stringData).toBeUndefined();
   });
 
   it('-o json prints a v1 List', async () => {
