@@ -25,14 +25,9 @@ export function redactSecrets(objects: KubeObject[]): {
   const redacted: string[] = [];
   const out = objects.map((o) => {
     if (o.kind !== 'Secret') return o;
-    const {
-      data: _data,
-      stringData: _stringData,
-      ...rest
-    } = o as KubeObject & {
-      data?: unknown;
-      stringData?: unknown;
-    };
+    const rest: Record<string, unknown> = { ...o };
+    delete rest.data;
+    delete rest.stringData;
     redacted.push(`Secret/${o.metadata.name}`);
     return {
       ...rest,
