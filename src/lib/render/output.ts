@@ -25,7 +25,7 @@ export function redactSecrets(objects: KubeObject[]): {
   const redacted: string[] = [];
   const out = objects.map((o) => {
     if (o.kind !== 'Secret') return o;
-    const rest: Record<string, unknown> = { ...o };
+    const rest: KubeObject & { data?: unknown; stringData?: unknown } = { ...o };
     delete rest.data;
     delete rest.stringData;
     redacted.push(`Secret/${o.metadata.name}`);
