@@ -92,9 +92,12 @@ describe('kpg failover: one at a time', () => {
     })();
     try {
       const r = await kpg(['failover', CLUSTER, '-n', ns!, '--yes']);
-      expect(r.code, r.stdout + r.stderr).toBe(6);
+      expect(r.code, `${r.ms} ms: ${r.stdout}${r.stderr}`).toBe(6);
       expect(r.stderr).toMatch(/held by kpg@elsewhere/);
-      expect(r.ms).toBeLessThan(15_000);
+      // Exit 6, not a takeover, is the point; the bound only says it did not
+      // sit out a whole lease duration after its first renewal seen (a kpg
+      // started on a machine busy with other files takes seconds to look).
+      expect(r.ms, r.stderr).toBeLessThan(30_000);
       expect((await pods(ns!)).filter((p) => p.role === 'primary').map((p) => p.name)).toEqual([
         before,
       ]);
