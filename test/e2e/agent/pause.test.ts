@@ -70,7 +70,7 @@ describe('in-pod agent: kpg pause / resume, and a member annotated nofailover', 
     const resumed = await kpg(['resume', CLUSTER, '-n', s.ns]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('resumed');
-    const next = await waitNewPrimary(s.ns, s.primary, 30_000);
+    const next = await waitNewPrimary(s.ns, s.primary, 60_000);
     const afterResumeMs = Date.now() - resumedAt;
     const kills = await keeper.stop();
     keeper = undefined;

@@ -30,9 +30,10 @@ describe('in-pod agent: synchronous mode without a standby to acknowledge', () =
     const s = await startCluster('agent-syncblock', (n) => (ns = n), { sync: true });
     const standbys = await standbysOf(s.ns, s.primary);
     expect(standbys).toHaveLength(2);
-    const t0 = Date.now();
     for (const p of standbys) freezePod(s.ns, p);
     frozen = standbys;
+    // From when both are frozen: freezing scans /proc, seconds on a busy machine.
+    const t0 = Date.now();
     await sleep(FROZEN_MS);
     const thawAt = Date.now();
     // A commit a standby confirmed just before the freeze may still come back within a moment.
