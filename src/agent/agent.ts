@@ -235,6 +235,7 @@ export class Agent {
       pod: this.d.config.self.pod,
       confirmed: confirmsCheckpoint(local, cp),
       ...(heldLsn(local) !== undefined ? { replayLsn: formatLsn(heldLsn(local) ?? 0n) } : {}),
+      ...(this.d.files.shuttingDown() ? { stopping: true } : {}),
     };
   }
 

@@ -30,6 +30,8 @@ export interface CheckpointAnswer {
   pod: string;
   confirmed: boolean;
   replayLsn?: string;
+  /** This peer's own pod is stopping. */
+  stopping?: boolean;
 }
 
 export interface PeerHandlers {
@@ -121,7 +123,7 @@ export interface PeerClient {
     pod: string,
     ip: string | undefined,
     cp: ShutdownCheckpoint,
-  ): Promise<{ pod: string; confirmed: boolean; replayLsn?: Lsn }>;
+  ): Promise<{ pod: string; confirmed: boolean; replayLsn?: Lsn; stopping?: boolean }>;
   failsafe(
     pod: string,
     ip: string | undefined,
@@ -165,6 +167,7 @@ export function peerClient(port: number, timeoutMs: number): PeerClient {
           pod,
           confirmed: a.confirmed === true,
           ...(replay !== undefined ? { replayLsn: replay } : {}),
+          ...(a.stopping === true ? { stopping: true } : {}),
         };
       } catch {
         return { pod, confirmed: false };

@@ -43,6 +43,8 @@ export interface Confirmation {
   pod: string;
   confirmed: boolean;
   replayLsn?: Lsn;
+  /** The peer answered, and its own pod is stopping too. */
+  stopping?: boolean;
 }
 
 export interface HandoverInput {
@@ -71,6 +73,14 @@ export function decideHandover(h: HandoverInput, now: number): HandoverDecision 
       kind: 'release',
       to: to.pod,
       reason: `${to.pod} replayed the shutdown checkpoint ${formatLsn(h.checkpoint.lsn)}: handing the lease over`,
+    };
+  }
+  // The whole cluster is going (kpg delete, a scale to zero): nobody is left to take over.
+  const asked = h.confirmations;
+  if (h.checkpoint && asked.length > 0 && asked.every((c) => c.stopping === true)) {
+    return {
+      kind: 'keep',
+      reason: `every standby is stopping too (${asked.map((c) => c.pod).join(', ')}): nobody to hand the lease to`,
     };
   }
   if (waited >= h.timeoutMs) {

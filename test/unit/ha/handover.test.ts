@@ -48,6 +48,33 @@ describe('decideHandover', () => {
     const none = { ...base, checkpoint: cp, confirmations: [{ pod: 'pg-1', confirmed: false }] };
     expect(decideHandover(none, 1000)).toMatchObject({ kind: 'wait' });
   });
+  it('keeps the lease at once when every standby answers that it is stopping too (the whole cluster goes)', () => {
+    const all = {
+      ...base,
+      checkpoint: cp,
+      confirmations: [
+        { pod: 'pg-1', confirmed: false, stopping: true },
+        { pod: 'pg-2', confirmed: false, stopping: true },
+      ],
+    };
+    expect(decideHandover(all, 500)).toMatchObject({
+      kind: 'keep',
+      reason: expect.stringContaining('every standby is stopping too (pg-1, pg-2)'),
+    });
+    // One that did not answer may be back: it is waited for, as before.
+    const some = {
+      ...all,
+      confirmations: [all.confirmations[0]!, { pod: 'pg-2', confirmed: false }],
+    };
+    expect(decideHandover(some, 500).kind).toBe('wait');
+    // A stopping standby that confirmed is still handed the lease (it may outlive the primary).
+    const confirmed = {
+      ...all,
+      confirmations: [{ pod: 'pg-1', confirmed: true, stopping: true, replayLsn: 0x30000a0n }],
+    };
+    expect(decideHandover(confirmed, 500)).toMatchObject({ kind: 'release', to: 'pg-1' });
+  });
+
   it('keeps the lease when nobody confirms in time', () => {
     const none = { ...base, checkpoint: cp, confirmations: [{ pod: 'pg-1', confirmed: false }] };
     const d = decideHandover(none, 10_000);

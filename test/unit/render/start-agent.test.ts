@@ -263,6 +263,18 @@ describe('agent-start.sh: postgres beside the watchdog', () => {
     expect(p.read('shutdown-checkpoint')).toBe('0/3000028 2\n');
   });
 
+  it("prestop-checkpoint never removes the checkpoint the container's script wrote", async () => {
+    const p = pod('primary');
+    writeFileSync(p.file('shutdown-checkpoint'), '0/3000028 2\n');
+    // pg_controldata cannot say (the hook raced the container's exit): the file stays.
+    const r = await bash(`bash ${join(scripts, 'agent-start.sh')} prestop-checkpoint`, {
+      ...p.env,
+      FAKE_PG_STATE: 'in production',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(p.read('shutdown-checkpoint')).toBe('0/3000028 2\n');
+  });
+
   it('writes no checkpoint after an unclean stop, and none for a standby', async () => {
     const p = pod('primary');
     writeFileSync(p.file('deadline'), '200.000');

@@ -29,8 +29,10 @@ KPG_ROLE_POLL=${KPG_ROLE_POLL:-0.2}
 KPG_SOCKET_DIR=${KPG_SOCKET_DIR:-/var/run/postgresql}
 
 # write_whole PATH TEXT: replaced in one rename, so the agent never reads half a file.
+# Two writers may race (the container's script and the preStop hook both
+# write the shutdown checkpoint): each through its own temporary file.
 write_whole() {
-  printf '%s\n' "$2" >"$1.tmp" && mv -f "$1.tmp" "$1"
+  printf '%s\n' "$2" >"$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"
 }
 # start.sh's, made whole-file: the agent reads $KPG_STATE (its start-state).
 set_state() { write_whole "$KPG_STATE" "$1"; }
@@ -290,9 +292,10 @@ agent_start() {
 # The preStop hook's second half (after its fast shutdown): the checkpoint
 # for the agent's handover, written from the hook, a process the pod's
 # SIGTERM that follows does not reach (the container's own script may be
-# cut short by it).
+# cut short by it). It never removes one first: the container's script may
+# have written it already, and the hook is killed when the container exits
+# (a removal then left none at all, and no handover: seen in e2e).
 prestop_checkpoint() {
-  rm -f "$KPG_HA_DIR/shutdown-checkpoint"
   write_shutdown_checkpoint
 }
 
