@@ -276,9 +276,7 @@ export class Agent {
 
   /** When the newest renewal that landed (or failsafe round all members confirmed) was sent. */
   private holdingSentMs(): number | undefined {
-    const renewed = this.d.elector.lastRenewalSentMs;
-    if (renewed === undefined) return undefined;
-    return Math.max(renewed, this.failsafe.confirmedSentMs ?? renewed);
+    return this.failsafe.deadlineFrom(this.d.elector.lastRenewalSentMs);
   }
 
   private async observe(): Promise<Observed> {
@@ -288,12 +286,6 @@ export class Agent {
       this.d.pg.snapshot(),
       this.holderChores(),
     ]);
-    const renewed = this.d.elector.lastRenewalSentMs;
-    const confirmed = this.failsafe.confirmedSentMs;
-    // Not holding, or renewing again: a failsafe round before counts for nothing.
-    if (confirmed !== undefined && (renewed === undefined || renewed >= confirmed)) {
-      this.failsafe.forget();
-    }
     this.recordObject = record;
     const now = this.d.clock.now();
     const seen = observeLocal(

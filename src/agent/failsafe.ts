@@ -37,8 +37,21 @@ export class Failsafe {
     return this.confirmedSent;
   }
 
-  /** A term ended (or the API answers again): rounds before it count for nothing. */
-  forget(): void {
+  /**
+   * What the holder's renew and fence deadlines count from: its newest
+   * landed renewal, or a later round every member confirmed. A renewal that
+   * lands again (or the end of the term) makes earlier rounds count for nothing.
+   */
+  deadlineFrom(renewedMs: number | undefined): number | undefined {
+    const confirmed = this.confirmedSent;
+    if (confirmed !== undefined && (renewedMs === undefined || renewedMs >= confirmed)) {
+      this.forget();
+    }
+    if (renewedMs === undefined) return undefined;
+    return Math.max(renewedMs, this.confirmedSent ?? renewedMs);
+  }
+
+  private forget(): void {
     this.confirmedSent = undefined;
     if (this.lastOutcome !== undefined) this.d.log('failsafe: over (the lease renews again)');
     this.lastOutcome = undefined;
