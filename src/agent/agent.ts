@@ -14,6 +14,7 @@ import { failsafePromise, type FailsafeAnswer, type FailsafeRequest } from '../l
 import { fenceDeadlineMs } from '../lib/ha/fence.js';
 import { confirmsCheckpoint, heldLsn } from '../lib/ha/handover.js';
 import { holderOf, podOfHolder } from '../lib/ha/identity.js';
+import { recloneReason } from '../lib/ha/slots.js';
 import { leadGate, startGate } from '../lib/ha/start-gate.js';
 import type { Published } from '../lib/ha/lease-record.js';
 import type {
@@ -37,6 +38,7 @@ import {
 import { observeLocal, type LocalMemory } from './local.js';
 import type { PeerClient, PeerReport } from './peers.js';
 import type { Postgres } from './postgres.js';
+import { SlotKeeper } from './slot-keeper.js';
 import { bootstrappedAs, namingPrimary, recordView, recordWith, withTimeline } from './record.js';
 
 export interface AgentDeps {
@@ -77,6 +79,11 @@ function stoppingPod(a: Action): Action {
 /** A landed renewal younger than this spares the next lead step its own (a takeover's quick steps). */
 const RENEWED_RECENTLY_MS = 500;
 
+const STANDBY_REPAIRS = [
+  { stop: 'rewind', event: 'Rewinding', onceInMs: 60_000, reason: divergedStandby },
+  { stop: 'reclone', event: 'Recloning', onceInMs: 300_000, reason: recloneReason },
+] as const;
+
 /** Paused: how far ahead the watchdog's deadline is kept (what a dead agent's postgres still runs). */
 export const PAUSED_FENCE_MS = 24 * 3600_000;
 
@@ -105,10 +112,12 @@ export class Agent {
   private podsReadFor: Handover | undefined;
   private podsReadMs = Number.NEGATIVE_INFINITY;
   private refused = new Set<string>();
-  private rewindAskedMs: number | undefined;
+  private repairAskedMs: Partial<Record<'rewind' | 'reclone', number>> = {};
   private readonly failsafe: Failsafe;
   /** A claim of a free lease is in flight: no failsafe promise may be given meanwhile. */
   private acquiring = false;
+  private readonly slots: SlotKeeper;
+  private slotCycles = 0;
 
   constructor(private readonly d: AgentDeps) {
     this.failsafe = new Failsafe({
@@ -116,6 +125,13 @@ export class Agent {
       peers: d.peers,
       self: holderOf(d.config.self),
       log: d.log,
+    });
+    this.slots = new SlotKeeper({
+      pg: d.pg,
+      self: d.config.self.pod,
+      log: d.log,
+      // From 13 postgres bounds a slot itself (max_slot_wal_keep_size).
+      ...(d.config.pg.major < 1300 ? { keeperLimitBytes: d.config.slotWalKeepBytes } : {}),
     });
     this.policy = {
       timing: d.config.timing,
@@ -145,7 +161,21 @@ export class Agent {
       action = await this.round();
       if (!action || !this.goesOn(action)) break;
     }
+    await this.keepSlots();
     return action;
+  }
+
+  /** Every cycle on the holder (a new member's slot before it streams), now and then on a standby. */
+  private async keepSlots(): Promise<void> {
+    if (this.handingOver() || this.pods.length === 0) return;
+    const role = this.local.role;
+    const primary = role === 'primary' && this.d.elector.holding;
+    if (!primary && (role !== 'standby' || this.slotCycles++ % 10 !== 0)) return;
+    await this.slots.keep(
+      primary ? 'primary' : 'standby',
+      this.pods.map((p) => p.name),
+      this.local.flushLsn,
+    );
   }
 
   private goesOn(a: Action): boolean {
@@ -183,7 +213,7 @@ export class Agent {
     this.note(action, o);
     await this.act(action, o);
     await this.labelStandby(action, o);
-    await this.rewindIfDiverged(action, o);
+    await this.repairStandby(action, o);
     const gate = startGate(action, o);
     const leading = gate === 'primary' || gate === 'bootstrap';
     if (gate !== undefined && !(leading && !this.d.elector.holding)) this.d.files.writeRole(gate);
@@ -221,6 +251,9 @@ export class Agent {
       eligible: this.eligibility === undefined,
       ...(this.eligibility ? { reason: this.eligibility } : {}),
       holder: this.d.elector.holding,
+      ...(this.d.elector.holding && this.slots.mustReclone().length > 0
+        ? { reclone: this.slots.mustReclone() }
+        : {}),
       ...(this.last
         ? { decision: { kind: this.last.action.kind, reason: this.last.action.reason } }
         : {}),
@@ -574,18 +607,26 @@ export class Agent {
     );
   }
 
-  /** A standby stuck before the new timeline is stopped, so that its start script rewinds it. */
-  private async rewindIfDiverged(a: Action, o: Observed): Promise<void> {
-    if (a.kind !== 'follow') return;
+  /**
+   * A standby that cannot go on as it is gets its postgres stopped, so that
+   * its start script repairs it as it starts over: `rewind` when it is stuck
+   * before the new timeline, `reclone` when the primary gave up its WAL.
+   * Once per stop: a repair takes a while (a base backup much longer).
+   */
+  private async repairStandby(a: Action, o: Observed): Promise<void> {
+    if (a.kind !== 'follow' || this.d.files.shuttingDown()) return;
     const now = this.d.clock.now();
-    // Once per stop: the start script removes the request as it starts over.
-    if (this.rewindAskedMs !== undefined && now - this.rewindAskedMs < 60_000) return;
-    const why = divergedStandby(o, now);
-    if (!why) return;
-    this.rewindAskedMs = now;
-    this.d.log(`rewind: ${why}`);
-    this.d.files.requestStop(true, 'rewind');
-    await this.emit({ reason: 'Rewinding', type: 'Warning', message: why });
+    for (const r of STANDBY_REPAIRS) {
+      const asked = this.repairAskedMs[r.stop];
+      if (asked !== undefined && now - asked < r.onceInMs) continue;
+      const why = r.reason(o, now);
+      if (!why) continue;
+      this.repairAskedMs[r.stop] = now;
+      this.d.log(`${r.stop}: ${why}`);
+      this.d.files.requestStop(true, r.stop);
+      await this.emit({ reason: r.event, type: 'Warning', message: why });
+      return;
+    }
   }
 
   /** A standby that follows labels its own pod replica (the NAME-replicas Service selects it). */

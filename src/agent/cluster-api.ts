@@ -36,7 +36,13 @@ export interface ClusterApi {
 
 export interface AgentEvent {
   reason:
-    'PromotedToPrimary' | 'Fenced' | 'FailoverRefused' | 'HandedOver' | 'SteppedDown' | 'Rewinding';
+    | 'PromotedToPrimary'
+    | 'Fenced'
+    | 'FailoverRefused'
+    | 'HandedOver'
+    | 'SteppedDown'
+    | 'Rewinding'
+    | 'Recloning';
   message: string;
   type?: 'Normal' | 'Warning';
 }

@@ -27,6 +27,8 @@ export interface AgentConfig {
   maximumLagBytes: bigint;
   synchronous: boolean;
   handoverTimeoutMs: number;
+  /** Below 13 the agent itself gives up a slot further behind than this (max_slot_wal_keep_size's bytes). */
+  slotWalKeepBytes: bigint;
   api: { host: string; port: number; serviceAccountDir: string; timeoutMs: number };
 }
 
@@ -120,6 +122,7 @@ export function parseConfig(env: Env): AgentConfig {
     maximumLagBytes: /^\d+$/.test(lag) ? BigInt(lag) : 0n,
     synchronous: mode === 'synchronous',
     handoverTimeoutMs: int('KPG_HANDOVER_TIMEOUT_SECONDS', 10, 1) * 1000,
+    slotWalKeepBytes: BigInt(int('KPG_SLOT_WAL_KEEP_MB', 1024, 1)) * 1024n * 1024n,
     api: {
       host: need('KUBERNETES_SERVICE_HOST'),
       port: int('KUBERNETES_SERVICE_PORT', 443, 1),

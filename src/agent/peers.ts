@@ -24,6 +24,8 @@ export interface PeerReport {
   reason?: string;
   holder: boolean;
   decision?: { kind: string; reason: string };
+  /** The holder only: members whose slot lost the WAL they need. */
+  reclone?: string[];
 }
 
 export interface CheckpointAnswer {
@@ -198,5 +200,9 @@ export function peerStateOf(pod: string, r: PeerReport): PeerState {
     ...(r.timeline !== undefined ? { timeline: r.timeline } : {}),
     ...(flush !== undefined ? { flushLsn: flush } : {}),
     eligible: r.eligible === true,
+    ...(r.holder === true ? { holder: true } : {}),
+    ...(Array.isArray(r.reclone)
+      ? { reclone: r.reclone.filter((x) => typeof x === 'string') }
+      : {}),
   };
 }

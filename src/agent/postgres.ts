@@ -6,6 +6,8 @@
 import pg from 'pg';
 import { parseLsn } from '../lib/failover/lsn.js';
 import type { Lsn } from '../lib/failover/lsn.js';
+import type { SlotPlan, SlotRow } from '../lib/ha/slots.js';
+import { SLOT_PREFIX } from '../lib/ha/slots.js';
 import type { AgentConfig } from './config.js';
 
 export interface PgSnapshot {
@@ -30,7 +32,35 @@ export interface Postgres {
   snapshot(): Promise<PgSnapshot | undefined>;
   /** pg_promote() from 12 (the trigger file when it refuses connections: warm), the trigger file below. */
   promote(): Promise<void>;
+  /** This server's kpg_* physical slots; undefined when it does not answer. */
+  slots(): Promise<SlotRow[] | undefined>;
+  /** Drops, then creates; what failed, or undefined. */
+  changeSlots(plan: Pick<SlotPlan, 'create' | 'drop'>): Promise<string | undefined>;
   close(): Promise<void>;
+}
+
+/** wal_status exists from 13; restart_lsn is NULL for an unreserved or invalidated slot. */
+export function slotsQuery(pgNum: number): string {
+  return `SELECT slot_name, active, restart_lsn::text AS restart_lsn,
+  ${pgNum >= 1300 ? 'wal_status' : 'NULL::text AS wal_status'}
+  FROM pg_replication_slots WHERE slot_type = 'physical' AND slot_name LIKE '${SLOT_PREFIX.replace('_', '\\_')}%'`;
+}
+
+interface SlotQueryRow {
+  slot_name: string;
+  active: boolean;
+  restart_lsn: string | null;
+  wal_status: string | null;
+}
+
+export function slotOfRow(r: SlotQueryRow): SlotRow {
+  const restart = parseLsn(r.restart_lsn);
+  return {
+    name: r.slot_name,
+    active: r.active,
+    ...(restart !== undefined ? { restartLsn: restart } : {}),
+    ...(r.wal_status ? { walStatus: r.wal_status } : {}),
+  };
 }
 
 /** The one query, by version: 9.6 names WAL functions "xlog"; 10 renamed them. */
@@ -152,6 +182,28 @@ export function localPostgres(
       }
       // Wait up to the query timeout: the next cycles see the outcome anyway.
       await c.query('SELECT pg_promote(true, $1)', [Math.max(1, Math.floor(cfg.timeoutMs / 1000))]);
+    },
+    slots: async () => {
+      try {
+        const c = await connect();
+        const res = await c.query<SlotQueryRow>(slotsQuery(cfg.major));
+        return res.rows.map(slotOfRow);
+      } catch {
+        drop();
+        return undefined;
+      }
+    },
+    changeSlots: async (plan) => {
+      try {
+        const c = await connect();
+        for (const name of plan.drop) await c.query('SELECT pg_drop_replication_slot($1)', [name]);
+        for (const { name, reserve } of plan.create)
+          await c.query('SELECT pg_create_physical_replication_slot($1, $2)', [name, reserve]);
+        return undefined;
+      } catch (err) {
+        drop();
+        return (err as Error).message;
+      }
     },
     close: async () => drop(),
   };

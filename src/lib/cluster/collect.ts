@@ -375,6 +375,7 @@ export async function collectStatus(
           primary,
           ...(view.currentLsn ? { currentLsn: view.currentLsn } : {}),
           standbys: view.rows,
+          ...(view.slots ? { slots: view.slots } : {}),
         };
       applyLag(instances, view, primary);
     } else {

@@ -166,6 +166,22 @@ function replicationSection(s: ClusterStatus): string {
   )}`;
 }
 
+/** The primary's slots: how much WAL each keeps back, and whether it was lost (its standby re-clones). */
+function slotsSection(s: ClusterStatus): string | undefined {
+  const r = s.replication;
+  if (!r?.slots?.length) return undefined;
+  const rows = r.slots.map((x) => [
+    x.name,
+    x.active ? 'yes' : 'no',
+    x.restartLsn ?? '-',
+    formatBytes(x.retainedBytes),
+    x.walStatus ?? '-',
+  ]);
+  return `Slots (on ${r.primary}):\n${indent(
+    formatTable(['SLOT', 'ACTIVE', 'RESTART LSN', 'RETAINED', 'WAL STATUS'], rows),
+  )}`;
+}
+
 function servicesSection(s: ClusterStatus): string {
   if (s.services.length === 0) return 'Services:\n  <none>';
   const blocks = s.services.map((v) => {
@@ -296,6 +312,7 @@ export function describeText(s: ClusterStatus, o: FormatOptions): string {
     stsSection(s, o),
     instancesSection(s, o),
     replicationSection(s),
+    slotsSection(s),
     servicesSection(s),
     secretSection(s),
     agentsSection(s, o),

@@ -5,7 +5,7 @@
  */
 import type { AgentsStatus } from './agents.js';
 import type { HistoryEntry, PendingOperation } from './record.js';
-import type { ControlData, InstanceInfo, ReplicationRow } from '../postgres/index.js';
+import type { ControlData, InstanceInfo, ReplicationRow, SlotInfo } from '../postgres/index.js';
 
 export type Health = 'healthy' | 'degraded' | 'down';
 
@@ -73,6 +73,8 @@ export interface ReplicationStatus {
   primary: string;
   currentLsn?: string;
   standbys: ReplicationRow[];
+  /** The primary's physical replication slots. */
+  slots?: SlotInfo[];
 }
 
 export interface EndpointStatus {

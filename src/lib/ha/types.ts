@@ -61,6 +61,10 @@ export interface PeerState {
   flushLsn?: Lsn;
   /** The peer judged itself a candidate (its own rules, on its own view). */
   eligible?: boolean;
+  /** The peer holds the lease. */
+  holder?: boolean;
+  /** The holder's word: these members' slots lost the WAL they need (they must re-clone). */
+  reclone?: string[];
 }
 
 /** The record ConfigMap NAME-kpg, the parts the agent reads. */

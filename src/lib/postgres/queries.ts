@@ -90,10 +90,48 @@ export interface ReplicationRow {
   syncState?: string;
 }
 
+/** A physical replication slot on the primary (the agents keep kpg_<pod> for each member). */
+export interface SlotInfo {
+  name: string;
+  active: boolean;
+  restartLsn?: string;
+  /** WAL the slot holds back: the primary's current LSN minus restart_lsn. */
+  retainedBytes?: number;
+  /** 13 and later: reserved, extended, unreserved, lost. */
+  walStatus?: string;
+}
+
 export interface ReplicationView {
   /** The primary's current WAL LSN when asked. */
   currentLsn?: string;
   rows: ReplicationRow[];
+  slots?: SlotInfo[];
+}
+
+/** Marks slot rows among pg_stat_replication's in one psql call. */
+const SLOT_ROW = 'kpg-slot';
+
+export function slotsSql(major: string): string {
+  const n = majorNum(major);
+  const cur = n < 1000 ? 'pg_current_xlog_location()' : 'pg_current_wal_lsn()';
+  const diff = n < 1000 ? 'pg_xlog_location_diff' : 'pg_wal_lsn_diff';
+  return (
+    `select '${SLOT_ROW}', slot_name, active, restart_lsn, ${diff}(${cur}, restart_lsn), ` +
+    `${n >= 1300 ? 'wal_status' : 'null'} from pg_replication_slots where slot_type = 'physical' order by slot_name`
+  );
+}
+
+function slotOf(r: string[]): SlotInfo {
+  const slot: SlotInfo = { name: r[1] ?? '', active: pgBool(r[2]) === true };
+  const restart = pgText(r[3]);
+  const retained = pgNumber(r[4]);
+  const status = pgText(r[5]);
+  return {
+    ...slot,
+    ...(restart !== undefined ? { restartLsn: restart } : {}),
+    ...(retained !== undefined ? { retainedBytes: retained } : {}),
+    ...(status !== undefined ? { walStatus: status } : {}),
+  };
 }
 
 export function replicationSql(major: string): string {
@@ -109,8 +147,13 @@ export function replicationSql(major: string): string {
 }
 
 export function parseReplication(rows: string[][]): ReplicationView {
-  const view: ReplicationView = { rows: [] };
+  const slots: SlotInfo[] = [];
+  const view: ReplicationView = { rows: [], slots };
   for (const r of rows) {
+    if (r[0] === SLOT_ROW && r.length === 6) {
+      slots.push(slotOf(r));
+      continue;
+    }
     if (r.length < 12) continue;
     const row: ReplicationRow = { standby: r[0] ?? '', state: r[2] ?? '' };
     const opt: [keyof ReplicationRow, string | number | undefined][] = [
@@ -147,7 +190,7 @@ export async function queryReplication(
   major: string,
   opts?: SqlOptions,
 ): Promise<ReplicationView> {
-  return parseReplication(await runSql(kube, at, [replicationSql(major)], opts));
+  return parseReplication(await runSql(kube, at, [replicationSql(major), slotsSql(major)], opts));
 }
 
 /** The write probe: not in recovery, and a transaction id can be assigned. */

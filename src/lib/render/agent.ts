@@ -12,6 +12,8 @@ import type { PostgresCluster } from '../manifest/types.js';
 import { baseLabels, objectNames } from './labels.js';
 import { Paths } from './paths.js';
 import { SecretKeys, authSecretName } from './secret.js';
+import { slotWalKeepMb } from './slots.js';
+import { versionTraits } from './version.js';
 import type { KubeObject } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -202,6 +204,10 @@ function agentEnv(c: PostgresCluster): Obj[] {
     },
     { name: 'KPG_TRIGGER_FILE', value: agentTriggerFile },
     { name: 'KPG_AGENT_PORT', value: String(AGENT_PORT) },
+    // postgres bounds its slots from 13 (max_slot_wal_keep_size); before, the agent does.
+    ...(versionTraits(c.major).walKeepSize
+      ? []
+      : [{ name: 'KPG_SLOT_WAL_KEEP_MB', value: String(slotWalKeepMb(c)) }]),
   ];
 }
 

@@ -3,12 +3,15 @@ import { baseLabels, objectNames } from './labels.js';
 import { Paths, PG_PORT } from './paths.js';
 import { agentEnabled } from './agent.js';
 import { AGENT_SCRIPTS, SCRIPTS } from './scripts.js';
+import { slotWalKeepMb } from './slots.js';
 import type { KubeObject } from './types.js';
 import { versionTraits } from './version.js';
 
 /** WAL kept for standbys that fall behind: KubeDB's 32 segments of 16 MB. */
 const WAL_KEEP_SEGMENTS = 32;
 const WAL_KEEP_SIZE = '512MB';
+/** Also in start.sh's primary_conninfo: the standby's side of the same connection. */
+export const TCP_USER_TIMEOUT_MS = 10_000;
 
 /** WAL senders: one per standby plus two per concurrent base backup (-X stream), with headroom. */
 export function walSenders(replicas: number): number {
@@ -50,6 +53,18 @@ export function postgresqlConf(c: PostgresCluster): string {
     v.walKeepSize
       ? `wal_keep_size = ${q(WAL_KEEP_SIZE)}`
       : `wal_keep_segments = ${WAL_KEEP_SEGMENTS}`,
+    ...(v.walKeepSize
+      ? [`max_slot_wal_keep_size = '${slotWalKeepMb(c)}MB'  # a standby further behind re-clones`]
+      : []),
+    // A peer gone without a word (its node lost, cut off) keeps the
+    // connection, and a walsender its slot, until TCP gives up: minutes by
+    // default, while the slot holds WAL beyond max_slot_wal_keep_size (seen
+    // in e2e: the checkpointer waited on a walsender stuck sending to a cut-off standby).
+    ...(v.tcpUserTimeout
+      ? [
+          `tcp_user_timeout = ${TCP_USER_TIMEOUT_MS}  # ms: a peer that acknowledges nothing this long is gone`,
+        ]
+      : []),
     `wal_log_hints = on  # pg_rewind needs it to turn a failed primary into a standby`,
     `hot_standby = ${c.standbyMode === 'hot' ? 'on' : 'off'}  # standbyMode: ${c.standbyMode}`,
     ...syncLines(c, v.scram),

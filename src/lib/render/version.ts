@@ -27,6 +27,8 @@ export function versionTraits(major: PgMajor) {
     recoveryConf: n < 1200,
     /** promote_trigger_file exists in 12–15 (before: trigger_file in recovery.conf; removed in 16). */
     promoteTriggerFile: n >= 1200 && n < 1600,
+    /** tcp_user_timeout (the server's and libpq's) exists from 12. */
+    tcpUserTimeout: n >= 1200,
     /** wal_keep_segments was replaced by wal_keep_size in 13. */
     walKeepSize: n >= 1300,
     /** initdb stores SCRAM secrets by default from 14; before, pg_hba uses md5 (which accepts both). */

@@ -6,13 +6,20 @@
 // every acknowledged row is on every pod and the checker never saw two pods
 // accept writes in the same instant, and within each step the old primary
 // accepted no write after the new one took its first (a frozen pod, thawed,
-// is fenced before anything commits; a force-deleted one is gone).
+// is fenced before anything commits; a force-deleted one is gone). After
+// each, every standby streams through its own slot on the new primary.
 import { afterAll, describe, expect, it } from 'vitest';
 import { freezePod, killContainer, thawPod } from '../../cluster/faults.js';
 import { kubectlOk } from '../../cluster/kube.js';
-import { cleanup, missingRows, waitHealthy } from '../failover/harness.js';
+import { cleanup, missingRows, standbysOf, waitHealthy } from '../failover/harness.js';
 import { describeVerdict, stepProblems } from './checker.js';
-import { AGENT, killUntilNewPrimary, startCluster, waitNewPrimary } from './setup.js';
+import {
+  AGENT,
+  killUntilNewPrimary,
+  startCluster,
+  streamingThroughSlots,
+  waitNewPrimary,
+} from './setup.js';
 
 type Cause = (ns: string, primary: string) => Promise<string>;
 
@@ -79,6 +86,8 @@ describe('in-pod agent: five automatic failovers in a row', () => {
       took.push(`${what}: ${primary} → ${next} in ${Date.now() - t0} ms`);
       steps.push({ from: primary, to: next, atS: t0 / 1000 });
       expect(await waitHealthy(s.ns, 3, 300_000)).toBe(next);
+      // Issue 11: after each failover every standby streams through its slot on the new primary.
+      await streamingThroughSlots(s.ns, next, await standbysOf(s.ns, next));
       await s.checker.waitWritable(next, t0 / 1000);
       primary = next;
     }

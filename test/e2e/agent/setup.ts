@@ -8,8 +8,10 @@ import {
   createNamespace,
   getJson,
   kubeconfigPath,
+  kubectlOk,
   kubectlPath,
   sleep,
+  waitFor,
 } from '../../cluster/kube.js';
 import {
   CLUSTER,
@@ -38,18 +40,23 @@ export const LEASE_SECONDS = 10;
 export const RENEW_DEADLINE_SECONDS = 6;
 
 /** The failover tests' cluster (3 pods, hot standbys), with the in-pod agent (the default). */
+/** The ConfigMap startCluster makes for `userConf` (spec.configSource, key user.conf). */
+export const USER_CONF_MAP = `${CLUSTER}-user-conf`;
+
 export function agentManifest(
-  opts: ClusterOptions & { maximumLagBeforeFailover?: number } = {},
+  opts: ClusterOptions & { maximumLagBeforeFailover?: number; userConf?: string } = {},
   name = CLUSTER,
 ): string {
   const plain = harnessManifest(opts);
-  const base =
-    opts.maximumLagBeforeFailover === undefined
-      ? plain
-      : plain.replace(
-          '\nspec:\n',
-          `\nspec:\n  leaderElection:\n    maximumLagBeforeFailover: ${opts.maximumLagBeforeFailover}\n`,
-        );
+  const extra = [
+    ...(opts.maximumLagBeforeFailover === undefined
+      ? []
+      : [`  leaderElection:\n    maximumLagBeforeFailover: ${opts.maximumLagBeforeFailover}\n`]),
+    ...(opts.userConf === undefined
+      ? []
+      : [`  configSource:\n    configMap:\n      name: ${USER_CONF_MAP}\n`]),
+  ];
+  const base = plain.replace('\nspec:\n', `\nspec:\n${extra.join('')}`);
   // The agent is the default: only its image is named (the machine's Node.js).
   const opted = base.replace(
     `metadata:\n  name: ${CLUSTER}\n  annotations:\n    kpg.io/agent: "false"\n`,
@@ -74,6 +81,15 @@ export async function startCluster(
 ): Promise<Started> {
   const ns = await createNamespace(prefix);
   onNamespace(ns);
+  if (opts.userConf !== undefined)
+    await kubectlOk([
+      '-n',
+      ns,
+      'create',
+      'configmap',
+      USER_CONF_MAP,
+      `--from-literal=user.conf=${opts.userConf}`,
+    ]);
   const created = await kpg(['create', '-f', '-', '-n', ns, '--timeout', '5m'], {
     input: agentManifest(opts),
     timeoutMs: 330_000,
@@ -275,4 +291,38 @@ export async function killUntilNewPrimary(
   const keeper = keepKilling(ns, pod, container, kill);
   const next = await waitNewPrimary(ns, pod, 60_000).finally(() => keeper.stop());
   return { next, kills: await keeper.stop() };
+}
+
+/**
+ * Waits until each of `standbys` streams from `primary` through its own
+ * slot (kpg_<pod>, the walsender holding it); throws with what was seen.
+ */
+export async function streamingThroughSlots(
+  ns: string,
+  primary: string,
+  standbys: string[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const want = [...standbys].sort().join(',');
+  let last = '';
+  await waitFor(
+    async () => {
+      const r = await sql(
+        ns,
+        primary,
+        `select coalesce(string_agg(r.application_name, ',' order by r.application_name), '')
+           from pg_stat_replication r join pg_replication_slots s on s.active_pid = r.pid
+          where r.state = 'streaming'
+            and s.slot_name = 'kpg_' || replace(r.application_name, '-', '_')`,
+      );
+      last = r.code === 0 ? r.stdout.trim() : r.stderr.trim();
+      return last === want;
+    },
+    timeoutMs,
+    { what: `${want} streaming through their slots on ${primary}`, intervalMs: 1000 },
+  ).catch(() => {
+    throw new Error(
+      `on ${primary} want ${want} streaming through their slots, saw ${last || 'none'}`,
+    );
+  });
 }

@@ -150,6 +150,34 @@ describe('summarize and describe', () => {
     expect(text).toContain('Health:    degraded');
   });
 
+  it("lists the primary's slots: what each keeps back, and a lost one", () => {
+    const base = status();
+    const text = describeText(
+      status({
+        replication: {
+          primary: 'pg-0',
+          standbys: base.replication?.standbys ?? [],
+          slots: [
+            {
+              name: 'kpg_pg_1',
+              active: true,
+              restartLsn: '0/5000000',
+              retainedBytes: 2048,
+              walStatus: 'reserved',
+            },
+            { name: 'kpg_pg_2', active: false, walStatus: 'lost' },
+          ],
+        },
+      }),
+      { now },
+    );
+    expect(text).toMatch(
+      /Slots \(on pg-0\):\n\s+SLOT\s+ACTIVE\s+RESTART LSN\s+RETAINED\s+WAL STATUS/,
+    );
+    expect(text).toMatch(/kpg_pg_1\s+yes\s+0\/5000000\s+2(\.0)? ?Ki?B\s+reserved/);
+    expect(text).toMatch(/kpg_pg_2\s+no\s+-\s+-\s+lost/);
+  });
+
   it('shows the history and an unfinished operation', () => {
     const text = describeText(
       status({

@@ -16,6 +16,7 @@ import {
   PsqlError,
   psqlArgv,
   replicationSql,
+  slotsSql,
   runSql,
   type PodExec,
 } from '../../../src/lib/postgres/index.js';
@@ -113,6 +114,30 @@ describe('psql output parsing', () => {
       sentLsn: '0/4000000',
       syncState: 'async',
     });
+  });
+
+  it("parses the primary's slots beside pg_stat_replication's rows, in one answer", () => {
+    const v = parseReplication([
+      ['kpg-slot', 'kpg_pg_1', 't', '0/5000000', '96', 'reserved'],
+      ['kpg-slot', 'kpg_pg_2', 'f', '', '', 'lost'],
+      ['pg-1', '', 'streaming', '', '', '', '', '', '', '', 'async', '0/5000060'],
+    ]);
+    expect(v.rows.map((r) => r.standby)).toEqual(['pg-1']);
+    expect(v.slots).toEqual([
+      {
+        name: 'kpg_pg_1',
+        active: true,
+        restartLsn: '0/5000000',
+        retainedBytes: 96,
+        walStatus: 'reserved',
+      },
+      { name: 'kpg_pg_2', active: false, walStatus: 'lost' },
+    ]);
+    expect(slotsSql('12')).not.toContain('wal_status');
+    expect(slotsSql('13')).toContain('wal_status');
+    expect(slotsSql('9.6')).toContain(
+      'pg_xlog_location_diff(pg_current_xlog_location(), restart_lsn)',
+    );
   });
 
   it('uses 9.6 names below 10', () => {

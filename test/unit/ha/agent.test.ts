@@ -12,6 +12,7 @@ import { parseConfig } from '../../../src/agent/config.js';
 import type { SharedFiles } from '../../../src/agent/files.js';
 import type { PeerClient } from '../../../src/agent/peers.js';
 import type { PgSnapshot, Postgres } from '../../../src/agent/postgres.js';
+import type { SlotRow } from '../../../src/lib/ha/slots.js';
 import { LeaseElector, type PeerState } from '../../../src/lib/ha/index.js';
 import { FakeLeaseServer, World } from './fakes.js';
 
@@ -78,6 +79,16 @@ class FakePg implements Postgres {
   promote = async () => {
     this.promoted++;
     this.snap = { ...this.snap!, role: 'primary', timeline: 2, streaming: false };
+  };
+  slotRows: SlotRow[] = [];
+  slotChanges: { create: { name: string; reserve: boolean }[]; drop: string[] }[] = [];
+  slots = async () => (this.snap ? this.slotRows.map((r) => ({ ...r })) : undefined);
+  changeSlots = async (plan: { create: { name: string; reserve: boolean }[]; drop: string[] }) => {
+    this.slotChanges.push(plan);
+    this.slotRows = this.slotRows.filter((r) => !plan.drop.includes(r.name));
+    for (const c of plan.create)
+      this.slotRows.push({ name: c.name, active: false, ...(c.reserve ? { restartLsn: 1n } : {}) });
+    return undefined;
   };
   close = async () => undefined;
 }
@@ -202,7 +213,8 @@ describe('Agent', () => {
     expect(kinds.slice(0, 10).every((k) => k === 'follow')).toBe(true);
     // The whole takeover in one cycle, each step decided on a fresh observation.
     expect(kinds.slice(10)).toEqual(['lead:none', 'lead:none']);
-    expect(t.lines.slice(1).map((l) => l.split(':')[0])).toEqual([
+    const decisions = t.lines.slice(1).filter((l) => !l.startsWith('slots'));
+    expect(decisions.map((l) => l.split(':')[0])).toEqual([
       'acquire takeover',
       'lead write-record',
       'lead promote',
@@ -244,6 +256,18 @@ describe('Agent', () => {
     expect(
       t.lines.some((l) => l.startsWith('acquire takeover: the lease held by pg-0 has not changed')),
     ).toBe(true);
+    // Unreserved copies as a standby; the same slots reserved once it is primary.
+    expect(t.pg.slotChanges[0]).toMatchObject({
+      drop: [],
+      create: [
+        { name: 'kpg_pg_0', reserve: false },
+        { name: 'kpg_pg_2', reserve: false },
+      ],
+    });
+    expect(t.pg.slotRows.map((r) => [r.name, r.restartLsn !== undefined])).toEqual([
+      ['kpg_pg_0', true],
+      ['kpg_pg_2', true],
+    ]);
   });
 
   it('steps down and fences once it cannot renew within the renew deadline', async () => {

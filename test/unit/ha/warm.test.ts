@@ -64,6 +64,8 @@ describe('withWarmStandby', () => {
       promote: async () => {
         w.promoted++;
       },
+      slots: async () => [],
+      changeSlots: async () => undefined,
       close: async () => undefined,
     };
     w.pg = withWarmStandby(

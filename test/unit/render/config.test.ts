@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pgHbaConf, postgresqlConf, walSenders } from '../../../src/lib/render/config.js';
+import { slotWalKeepMb } from '../../../src/lib/render/slots.js';
 import { majorNum, versionTraits } from '../../../src/lib/render/version.js';
 import { cluster } from './fixture.js';
 
@@ -45,6 +46,14 @@ describe.each(MAJORS)('postgresql.conf for PostgreSQL %s', (major) => {
       expect(s.get('wal_keep_size')).toBe("'512MB'");
       expect(s.has('wal_keep_segments')).toBe(false);
     }
+  });
+
+  it('bounds what a slot keeps from 13 (before, the agent does: KPG_SLOT_WAL_KEEP_MB)', () => {
+    expect(s.get('max_slot_wal_keep_size')).toBe(n < 1300 ? undefined : "'256MB'");
+  });
+
+  it('drops a peer that acknowledges nothing for 10 s (a cut-off standby keeps no walsender)', () => {
+    expect(s.get('tcp_user_timeout')).toBe(n < 1200 ? undefined : '10000');
   });
 
   it('has promote_trigger_file only in 12 to 15', () => {
@@ -119,5 +128,17 @@ describe('postgresql.conf choices', () => {
       promoteTriggerFile: false,
       walKeepSize: true,
     });
+  });
+});
+
+describe('slotWalKeepMb', () => {
+  it('is a quarter of the volume, at least 256 MB, 1 GB without a volume', () => {
+    const sized = (size: string) => cluster({ storage: { accessModes: ['ReadWriteOnce'], size } });
+    expect(slotWalKeepMb(sized('1Gi'))).toBe(256);
+    expect(slotWalKeepMb(sized('20Gi'))).toBe(5120);
+    expect(slotWalKeepMb(sized('100Mi'))).toBe(256);
+    const ephemeral = cluster({ storageType: 'Ephemeral' });
+    delete ephemeral.storage;
+    expect(slotWalKeepMb(ephemeral)).toBe(1024);
   });
 });

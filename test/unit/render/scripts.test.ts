@@ -107,8 +107,10 @@ describe('start.sh functions', () => {
       expect(auto).not.toContain('host=old');
       expect(auto).toContain("work_mem = '8MB'");
       expect(auto).toContain(
-        `primary_conninfo = 'host=pg port=5432 user=replicator application_name=pg-1 passfile=${passfile}'`,
+        `primary_conninfo = 'host=pg port=5432 user=replicator application_name=pg-1 passfile=${passfile} tcp_user_timeout=10000'`,
       );
+      // No slot without the agent (nobody would keep it).
+      expect(auto).not.toContain('primary_slot_name');
       expect(auto).toContain("recovery_target_timeline = 'latest'");
     }
     expect(r.stdout).not.toContain('repl-pw');

@@ -10,6 +10,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -47,10 +48,16 @@ if (after > 0) setTimeout(() => process.exit(1), after);
 setInterval(() => {}, 1000);
 `;
 const FAKE_CONTROLDATA = `#!/usr/bin/env bash
-if [[ -e $1/standby.signal ]]; then st='shut down in recovery'; else st=\${FAKE_PG_STATE:-shut down}; fi
+if [[ -e $1/standby.signal ]]; then st=\${FAKE_STANDBY_STATE:-shut down in recovery}; else st=\${FAKE_PG_STATE:-shut down}; fi
 printf 'Database cluster state:               %s\\n' "$st"
 printf 'Latest checkpoint location:           0/3000028\\n'
 printf "Latest checkpoint's TimeLineID:       2\\n"
+`;
+
+/** A base backup stand-in: a data directory at -D, marked as the fresh copy. */
+const FAKE_BASEBACKUP = `#!/usr/bin/env bash
+while (($#)); do [[ $1 == -D ]] && d=$2; shift; done
+mkdir -p "$d" && echo 15 >"$d/PG_VERSION" && echo new >"$d/from-basebackup"
 `;
 
 beforeAll(() => {
@@ -65,6 +72,7 @@ beforeAll(() => {
   tool('postgres', FAKE_POSTGRES);
   tool('pg_isready', '#!/bin/sh\nexit 0\n');
   tool('pg_controldata', FAKE_CONTROLDATA);
+  tool('pg_basebackup', FAKE_BASEBACKUP);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -315,11 +323,42 @@ describe('agent-start.sh: main', () => {
     await bg.when(p.file('start-state'), 'running');
     const auto = readFileSync(join(p.pgdata, 'postgresql.auto.conf'), 'utf8');
     expect(auto).toContain("primary_conninfo = 'host=pg port=5432 user=replicator");
+    expect(auto).toContain("primary_slot_name = 'kpg_pg_1'");
     bg.term();
     const { code, out } = await bg.done;
     expect(code).toBe(0);
     expect(out).toContain('agent mode: PGDATA: standby');
     expect(out).not.toMatch(/kube_api|record|label/);
+  });
+
+  it("re-clones on the agent's `reclone`: a base backup beside, the old data moved aside only then", async () => {
+    const p = pod('standby');
+    writeFileSync(join(p.pgdata, 'old-row'), 'kept\n');
+    writeFileSync(p.file('role'), 'replica\n');
+    // Crashed in recovery: no pg_rewind check first (it would look for a primary named pg).
+    const bg = background(`bash ${JSON.stringify(join(scripts, 'agent-start.sh'))}`, {
+      ...p.env,
+      FAKE_STANDBY_STATE: 'in archive recovery',
+    });
+    await bg.when(p.file('start-state'), 'running');
+    // The stand-in has its SIGINT handler once it wrote this (a real postmaster, at once).
+    await bg.when(p.file('fake-postgres-env'));
+    writeFileSync(p.file('stop-request'), 'reclone\n');
+    await bg.when(join(p.pgdata, 'from-basebackup'), 'new');
+    await bg.when(p.file('start-state'), 'running');
+    const aside = readdirSync(p.base).filter((n) => n.startsWith('pgdata.before-reclone-'));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(join(p.base, aside[0] ?? '', 'old-row'), 'utf8')).toBe('kept\n');
+    // A standby again, through its slot, on the fresh copy.
+    expect(existsSync(join(p.pgdata, 'standby.signal'))).toBe(true);
+    expect(readFileSync(join(p.pgdata, 'postgresql.auto.conf'), 'utf8')).toContain(
+      "primary_slot_name = 'kpg_pg_1'",
+    );
+    bg.term();
+    const { code, out } = await bg.done;
+    expect(code).toBe(0);
+    expect(out).toContain('re-cloning: the primary no longer has the WAL this standby needs');
+    expect(out).toContain(`the old data is kept at ${join(p.base, aside[0] ?? '')}`);
   });
 
   it('reports a warm standby for the agent (warm-standby.sh beside it), a hot one not', async () => {

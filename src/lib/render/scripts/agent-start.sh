@@ -27,6 +27,9 @@ KPG_HA_DIR=${KPG_HA_DIR:-/run/kpg}
 KPG_UPTIME_FILE=${KPG_UPTIME_FILE:-/proc/uptime}
 KPG_ROLE_POLL=${KPG_ROLE_POLL:-0.2}
 KPG_SOCKET_DIR=${KPG_SOCKET_DIR:-/var/run/postgresql}
+# Standbys stream through the slots the agents keep (start.sh's write_standby_config).
+# shellcheck disable=SC2034  # read by the sourced start.sh
+KPG_SLOTS=1
 
 # write_whole PATH TEXT: replaced in one rename, so the agent never reads half a file.
 # Two writers may race (the container's script and the preStop hook both
@@ -230,7 +233,9 @@ run_postgres() {
     log "stopped cleanly on the agent's request (${why:-?}); starting over as the agent decides"
     # A signal ignored across exec could never be trapped again by the next run.
     trap - TERM INT
-    KPG_KEEP_CHECKPOINT=1 exec bash "$KPG_SCRIPTS/agent-start.sh"
+    local again=''
+    [[ $why != reclone ]] || again=1
+    KPG_RECLONE=$again KPG_KEEP_CHECKPOINT=1 exec bash "$KPG_SCRIPTS/agent-start.sh"
   fi
   if ((wd_rc == 3)); then
     loud "fenced: this pod's lease ran out (see kpg-watchdog above); the container restarts as a standby"
@@ -248,6 +253,9 @@ agent_main() {
   # (after a switchover this script starts over, and the agent still needs it).
   [[ ${KPG_KEEP_CHECKPOINT:-} == 1 ]] || rm -f "$KPG_HA_DIR/shutdown-checkpoint"
   unset KPG_KEEP_CHECKPOINT
+  # The agent's stop-request said `reclone`: this standby's WAL is gone from the primary.
+  local reclone=${KPG_RECLONE:-}
+  unset KPG_RECLONE
   write_whole "$KPG_HA_DIR/data" "$state"
   log "agent mode: PGDATA: $state; the agent decides the role (no API access from here)"
   wait_for_role "$state"
@@ -266,7 +274,13 @@ agent_main() {
     case $state in
       empty) wait_for_primary; base_backup ;;
       primary) wait_for_primary; rewind_or_rebuild ;;
-      standby) maybe_rewind_standby ;;
+      standby)
+        if [[ $reclone == 1 ]]; then
+          wait_for_primary
+          reclone_standby
+        else
+          maybe_rewind_standby
+        fi ;;
     esac
   fi
   write_standby_config

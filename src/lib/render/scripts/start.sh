@@ -270,7 +270,13 @@ base_backup() {
   set_state basebackup
   log "base backup from $PRIMARY_HOST as $REPL_USER"
   pg_basebackup -h "$PRIMARY_HOST" -p "$PG_PORT" -U "$REPL_USER" -D "$stage" -X stream -c fast -w
-  rmdir "$PGDATA" 2>/dev/null || true
+  if [[ -n ${BASE_BACKUP_ASIDE:-} ]]; then
+    # A re-clone: the old data goes aside only now that the copy is complete.
+    mv "$PGDATA" "$BASE_BACKUP_ASIDE"
+    loud "the old data is kept at $BASE_BACKUP_ASIDE: delete it when you no longer need it"
+  else
+    rmdir "$PGDATA" 2>/dev/null || true
+  fi
   mv "$stage" "$PGDATA"
   chmod 700 "$PGDATA"
   log "base backup: done"
@@ -312,14 +318,35 @@ rewind_or_rebuild() {
   move_aside_and_rebuild
 }
 
-move_aside_and_rebuild() {
-  local parent need avail aside
-  parent=$(dirname "$PGDATA")
-  aside=$PGDATA.failed-$(date -u +%Y%m%dT%H%M%SZ)
+# room_for_copy: the volume can hold a second copy of PGDATA beside it;
+# otherwise says how much is needed, on stdout.
+room_for_copy() {
+  local need avail
   need=$(du -sk "$PGDATA" | cut -f1)
-  avail=$(df -Pk "$parent" | tail -n 1 | tr -s ' ' | cut -d' ' -f4)
-  if ((avail < need + need / 10 + 65536)); then
-    die "pg_rewind failed and there is no room to keep the old data beside a new copy (need about ${need} KiB, ${avail} KiB free): nothing was changed; free space or move $PGDATA away by hand"
+  avail=$(df -Pk "$(dirname "$PGDATA")" | tail -n 1 | tr -s ' ' | cut -d' ' -f4)
+  ((avail >= need + need / 10 + 65536)) && return 0
+  echo "need about ${need} KiB, ${avail} KiB free"
+  return 1
+}
+
+# reclone_standby: the primary gave up the WAL this standby needs (its slot
+# was lost), so it can never stream again. A base backup is taken beside the
+# old data, which is moved aside (never deleted) only once the copy is complete.
+reclone_standby() {
+  local short
+  if ! short=$(room_for_copy); then
+    loud "cannot re-clone: no room for a fresh copy beside the old data ($short); starting it as it is"
+    return 0
+  fi
+  loud "re-cloning: the primary no longer has the WAL this standby needs"
+  BASE_BACKUP_ASIDE=$PGDATA.before-reclone-$(date -u +%Y%m%dT%H%M%SZ) base_backup
+}
+
+move_aside_and_rebuild() {
+  local aside short
+  aside=$PGDATA.failed-$(date -u +%Y%m%dT%H%M%SZ)
+  if ! short=$(room_for_copy); then
+    die "pg_rewind failed and there is no room to keep the old data beside a new copy ($short): nothing was changed; free space or move $PGDATA away by hand"
   fi
   loud "pg_rewind failed: moving the old data aside to $aside (kept: delete it when you no longer need it) and taking a fresh base backup"
   mv "$PGDATA" "$aside"
@@ -350,8 +377,18 @@ maybe_rewind_standby() {
 
 write_standby_config() {
   local conninfo
+  local slot=''
   conninfo="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$REPL_USER") application_name=$POD_NAME"
   ((PGNUM >= 1000)) && conninfo+=" passfile=$PASSFILE"
+  # A primary that vanished (its node lost) is noticed in 10 s, not when TCP gives up (postgresql.conf has the same).
+  ((PGNUM >= 1200)) && conninfo+=" tcp_user_timeout=10000"
+  # With the agent, each standby streams through the slot its primary's agent
+  # keeps for it (src/lib/ha/slots.ts: kpg_ and the pod name, [a-z0-9_]).
+  if [[ ${KPG_SLOTS:-} == 1 ]]; then
+    slot=${POD_NAME,,}
+    slot=kpg_${slot//[^a-z0-9_]/_}
+    slot=${slot:0:63}
+  fi
   if ((PGNUM < 1200)); then
     {
       echo "# Written by kpg's start.sh at every start of a standby."
@@ -359,6 +396,7 @@ write_standby_config() {
       echo "primary_conninfo = $(conf_quote "$conninfo")"
       echo "recovery_target_timeline = 'latest'"
       echo "trigger_file = $(conf_quote "$KPG_TRIGGER")"
+      [[ -z $slot ]] || echo "primary_slot_name = $(conf_quote "$slot")"
     } >"$PGDATA/recovery.conf"
     log "standby: wrote recovery.conf (primary $PRIMARY_HOST)"
   else
@@ -368,6 +406,7 @@ write_standby_config() {
     {
       echo "primary_conninfo = $(conf_quote "$conninfo")"
       echo "recovery_target_timeline = 'latest'"
+      [[ -z $slot ]] || echo "primary_slot_name = $(conf_quote "$slot")"
     } >>"$auto"
     : >"$PGDATA/standby.signal"
     log "standby: wrote standby.signal and primary_conninfo (primary $PRIMARY_HOST)"
