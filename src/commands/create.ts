@@ -62,7 +62,7 @@ export default class Create extends BaseCommand<typeof Create> {
 
   static override description = `Renders each Postgres manifest into the Kubernetes objects that run it without an operator: a Secret (unless spec.databaseSecret names one), a ServiceAccount with the Role the pods need, a ConfigMap with postgresql.conf, pg_hba.conf and the start scripts, the Services <name> (primary), <name>-replicas and <name>-pods, a StatefulSet, a PodDisruptionBudget, and the cluster's record (ConfigMap <name>-kpg).
 
-Every document is validated first; if any is invalid nothing is sent. The record and the generated Secret are created only when absent; everything else is server-side applied (field manager kpg), so running create again on a half-created cluster finishes it. A cluster that already exists is refused (exit 6): change it with kpg apply.
+Every document is validated first; if any is invalid nothing is sent. The record and the generated Secret are created only when absent; everything else is server-side applied (field manager kpg), so running create again on a half-created cluster finishes it. A cluster that already exists is refused (exit 6): change it with kpg apply. So is one that would need an object of the same name that kpg did not make, or that belongs to another cluster (exit 6, nothing created): kpg takes nothing over (a user's own Secret <name>-auth is used as it is).
 
 Then kpg waits (--wait=false to skip, --timeout to bound it) until the primary accepts writes and every standby streams from it (pg_stat_replication on the primary), showing progress.
 

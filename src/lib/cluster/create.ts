@@ -31,6 +31,30 @@ export interface PlanStep {
 /** What exists in the cluster already, by "Kind/name". */
 export interface Existing {
   has(kindName: string): boolean;
+  /**
+   * The kpg cluster an existing object belongs to (its instance label, with
+   * managed-by=kpg); '' when kpg did not make it. Absent: not looked at.
+   */
+  ownerOf?(kindName: string): string | undefined;
+}
+
+const MANAGED_BY = 'app.kubernetes.io/managed-by';
+const INSTANCE = 'app.kubernetes.io/instance';
+
+/** Existing objects by "Kind/name", with whose they are. */
+export class ExistingObjects implements Existing {
+  constructor(private readonly owners: ReadonlyMap<string, string>) {}
+  has(kindName: string): boolean {
+    return this.owners.has(kindName);
+  }
+  ownerOf(kindName: string): string | undefined {
+    return this.owners.get(kindName);
+  }
+}
+
+/** kpg's instance label of an object kpg made; '' for anyone else's. */
+export function ownerOfLabels(labels: Record<string, string> | undefined): string {
+  return labels?.[MANAGED_BY] === 'kpg' ? (labels[INSTANCE] ?? '') : '';
 }
 
 export interface CreatePlan {
@@ -39,15 +63,43 @@ export interface CreatePlan {
   steps: PlanStep[];
   /** Set when creation is refused (the cluster exists). */
   refused?: string;
+  /** Set when an object of the plan exists and is not this cluster's: nothing is taken over. */
+  foreign?: string;
   /** True when some objects already existed (a half-created cluster). */
   resuming: boolean;
 }
 
 export const key = (o: Pick<KubeObject, 'kind' | 'metadata'>) => `${o.kind}/${o.metadata.name}`;
 
-/** Objects whose existence matters to the plan: the StatefulSet, the record, the create-only ones. */
+/**
+ * Objects whose existence matters to the plan: every one, since an object
+ * of the same name that is not this cluster's must not be taken over (a
+ * cluster named `default` without the agent would apply over the
+ * namespace's own ServiceAccount, and `kpg delete` would later delete it).
+ */
 export function probedObjects(r: RenderResult): KubeObject[] {
-  return allObjects(r).filter((o) => o === r.record || isCreateOnly(o) || o.kind === 'StatefulSet');
+  return allObjects(r);
+}
+
+/** The first object of the plan that exists and is not this cluster's, said in a sentence. */
+function foreignObject(
+  r: RenderResult,
+  existing: Existing,
+  name: string,
+  ns: string,
+): string | undefined {
+  for (const o of allObjects(r)) {
+    const k = key(o);
+    // A Secret NAME-auth the user made is used as it is, never written: nothing is taken over.
+    if (!existing.has(k) || isCreateOnly(o)) continue;
+    const owner = existing.ownerOf?.(k);
+    if (owner === undefined || owner === name) continue;
+    const what = `${o.kind} ${ns}/${o.metadata.name}`;
+    return owner === ''
+      ? `${what} exists and kpg did not make it (it has no label ${MANAGED_BY}=kpg)`
+      : `${what} belongs to postgres "${owner}"`;
+  }
+  return undefined;
 }
 
 export function planCreate(r: RenderResult, existing: Existing): CreatePlan {
@@ -55,6 +107,11 @@ export function planCreate(r: RenderResult, existing: Existing): CreatePlan {
   const name = sts?.metadata.name ?? r.record.metadata.name.replace(/-kpg$/, '');
   const namespace = r.record.metadata.namespace ?? 'default';
   const plan: CreatePlan = { name, namespace, steps: [], resuming: false };
+  const foreign = foreignObject(r, existing, name, namespace);
+  if (foreign) {
+    plan.foreign = foreign;
+    return plan;
+  }
   if (sts && existing.has(key(sts))) {
     plan.refused = existing.has(key(r.record))
       ? `postgres "${name}" already exists in namespace ${namespace}`
@@ -83,7 +140,11 @@ export function createAccessChecks(plan: CreatePlan): AccessCheck[] {
   const add = (c: AccessCheck) => checks.set(JSON.stringify(c), c);
   for (const step of plan.steps) {
     const r = RESOURCES[step.object.kind];
-    if (!r || step.action === 'skip') continue;
+    if (!r) continue;
+    // Every object is looked up first (probedObjects): is it there, and whose?
+    // By name: a Role may grant some of them only by name (examples/rbac: the Secret).
+    add({ ...accessCheck('get', r[0], r[1]), name: step.object.metadata.name });
+    if (step.action === 'skip') continue;
     add(accessCheck('create', r[0], r[1]));
     if (step.action === 'apply') add(accessCheck('patch', r[0], r[1]));
   }
@@ -100,19 +161,18 @@ export interface CreateRun {
 }
 
 /** Looks up what exists of the objects the plan depends on. */
-export async function existingObjects(kube: Kube, r: RenderResult): Promise<Set<string>> {
+export async function existingObjects(kube: Kube, r: RenderResult): Promise<ExistingObjects> {
   const found = await Promise.all(
-    probedObjects(r).map(async (o) =>
-      (await kube.find(
+    probedObjects(r).map(async (o) => {
+      const there = await kube.find(
         { apiVersion: o.apiVersion, kind: o.kind },
         o.metadata.namespace,
         o.metadata.name,
-      ))
-        ? key(o)
-        : undefined,
-    ),
+      );
+      return there ? ([key(o), ownerOfLabels(there.metadata?.labels)] as const) : undefined;
+    }),
   );
-  return new Set(found.filter((k): k is string => k !== undefined));
+  return new ExistingObjects(new Map(found.filter((f) => f !== undefined)));
 }
 
 export async function executePlan(
@@ -154,6 +214,17 @@ export async function prepareCreate(
 ): Promise<CreatePlan> {
   const rendered = renderCluster(c, { ...how.render, namespace });
   const plan = planCreate(rendered, await existingObjects(kube, rendered));
+  if (plan.foreign) {
+    throw new ConflictRefusal(
+      `${plan.foreign}: kpg create takes over no object it did not make, nor another cluster's; nothing was created`,
+      {
+        suggestions: [
+          `choose another name for the cluster (metadata.name)`,
+          `or, if that object is not needed, delete it first`,
+        ],
+      },
+    );
+  }
   if (plan.refused) {
     throw new ConflictRefusal(`${plan.refused}; kpg create does not change a running cluster`, {
       suggestions: [

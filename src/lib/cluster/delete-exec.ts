@@ -104,11 +104,12 @@ export async function takeInventory(
 /** Access checks for the plan: delete on every kind it removes (list was needed to plan it). */
 export function deleteAccessChecks(plan: DeletePlan): AccessCheck[] {
   const kinds = new Set(plan.remove.map((o) => o.kind));
-  return CLUSTER_KINDS.filter((k) => kinds.has(k.kind)).map((k) => ({
-    verb: 'delete',
-    group: k.group,
-    resource: k.resource,
-  }));
+  return CLUSTER_KINDS.filter((k) => kinds.has(k.kind)).flatMap((k) => {
+    const check = { verb: 'delete', group: k.group, resource: k.resource };
+    // Looked up by name, and a Role may grant them only by name (examples/rbac).
+    if (!BY_NAME[k.kind]) return [check];
+    return plan.remove.filter((o) => o.kind === k.kind).map((o) => ({ ...check, name: o.name }));
+  });
 }
 
 export interface DeleteContext {

@@ -14,6 +14,8 @@ import {
   NotFoundError,
   UnknownResourceError,
 } from './errors.js';
+import type { IncomingMessage } from 'node:http';
+import { execAttached, type AttachedIo } from './exec-attached.js';
 import { execInPod, portForwardToPod } from './exec.js';
 import type { RequestTarget } from './failures.js';
 import { acquireLease, releaseLease, renewLease, type AcquireOptions } from './lease.js';
@@ -448,6 +450,44 @@ export class Kube {
     opts: ExecOptions = {},
   ): Promise<ExecResult> {
     return execInPod(this, { namespace: ns || this.namespace, pod, container, command }, opts);
+  }
+
+  /**
+   * A container's log as a stream, followed as it grows (`kubectl logs -f`);
+   * destroy it to stop. sinceTime: RFC 3339, whole seconds on the server.
+   */
+  followLogs(
+    ns: string | undefined,
+    pod: string,
+    container: string,
+    opts: { sinceTime?: string; tailLines?: number; timestamps?: boolean } = {},
+  ): Promise<IncomingMessage> {
+    const n = ns || this.namespace;
+    return this.transport.stream({
+      method: 'GET',
+      path: `/api/v1/namespaces/${encodeURIComponent(n)}/pods/${encodeURIComponent(pod)}/log`,
+      query: {
+        container,
+        follow: true,
+        sinceTime: opts.sinceTime,
+        tailLines: opts.tailLines,
+        timestamps: opts.timestamps || undefined,
+      },
+      accept: '*/*',
+      target: { verb: 'get', resource: 'pods', subresource: 'log', namespace: n, name: pod },
+    });
+  }
+
+  /** Runs a command with the caller's streams attached (`kubectl exec -i [-t]`); resolves to its exit code. */
+  // eslint-disable-next-line max-params -- as exec above
+  execAttached(
+    ns: string | undefined,
+    pod: string,
+    container: string,
+    command: string[],
+    io: AttachedIo,
+  ): Promise<number> {
+    return execAttached(this, { namespace: ns || this.namespace, pod, container, command }, io);
   }
 
   /** Forwards a local 127.0.0.1 port (localPort, 0 = any free one) to a pod port. */

@@ -23,7 +23,7 @@ import {
 import type { ExecOptions, ExecResult, KubeObject, PortForwardHandle } from './types.js';
 
 /** The parts of a `ws` WebSocket we use. */
-interface Ws {
+export interface Ws {
   readonly protocol: string;
   readonly readyState: number;
   on(event: 'close', fn: () => void): this;
@@ -46,7 +46,7 @@ function wsConstructor(): WsCtor {
  * A client-node WebSocketInterface that connects through our Transport: retries
  * (only when the server surely saw nothing), deadline, and mapped upgrade errors.
  */
-class ApiWebSocket {
+export class ApiWebSocket {
   constructor(
     private readonly kube: Kube,
     private readonly target: RequestTarget,
@@ -143,7 +143,7 @@ export function exitCodeFromStatus(st: KubeStatus): number {
   throw new ExecError(`exec failed: ${st.message ?? st.reason ?? 'unknown error'}`);
 }
 
-const V5 = 'v5.channel.k8s.io';
+export const V5 = 'v5.channel.k8s.io';
 
 export interface ExecTarget {
   namespace: string;

@@ -74,6 +74,24 @@ export function firstErrorLine(stderr: string): string {
  */
 const AS_SUPERUSER = 'exec psql -U "${POSTGRES_USER:-postgres}" "$@"';
 
+/**
+ * The argv of a person's psql session (`kpg psql`): the superuser over the
+ * local socket (pg_hba trusts it; no password anywhere), history kept in the
+ * writable /tmp (the root filesystem is read-only), then the caller's arguments.
+ */
+export function interactivePsqlArgv(database: string | undefined, args: string[]): string[] {
+  return [
+    'bash',
+    '-c',
+    `PSQL_HISTORY=\${PSQL_HISTORY:-/tmp/.psql_history} ${AS_SUPERUSER}`,
+    'psql',
+    '-h',
+    SOCKET_DIR,
+    ...(database !== undefined ? ['-d', database] : []),
+    ...args,
+  ];
+}
+
 /** The argv of one psql call: each statement becomes its own -c (results in order). */
 export function psqlArgv(statements: string[]): string[] {
   return [

@@ -244,6 +244,7 @@ export function agentContainer(c: PostgresCluster): Obj {
       runAsGroup: 999,
       runAsNonRoot: true,
       allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
       readOnlyRootFilesystem: true,
     },
   };

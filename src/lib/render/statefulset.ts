@@ -219,9 +219,21 @@ function container(c: PostgresCluster, agent: boolean): Obj {
       },
     },
     ...(c.podTemplate.resources ? { resources: c.podTemplate.resources } : {}),
-    securityContext: { allowPrivilegeEscalation: false },
+    securityContext: RESTRICTED_CONTAINER,
   };
 }
+
+/**
+ * What Pod Security's `restricted` level asks of every container (the
+ * agent's too): no privilege escalation, no capabilities, a read-only root
+ * filesystem (every path written is a volume: PGDATA, the socket directory,
+ * /tmp, the agent's shared directory).
+ */
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  readOnlyRootFilesystem: true,
+} as const;
 
 function podSpec(c: PostgresCluster): Obj {
   const t = c.podTemplate;
@@ -231,12 +243,18 @@ function podSpec(c: PostgresCluster): Obj {
     // With the agent the token is mounted into its container only (agentVolumes).
     automountServiceAccountToken: !agent,
     terminationGracePeriodSeconds: 30,
+    // Pod Security `restricted`: a namespace that enforces it admits these pods.
     securityContext: {
       runAsUser: POSTGRES_UID,
       runAsGroup: POSTGRES_UID,
       fsGroup: POSTGRES_UID,
+      // A large volume is not walked on every start when its owner is right already.
+      fsGroupChangePolicy: 'OnRootMismatch',
       runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
     },
+    // No NAME_PORT_5432_TCP… variables for every Service in the namespace.
+    enableServiceLinks: false,
     ...(agent ? { initContainers: [agentContainer(c)] } : {}),
     containers: [container(c, agent)],
     volumes: volumes(c, agent),

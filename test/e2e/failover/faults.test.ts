@@ -116,12 +116,13 @@ describe('kpg failover under faults', () => {
     const lagging = (await pods(ns)).map((p) => p.name).find((n) => n !== old) ?? '';
     freezePod(ns, lagging);
     try {
-      // About 8 MB of WAL the frozen standby does not get.
+      // About 45 MB of WAL the frozen standby does not get: its kernel still
+      // takes what fits in its socket buffers (seen: all of 8 MB, so no lag).
       const w = await sql(
         ns,
         old,
-        "create table big as select g, repeat('x', 1000) as pad from generate_series(1, 6000) g",
-        60_000,
+        "create table big as select g, repeat('x', 1000) as pad from generate_series(1, 40000) g",
+        120_000,
       );
       expect(w.code, w.stderr).toBe(0);
       // The primary goes away, so the standby cannot catch up once thawed.

@@ -1,4 +1,5 @@
-// kpg create, end to end: KubeDB's hot-standby walkthrough, data through the
+// kpg create, end to end, in a namespace that enforces Pod Security
+// `restricted`: KubeDB's hot-standby walkthrough, data through the
 // primary Service, recovery of deleted pods with no kpg running (the in-pod
 // agents, the default, fail over a deleted primary), refusals,
 // invalid input, and convergence of a half-created cluster.
@@ -25,6 +26,14 @@ let createMs = 0;
 
 beforeAll(async () => {
   ns = await createNamespace('kpg-create');
+  // Issue 12, item 10: a namespace that enforces Pod Security `restricted` admits a kpg cluster.
+  await kubectlOk([
+    'label',
+    'namespace',
+    ns,
+    'pod-security.kubernetes.io/enforce=restricted',
+    'pod-security.kubernetes.io/enforce-version=latest',
+  ]);
 });
 afterAll(async () => {
   if (ns) await deleteNamespace(ns);
@@ -214,6 +223,58 @@ describe('kpg create: refusals and convergence', () => {
       'name',
     ]);
     expect(cms.trim()).toBe('');
+  });
+
+  // Issue 12, item 8: kpg create takes over no object it did not make.
+  const kpgObjects = async () =>
+    (
+      await kubectlOk([
+        '-n',
+        ns2,
+        'get',
+        'configmaps,statefulsets,secrets,services,serviceaccounts,roles',
+        '-l',
+        'app.kubernetes.io/managed-by=kpg',
+        '-o',
+        'name',
+      ])
+    ).trim();
+
+  it("a cluster named default (no agent) leaves the namespace's own ServiceAccount alone", async () => {
+    const before = await kubectlOk(['-n', ns2, 'get', 'serviceaccount', 'default', '-o', 'json']);
+    const r = await kpg(['create', '-f', '-'], {
+      input: example('ha-postgres.yaml', ns2, (t) =>
+        t
+          .replace('name: ha-postgres', 'name: default')
+          .replace(
+            /( *)kpg\.io\/agent-image: .*\n/,
+            (m, sp: string) => `${m}${sp}kpg.io/agent: "false"\n`,
+          ),
+      ),
+    });
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toContain(
+      `ServiceAccount ${ns2}/default exists and kpg did not make it (it has no label app.kubernetes.io/managed-by=kpg)`,
+    );
+    expect(r.stderr).toContain('nothing was created');
+    expect(await kpgObjects()).toBe('');
+    const after = await kubectlOk(['-n', ns2, 'get', 'serviceaccount', 'default', '-o', 'json']);
+    expect(JSON.parse(after).metadata).toEqual(JSON.parse(before).metadata);
+  });
+
+  it("a Service of the user's with a name the cluster needs is refused, and left as it was", async () => {
+    await kubectlOk(['-n', ns2, 'create', 'service', 'clusterip', 'mine-replicas', '--tcp=5432']);
+    const r = await kpg(['create', '-f', '-'], {
+      input: example('ha-postgres.yaml', ns2, (t) => t.replace('name: ha-postgres', 'name: mine')),
+    });
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toContain(`Service ${ns2}/mine-replicas exists and kpg did not make it`);
+    expect(await kpgObjects()).toBe('');
+    const svc = JSON.parse(
+      await kubectlOk(['-n', ns2, 'get', 'service', 'mine-replicas', '-o', 'json']),
+    );
+    expect(svc.metadata.labels).toEqual({ app: 'mine-replicas' });
+    await kubectlOk(['-n', ns2, 'delete', 'service', 'mine-replicas']);
   });
 
   it('a namespace flag that contradicts the manifest is refused', async () => {

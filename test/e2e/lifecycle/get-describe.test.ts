@@ -2,9 +2,10 @@
 // when a standby is deleted or frozen, and describe's bounded time while a
 // pod is frozen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace } from '../../cluster/kube.js';
+import { spawn } from 'node:child_process';
+import { createNamespace, deleteNamespace, kubeconfigPath } from '../../cluster/kube.js';
 import { allowNewPods, forbidNewPods, freezePod, thawPod } from '../../cluster/faults.js';
-import { example, kpg, kubectlOk, streaming, waitFor } from './helpers.js';
+import { bin, example, kpg, kubectlOk, podSql, streaming, waitFor } from './helpers.js';
 
 const NAME = 'hot-postgres';
 let ns = '';
@@ -129,6 +130,40 @@ describe('kpg describe', () => {
       'hot-postgres-0',
     ]);
     expect(JSON.stringify(s.secret)).not.toMatch(/"value"/);
+  });
+
+  // Issue 16, item 7: kpg logs.
+  it('kpg logs: every pod, prefixed by pod and role, merged in time order', async () => {
+    const r = await kpg(['logs', NAME, '-n', ns, '--tail', '20', '--timestamps']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    const prefixes = new Set(lines.map((l) => l.split(' ')[0]));
+    expect([...prefixes].sort()).toEqual([
+      `[${NAME}-0/primary/postgres]`,
+      `[${NAME}-1/replica/postgres]`,
+      `[${NAME}-2/replica/postgres]`,
+    ]);
+    const times = lines.map((l) => l.replace(/^\S+\s+/, '').split(' ')[0] ?? '');
+    expect(times.every((t) => /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(t))).toBe(true);
+    expect([...times].sort()).toEqual(times);
+    expect(lines.length).toBeLessThanOrEqual(60);
+  });
+
+  it('kpg logs -f: a line written after it started arrives, prefixed', async () => {
+    const child = spawn(process.execPath, [bin, 'logs', NAME, '-n', ns, '-f', '--tail', '1'], {
+      env: { ...process.env, KUBECONFIG: kubeconfigPath, NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      await waitFor(() => out.split('\n').length > 3, 30_000, { what: 'the tail of each pod' });
+      const marker = `kpg_logs_marker_${Date.now()}`;
+      await podSql(ns, `${NAME}-1`, `select ${marker}`);
+      await waitFor(() => out.includes(marker), 30_000, { what: `${marker} in kpg logs -f` });
+      expect(out).toMatch(new RegExp(`\\[${NAME}-1/replica/postgres\\] .*${marker}`));
+    } finally {
+      child.kill('SIGINT');
+    }
   });
 
   it('a frozen standby: describe returns within its timeout, degraded (exit 10)', async () => {

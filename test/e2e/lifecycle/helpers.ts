@@ -47,12 +47,18 @@ export async function startClient(ns: string, secret: string): Promise<string> {
     metadata: { name: 'client' },
     spec: {
       terminationGracePeriodSeconds: 1,
-      securityContext: pgSecurityContext,
+      // Pod Security `restricted`, which create.test's namespace enforces.
+      securityContext: {
+        ...pgSecurityContext,
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
       containers: [
         {
           name: 'client',
           image: PG_IMAGE,
           command: ['bash', '-c', 'exec sleep infinity'],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
           env: [
             {
               name: 'PGPASSWORD',

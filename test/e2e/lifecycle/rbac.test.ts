@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { withLocalAgent } from '../../cluster/manifests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { createNamespace, deleteNamespace, repoRoot, run } from '../../cluster/kube.js';
+import {
+  createNamespace,
+  deleteNamespace,
+  kubectlPath,
+  repoRoot,
+  run,
+} from '../../cluster/kube.js';
 import { bin, kubectlOk } from './helpers.js';
 
 const NAME = 'pgr';
@@ -19,11 +25,11 @@ interface Rule {
   verbs: string[];
 }
 
+// The Role grants the Secret and the Leases by name, for cluster ha-postgres: renamed as its README says.
 const exampleDocs = (file: string, ns: string) =>
-  readFileSync(join(repoRoot, 'examples', 'rbac', file), 'utf8').replaceAll(
-    'namespace: demo',
-    `namespace: ${ns}`,
-  );
+  readFileSync(join(repoRoot, 'examples', 'rbac', file), 'utf8')
+    .replaceAll('namespace: demo', `namespace: ${ns}`)
+    .replaceAll('ha-postgres-', `${NAME}-`);
 
 /** A ServiceAccount `sa` bound to the example Role, with `edit` applied to its rules. */
 async function account(
@@ -163,6 +169,16 @@ describe('examples/rbac: namespace-scoped permissions', () => {
     const a = await kpgAs(full, ['apply', '-f', manifest(ns, 'b'), '--yes']);
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toMatch(/applied \(generation 2\)/);
+  });
+
+  it('the minimal Role reads its own Secret only, by name (issue 12, item 12)', async () => {
+    const can = async (what: string) =>
+      (
+        await run(kubectlPath, ['--kubeconfig', full, 'auth', 'can-i', 'get', what, '-n', ns])
+      ).stdout.trim();
+    expect(await can(`secret/${NAME}-auth`)).toBe('yes');
+    expect(await can('secret/someone-elses')).toBe('no');
+    expect(await can('secrets')).toBe('no');
   });
 
   it('a Role missing `delete` on pods refuses a rolling restart up front, changing nothing', async () => {

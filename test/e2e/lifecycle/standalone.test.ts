@@ -106,3 +106,77 @@ describe('kpg create without -f', () => {
     expect(r.stderr).toContain(`kpg apply -f ${join(dir, 'solo.yaml')}`);
   });
 });
+
+// Issue 16, item 5: kpg psql, as a person uses it (tmux) and in a pipe.
+describe('kpg psql', () => {
+  const PSQL = `kpg-psql-${process.pid}`;
+  afterAll(() => {
+    try {
+      tmux('kill-session', '-t', PSQL);
+    } catch {
+      // Already gone.
+    }
+  });
+
+  it('in a pipe: plain input and output, psql’s exit code', async () => {
+    const r = await kpg(['psql', 'solo', '-n', ns], {
+      input: 'select 40 + 2 as answer;\n',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/answer\s*\n-+\n\s*42\n/);
+    const failed = await kpg([
+      'psql',
+      'solo',
+      '-n',
+      ns,
+      '--',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      'select nope',
+    ]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('column "nope" does not exist');
+    // No password on any command line: none is needed over the pod's own socket.
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/password/i);
+  });
+
+  it('-- passes arguments to psql; -d picks the database; --replica with no standby is exit 5', async () => {
+    const r = await kpg([
+      'psql',
+      'solo',
+      '-n',
+      ns,
+      '-d',
+      'template1',
+      '--',
+      '-XAtc',
+      'select current_database()',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('template1');
+    const none = await kpg(['psql', 'solo', '-n', ns, '--replica', '--', '-c', 'select 1']);
+    expect(none.code).toBe(5);
+    expect(none.stderr).toContain(`no ready pod of ${ns}/solo is labelled replica`);
+  });
+
+  it('on a terminal: the psql prompt, a query, \\q; exit 0', async () => {
+    const cmd = `KUBECONFIG=${kubeconfigPath} ${process.execPath} ${bin} psql solo -n ${ns}; echo "KPG-EXIT=$?"; sleep 600`;
+    tmux('new-session', '-d', '-s', PSQL, '-x', '160', '-y', '40', cmd);
+    const psqlScreen = () => tmux('capture-pane', '-p', '-t', PSQL, '-S', '-200');
+    const see = (text: string | RegExp, timeoutMs = 30_000) =>
+      waitFor(
+        () => {
+          const t = psqlScreen();
+          return (typeof text === 'string' ? t.includes(text) : text.test(t)) ? t : '';
+        },
+        timeoutMs,
+        { what: `"${String(text)}" on psql's screen`, intervalMs: 200 },
+      );
+    await see('postgres=#');
+    tmux('send-keys', '-t', PSQL, 'select 6 * 7 as answer \\g', 'Enter');
+    await see(/answer\s*\n-+\n\s*42\n\(1 row\)/);
+    tmux('send-keys', '-t', PSQL, '\\q', 'Enter');
+    expect(await see(/KPG-EXIT=\d+/)).toContain('KPG-EXIT=0');
+  });
+});

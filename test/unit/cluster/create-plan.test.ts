@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planCreate } from '../../../src/lib/cluster/create.js';
+import { ExistingObjects, ownerOfLabels, planCreate } from '../../../src/lib/cluster/create.js';
 import { validateText } from '../../../src/lib/manifest/index.js';
 import { renderCluster } from '../../../src/lib/render/index.js';
 
@@ -51,5 +51,36 @@ describe('planCreate', () => {
     expect(planCreate(rendered(), has('StatefulSet/pg')).refused).toMatch(
       /without a cluster record/,
     );
+  });
+
+  it('an object of the same name that kpg did not make is refused, naming it; nothing is planned', () => {
+    const owners = new Map([
+      ['ServiceAccount/pg', ''],
+      ['Secret/pg-auth', ''],
+    ]);
+    const p = planCreate(rendered(), new ExistingObjects(owners));
+    expect(p.foreign).toBe(
+      'ServiceAccount ns/pg exists and kpg did not make it (it has no label app.kubernetes.io/managed-by=kpg)',
+    );
+    expect(p.steps).toEqual([]);
+  });
+
+  it("another kpg cluster's object is refused too; a user's own Secret NAME-auth is used as it is", () => {
+    const other = planCreate(
+      rendered(),
+      new ExistingObjects(new Map([['Service/pg-replicas', 'pg-replicas']])),
+    );
+    expect(other.foreign).toBe('Service ns/pg-replicas belongs to postgres "pg-replicas"');
+    const secret = planCreate(rendered(), new ExistingObjects(new Map([['Secret/pg-auth', '']])));
+    expect(secret.foreign).toBeUndefined();
+    expect(secret.steps.find((s) => s.object.kind === 'Secret')).toMatchObject({ action: 'skip' });
+  });
+
+  it('reads the owner from the labels kpg puts on everything it makes', () => {
+    expect(
+      ownerOfLabels({ 'app.kubernetes.io/managed-by': 'kpg', 'app.kubernetes.io/instance': 'pg' }),
+    ).toBe('pg');
+    expect(ownerOfLabels({ 'app.kubernetes.io/instance': 'pg' })).toBe('');
+    expect(ownerOfLabels(undefined)).toBe('');
   });
 });

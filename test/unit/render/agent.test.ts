@@ -150,6 +150,7 @@ describe('with kpg.io/agent: "true"', () => {
         runAsUser: 999,
         runAsGroup: 999,
         allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
         readOnlyRootFilesystem: true,
       },
     });

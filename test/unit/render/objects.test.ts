@@ -166,14 +166,23 @@ describe('StatefulSet', () => {
       runAsUser: 999,
       runAsGroup: 999,
       fsGroup: 999,
+      fsGroupChangePolicy: 'OnRootMismatch',
       runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
     });
+    expect(p.enableServiceLinks).toBe(false);
     const c = p.containers[0];
     expect(p.containers).toHaveLength(1);
     expect(c.name).toBe('postgres');
     expect(c.image).toBe('postgres:15');
     expect(c.command).toEqual(['bash', '/scripts/start.sh']);
     expect(c.args).toBeUndefined();
+    // Pod Security `restricted`, for every container.
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+    });
   });
 
   it('passes credentials by secretKeyRef and the pod identity by fieldRef', () => {
