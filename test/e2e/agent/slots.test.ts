@@ -87,10 +87,23 @@ describe('in-pod agent: replication slots', () => {
       peak = Math.max(peak, Number(walBytes));
       if (status === 'lost') lostSeen = true;
     }
-    const slotNow = await one(
-      s.ns,
-      s.primary,
-      `select coalesce((select active::text || ',' || coalesce(wal_status, '') from pg_replication_slots where slot_name = '${slot}'), 'none')`,
+    // A slot past the bound is `unreserved` until the next checkpoint
+    // invalidates it (`lost`); the primary's agent then renews it. One
+    // checkpoint here, as the next one would anyway.
+    await one(s.ns, s.primary, 'checkpoint');
+    let slotNow = '';
+    await waitFor(
+      async () => {
+        slotNow = await one(
+          s.ns,
+          s.primary,
+          `select coalesce((select active::text || ',' || coalesce(wal_status, '') from pg_replication_slots where slot_name = '${slot}'), 'none')`,
+        );
+        if (slotNow.endsWith(',lost')) lostSeen = true;
+        return !slotNow.endsWith(',unreserved');
+      },
+      60_000,
+      { what: `${slot} invalidated on ${s.primary}`, intervalMs: 500 },
     );
     console.log(
       `${s.ns}: ${away} cut off; its slot inactive after ${releasedMs} ms; ${Number(written / BigInt(MB))} MB of WAL written with it away; pg_wal peak ${Math.round(peak / MB)} MB; slot ${slot} now ${slotNow}${lostSeen ? ' (seen lost)' : ''}`,
