@@ -112,6 +112,9 @@ export class Agent {
   private podsReadFor: Handover | undefined;
   private podsReadMs = Number.NEGATIVE_INFINITY;
   private refused = new Set<string>();
+  /** Since when the lease cannot be read; the last such time, once over (candidate.ts). */
+  private leaseLostAtMs: number | undefined;
+  private leaseOutage: { fromMs: number; toMs: number } | undefined;
   private repairAskedMs: Partial<Record<'rewind' | 'reclone', number>> = {};
   private readonly failsafe: Failsafe;
   /** A claim of a free lease is in flight: no failsafe promise may be given meanwhile. */
@@ -383,12 +386,18 @@ export class Agent {
     try {
       await this.d.elector.read();
       const obs = this.d.elector.observed;
+      if (this.leaseLostAtMs !== undefined) {
+        this.leaseOutage = { fromMs: this.leaseLostAtMs, toMs: this.d.clock.now() };
+        this.leaseLostAtMs = undefined;
+      }
       return {
         readable: true,
         ...(obs?.snapshot ? { snapshot: obs.snapshot } : {}),
         unchangedForMs: this.d.elector.unchangedForMs(),
+        ...(this.leaseOutage ? { outage: this.leaseOutage } : {}),
       };
     } catch (err) {
+      this.leaseLostAtMs ??= this.d.clock.now();
       return { readable: false, error: (err as Error).message };
     }
   }

@@ -35,7 +35,9 @@ export default class Apply extends BaseCommand<typeof Apply> {
 
   static override description = `Compares each manifest with the spec the cluster runs (kept in its record, ConfigMap <name>-kpg) and shows the plan: fields that change, pods added or removed, and a rolling restart when the pod template changes (standbys first, the primary last: a brief outage). Fields a running cluster cannot change (major version, storage class, size or type, databaseSecret, init) are refused and nothing is changed.
 
-Scaling down removes the highest ordinals and keeps their PVCs; it is refused when it would remove the primary (run kpg failover first). On a terminal kpg asks before removing pods or restarting the primary; --yes answers for it.`;
+Scaling down removes the highest ordinals and keeps their PVCs; it is refused when it would remove the primary (run kpg failover first). On a terminal kpg asks before removing pods or restarting the primary; --yes answers for it.
+
+A rolling restart stops at the first pod that cannot come back when the cluster says why (its creation forbidden, its image or volume not to be had, a crash loop): exit 12, with Kubernetes' message; the other members keep serving, and the same kpg apply finishes the job once the cause is fixed.`;
 
   static override examples = [
     {

@@ -11,6 +11,7 @@ import {
   prepareCreate,
   type CreatePlan,
 } from '../lib/cluster/create.js';
+import { blockerLine } from '../lib/cluster/blockers.js';
 import { waitForCluster } from '../lib/cluster/wait.js';
 import { runWizard } from '../lib/cluster/wizard.js';
 import { InvalidInputError, UsageError } from '../lib/errors.js';
@@ -64,7 +65,7 @@ export default class Create extends BaseCommand<typeof Create> {
 
 Every document is validated first; if any is invalid nothing is sent. The record and the generated Secret are created only when absent; everything else is server-side applied (field manager kpg), so running create again on a half-created cluster finishes it. A cluster that already exists is refused (exit 6): change it with kpg apply. So is one that would need an object of the same name that kpg did not make, or that belongs to another cluster (exit 6, nothing created): kpg takes nothing over (a user's own Secret <name>-auth is used as it is).
 
-Then kpg waits (--wait=false to skip, --timeout to bound it) until the primary accepts writes and every standby streams from it (pg_stat_replication on the primary), showing progress.
+Then kpg waits (--wait=false to skip, --timeout to bound it) until the primary accepts writes and every standby streams from it (pg_stat_replication on the primary), showing progress. When the cluster says the wait cannot succeed (the StatefulSet may not create a pod: Pod Security, a ResourceQuota, a LimitRange, a webhook; a volume without a StorageClass; an image that cannot be pulled; a container that keeps crashing, with its last log lines), kpg stops at once with Kubernetes' message and exit 12; what may clear by itself (a pod no node can take yet) is shown while it waits.
 
 Without -f on a terminal, an interactive wizard asks for the cluster's settings and builds the manifest.
 
@@ -275,7 +276,12 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
       await waitForCluster(
         kube,
         { ns, name: c.name, replicas: c.replicas, primary: `${c.name}-0` },
-        { timeoutMs, major: c.major, onUpdate: (steps) => progress.update(steps) },
+        {
+          timeoutMs,
+          major: c.major,
+          onUpdate: (steps) => progress.update(steps),
+          onBlocker: (b) => progress.log(`waiting: ${blockerLine(b)} (${b.advice})`),
+        },
       );
       progress.stop();
     } catch (err) {

@@ -21,6 +21,8 @@
  * |      | standby is missing, not streaming or lagging)                  |
  * | 11   | describe --exit-code: the cluster is down (no writable primary |
  * |      | behind the primary Service, or two)                            |
+ * | 12   | blocked: the cluster says the wait cannot succeed (pods        |
+ * |      | forbidden, a volume or image that cannot be had, a crash loop) |
  * | 70   | internal error: a bug in kpg (run again with --debug)          |
  * | 130  | interrupted (Ctrl-C)                                           |
  */
@@ -40,6 +42,8 @@ export const ExitCode = {
   Degraded: 10,
   /** `kpg describe --exit-code`: no writable primary behind the primary Service, or two. */
   Down: 11,
+  /** A wait stopped at once: the cluster's own signals say it cannot succeed. */
+  Blocked: 12,
   Internal: 70,
   Interrupted: 130,
 } as const;
@@ -50,17 +54,21 @@ export interface KpgErrorOptions {
   /** What the user can do about it, printed after the message. */
   suggestions?: string[];
   cause?: unknown;
+  /** Machine-readable fields added to `-o json`'s error object. */
+  details?: Record<string, unknown>;
 }
 
 /** Base class: a message meant for a person, an exit code and suggestions. */
 export class KpgError extends Error {
   readonly exitCode: ExitCodeValue = ExitCode.InvalidInput;
   readonly suggestions: string[];
+  readonly details: Record<string, unknown>;
 
   constructor(message: string, options: KpgErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.suggestions = options.suggestions ?? [];
+    this.details = options.details ?? {};
   }
 }
 
@@ -92,6 +100,11 @@ export class NotFoundError extends KpgError {
 /** 409: already exists, or changed while we worked on it (exit 6). */
 export class ConflictError extends KpgError {
   override readonly exitCode = ExitCode.Conflict;
+}
+
+/** The cluster's own signals say a wait cannot succeed: forbidden, unpullable, crashing (exit 12). */
+export class BlockedError extends KpgError {
+  override readonly exitCode = ExitCode.Blocked;
 }
 
 /** Waiting for the cluster took longer than allowed (exit 7). */

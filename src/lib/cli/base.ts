@@ -109,7 +109,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.output === 'json') {
       this.out(
         JSON.stringify(
-          { error: { message: err.message, kind: err.name, exitCode: code } },
+          {
+            error: {
+              message: err.message,
+              kind: err.name,
+              exitCode: code,
+              ...(isKpgError(err) ? err.details : {}),
+            },
+          },
           null,
           2,
         ),

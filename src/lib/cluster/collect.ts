@@ -18,6 +18,8 @@ import {
 } from '../postgres/index.js';
 import { objectNames, ROLE_LABEL } from '../render/index.js';
 import { collectAgents } from './agents.js';
+import { readBlockers } from './blocker-read.js';
+import { blockerLine } from './blockers.js';
 import { evaluateHealth } from './health.js';
 import { parseRecord } from './record.js';
 import type {
@@ -385,6 +387,13 @@ export async function collectStatus(
   }
 
   const agents = await agentsRead;
+  // describe only: `get` stays at its few list calls.
+  const blockers =
+    opts.queryPostgres === false
+      ? undefined
+      : await attempt(ctx, 'reading why pods are not up', () =>
+          readBlockers(kube, { ns, name }, podItems),
+        );
   const secret = sts || rec.record ? await readSecret(ctx, secretName(sts, name)) : undefined;
   const svc = servicesFrom(services?.items ?? [], slices?.items ?? []);
   const objects = new Set<string>([
@@ -413,13 +422,20 @@ export async function collectStatus(
     ...(secret ? { secret } : {}),
     events: eventsFor(events?.items ?? [], objects, opts.maxEvents ?? 20),
     ...(agents ? { agents } : {}),
+    ...(blockers?.length ? { blockers } : {}),
     health: 'down',
     problems: [],
     errors: ctx.errors,
   };
   const h = evaluateHealth(status);
   status.health = h.health;
-  status.problems = h.problems;
+  status.problems = [
+    ...(blockers ?? []).map(
+      (b) =>
+        `${blockerLine(b)} (${b.advice})${b.log?.length ? `\n      last log lines:\n${b.log.map((l) => `        ${l}`).join('\n')}` : ''}`,
+    ),
+    ...h.problems,
+  ];
   return status;
 }
 

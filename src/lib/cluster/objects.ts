@@ -6,6 +6,7 @@ import type { InstanceStatus, StatefulSetSummary } from './status.js';
 
 interface Meta {
   name?: string;
+  uid?: string;
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
@@ -19,9 +20,30 @@ export interface K8sPod extends KubeObject {
   status?: {
     phase?: string;
     podIP?: string;
-    conditions?: { type: string; status: string }[];
-    containerStatuses?: { name: string; ready?: boolean; restartCount?: number }[];
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    containerStatuses?: K8sContainerStatus[];
+    initContainerStatuses?: K8sContainerStatus[];
   };
+}
+
+export interface K8sContainerStatus {
+  name: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: ContainerState;
+  lastState?: ContainerState;
+}
+
+interface ContainerState {
+  waiting?: { reason?: string; message?: string };
+  running?: { startedAt?: string };
+  terminated?: { exitCode?: number; reason?: string; message?: string };
+}
+
+export interface K8sPvc extends KubeObject {
+  metadata?: Meta;
+  spec?: { storageClassName?: string };
+  status?: { phase?: string };
 }
 
 export interface K8sStatefulSet extends KubeObject {
@@ -74,7 +96,7 @@ export interface K8sSlice extends KubeObject {
 
 export interface K8sEvent extends KubeObject {
   metadata?: Meta;
-  involvedObject?: { kind?: string; name?: string };
+  involvedObject?: { kind?: string; name?: string; uid?: string };
   type?: string;
   reason?: string;
   message?: string;

@@ -8,10 +8,13 @@
  * A pod already on the new revision is skipped, so running it again after an
  * interruption finishes the job.
  */
+import { BlockedError } from '../errors.js';
 import type { Kube, KubeObject } from '../kube/index.js';
 import { KubeTimeoutError } from '../kube/index.js';
 import { probeWrite, queryReplication } from '../postgres/index.js';
 import { primarySelector, selectorString } from '../render/labels.js';
+import { readBlockers } from './blocker-read.js';
+import { blockerLine } from './blockers.js';
 
 export const REVISION_LABEL = 'controller-revision-hash';
 
@@ -64,6 +67,7 @@ async function poll(ctx: RolloutContext, what: string, fn: () => Promise<boolean
       if (await fn()) return;
       last = '';
     } catch (err) {
+      if (err instanceof BlockedError) throw err;
       last = (err as Error).message;
     }
     if (clock.now() >= deadline) {
@@ -144,11 +148,51 @@ export async function waitPodBack(
   pod: string,
   want: { oldUid?: string; revision: string },
 ): Promise<void> {
+  const since = new Date(ctx.kube.clock.now()).toISOString();
   await poll(ctx, `pod ${pod} to be back on the new revision and Ready`, async () => {
     const p = await ctx.kube.find<PodObject>('Pod', ctx.namespace, pod, ctx.signal);
-    if (!p || (want.oldUid && p.metadata?.uid === want.oldUid)) return false;
-    return p.metadata?.labels?.[REVISION_LABEL] === want.revision && podIsReady(p);
+    const fresh = p && !(want.oldUid && p.metadata?.uid === want.oldUid);
+    if (fresh && p.metadata?.labels?.[REVISION_LABEL] === want.revision && podIsReady(p))
+      return true;
+    await stopIfBlocked(ctx, pod, since, fresh ? p : undefined);
+    return false;
   });
+}
+
+/**
+ * The pod cannot come back (its creation forbidden, its image or volume
+ * not to be had, a crash loop): stop here, with the other members serving
+ * as they are, rather than wait out the timeout.
+ */
+async function stopIfBlocked(
+  ctx: RolloutContext,
+  pod: string,
+  since: string,
+  current: PodObject | undefined,
+): Promise<void> {
+  const found = await readBlockers(
+    ctx.kube,
+    {
+      ns: ctx.namespace,
+      name: ctx.name,
+      since,
+      onlyPods: [pod],
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    },
+    current ? [current] : [],
+  );
+  const fatal = found.filter((b) => b.fatal);
+  if (fatal.length === 0) return;
+  throw new BlockedError(
+    `the rolling restart stopped at pod ${pod}: ${fatal.map(blockerLine).join('; ')}`,
+    {
+      suggestions: [
+        ...new Set(fatal.map((b) => b.advice)),
+        `the other members serve as before; the StatefulSet has the new spec: fix the cause and run the same kpg apply again to finish, or apply the old manifest to go back`,
+      ],
+      details: { reasons: fatal },
+    },
+  );
 }
 
 /** The one Ready pod of the cluster labelled primary (the agents label it). */

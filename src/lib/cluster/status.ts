@@ -3,6 +3,7 @@
  * JSON/YAML or as sections (describe) or rows (get). Plain data: no classes,
  * no Dates (RFC 3339 strings), so `-o json` is exactly this.
  */
+import type { Blocker } from './blockers.js';
 import type { AgentsStatus } from './agents.js';
 import type { HistoryEntry, PendingOperation } from './record.js';
 import type { ControlData, InstanceInfo, ReplicationRow, SlotInfo } from '../postgres/index.js';
@@ -135,8 +136,10 @@ export interface ClusterStatus {
   /** The in-pod agents: their Lease and each pod's last decision (clusters with agents only). */
   agents?: AgentsStatus;
   health: Health;
-  /** Why the health is not 'healthy'. */
+  /** Why the health is not 'healthy'; the blockers' lines first. */
   problems: string[];
+  /** What the cluster's own signals say keeps pods from coming up (blockers.ts). */
+  blockers?: Blocker[];
   /** Errors met while collecting; what could be gathered is still shown. */
   errors: string[];
 }

@@ -3,9 +3,11 @@
  * accepts writes (not in recovery, and a write probe succeeds), every standby
  * streams from it (rows of pg_stat_replication on the primary with state
  * `streaming`, not assumed from pod readiness), and every pod is Ready.
- * The checks are pure (`evaluateWait`); `waitForCluster` polls them.
+ * The checks are pure (`evaluateWait`); `waitForCluster` polls them, and
+ * stops at once when the cluster's own signals say it cannot get there
+ * (blockers.ts): the reason, Kubernetes' message and what to do.
  */
-import { TimeoutError } from '../errors.js';
+import { BlockedError, TimeoutError } from '../errors.js';
 import type { Kube } from '../kube/index.js';
 import {
   probeWrite,
@@ -13,6 +15,8 @@ import {
   type ReplicationView,
   type WriteProbe,
 } from '../postgres/index.js';
+import { readBlockers } from './blocker-read.js';
+import { type Blocker, blockerLine } from './blockers.js';
 import { CLUSTER_SELECTOR, withDeadline } from './collect.js';
 import { podReady, type K8sPod } from './objects.js';
 
@@ -32,6 +36,8 @@ export interface Observation {
   probe?: WriteProbe;
   probeError?: string;
   replication?: ReplicationView;
+  /** Why pods are not coming up, from the cluster's own signals. */
+  blockers?: Blocker[];
 }
 
 const TITLES: Record<WaitStep['id'], (o: Observation) => string> = {
@@ -65,11 +71,14 @@ export function evaluateWait(o: Observation): WaitStep[] {
   ];
   const steps: WaitStep[] = [];
   let blocked = false;
+  const why = (o.blockers ?? []).map(blockerLine);
   for (const [id, ok, detail] of checks) {
     if (id === 'streaming' && o.replicas <= 1) continue;
     const state: StepState = ok && !blocked ? 'done' : blocked ? 'pending' : 'running';
+    // The running step carries what holds it up, as the cluster tells it.
+    const shown = state === 'running' && why.length ? `${detail}; ${why.join('; ')}` : detail;
     if (!ok) blocked = true;
-    steps.push({ id, title: TITLES[id](o), state, detail });
+    steps.push({ id, title: TITLES[id](o), state, detail: shown });
   }
   return steps;
 }
@@ -83,7 +92,11 @@ export interface WaitOptions {
   pollMs?: number;
   /** Each poll's per-pod SQL deadline. Default 5000. */
   sqlTimeoutMs?: number;
+  /** Events before this instant (ISO) are not signals of this wait. Default: its start. */
+  since?: string;
   onUpdate?: (steps: WaitStep[]) => void;
+  /** Once for each blocker that may clear by itself (the wait goes on). */
+  onBlocker?: (b: Blocker) => void;
   signal?: AbortSignal;
 }
 
@@ -100,6 +113,11 @@ async function observe(
     labelSelector: CLUSTER_SELECTOR(name),
     signal: o.signal,
   });
+  const blockers = await readBlockers(
+    kube,
+    { ns, name, ...(o.since ? { since: o.since } : {}), ...(o.signal ? { signal: o.signal } : {}) },
+    pods.items,
+  ).catch(() => undefined);
   const obs: Observation = {
     replicas,
     primary,
@@ -108,6 +126,7 @@ async function observe(
       ready: podReady(p),
       running: p.status?.phase === 'Running',
     })),
+    ...(blockers?.length ? { blockers } : {}),
   };
   const prim = obs.pods.find((p) => p.name === primary);
   if (!prim?.running) return obs;
@@ -134,19 +153,34 @@ export async function waitForCluster(
   o: WaitOptions,
 ): Promise<WaitStep[]> {
   const deadline = Date.now() + o.timeoutMs;
+  const opts = { ...o, since: o.since ?? new Date().toISOString() };
   let steps: WaitStep[] = [];
+  const told = new Set<string>();
   for (;;) {
-    const obs = await observe(kube, target.ns, target.name, target.replicas, target.primary, o);
+    const obs = await observe(kube, target.ns, target.name, target.replicas, target.primary, opts);
     steps = evaluateWait(obs);
     o.onUpdate?.(steps);
+    for (const b of obs.blockers ?? []) {
+      const key = `${b.object} ${b.reason}`;
+      if (!b.fatal && !told.has(key)) o.onBlocker?.(b);
+      told.add(key);
+    }
     if (isDone(steps)) return steps;
+    const fatal = (obs.blockers ?? []).filter((b) => b.fatal);
+    if (fatal.length) throw blockedError(target, fatal);
     if (Date.now() >= deadline) {
       const open = steps
         .filter((s) => s.state !== 'done')
         .map((s) => `${s.title} (${s.detail ?? ''})`);
       throw new TimeoutError(
         `postgres "${target.name}" was not ready after ${Math.round(o.timeoutMs / 1000)}s: still waiting for ${open.join('; ')}`,
-        { suggestions: [`see what holds it up: kpg describe ${target.name} -n ${target.ns}`] },
+        {
+          suggestions: [
+            ...(obs.blockers ?? []).map((b) => b.advice),
+            `see what holds it up: kpg describe ${target.name} -n ${target.ns}`,
+          ],
+          details: { reasons: obs.blockers ?? [] },
+        },
       );
     }
     await kube.clock.sleep(
@@ -154,4 +188,21 @@ export async function waitForCluster(
       o.signal,
     );
   }
+}
+
+/** The wait cannot succeed: what the cluster said, what was made, how to undo or retry. */
+export function blockedError(target: { ns: string; name: string }, fatal: Blocker[]): BlockedError {
+  const lines = fatal.map((b) => {
+    const log = b.log?.length
+      ? `\n    last log lines:\n${b.log.map((l) => `      ${l}`).join('\n')}`
+      : '';
+    return `${blockerLine(b)}${log}`;
+  });
+  return new BlockedError(`postgres "${target.name}" cannot become ready: ${lines.join('\n  ')}`, {
+    suggestions: [
+      ...new Set(fatal.map((b) => b.advice)),
+      `the cluster's objects were created and stay as they are: fix the cause and run kpg apply with the same manifest, or remove them with kpg delete ${target.name} -n ${target.ns}`,
+    ],
+    details: { reasons: fatal },
+  });
 }

@@ -34,6 +34,8 @@ export interface CandidateView {
   policy: Policy;
   /** The record's timeline: a standby still on an older one missed a promotion. */
   recordTimeline?: number;
+  /** The system identifier the record says the cluster was bootstrapped with. */
+  bootstrapped?: string;
   /** The LSN the primary published in the lease at its last renewal. */
   publishedLsn?: Lsn;
   /** The standbys the lease lists as synchronous. */
@@ -42,6 +44,8 @@ export interface CandidateView {
   noFailover?: boolean;
   /** The lease says the holder's postgres is down: it wrote nothing after publishedLsn. */
   primaryDown?: boolean;
+  /** The last time this agent could not read the lease (see streamingProblem). */
+  leaseOutage?: { fromMs: number; toMs: number };
 }
 
 /** The candidate view of the pod that observed `o`, against the lease version `snap`. */
@@ -53,10 +57,12 @@ export function candidateViewOf(o: Observed, snap: LeaseSnapshot | undefined): C
     local: o.local,
     policy: o.policy,
     ...(o.record ? { recordTimeline: o.record.timeline } : {}),
+    ...(o.record?.bootstrapped ? { bootstrapped: o.record.bootstrapped } : {}),
     ...(lsn !== undefined ? { publishedLsn: lsn } : {}),
     ...(synchronous ? { synchronousStandbys: synchronous } : {}),
     ...(o.noFailover ? { noFailover: true } : {}),
     ...(snap?.published.down ? { primaryDown: true } : {}),
+    ...(o.lease.readable && o.lease.outage ? { leaseOutage: o.lease.outage } : {}),
   };
 }
 
@@ -64,8 +70,10 @@ export function candidateViewOf(o: Observed, snap: LeaseSnapshot | undefined): C
 export function candidateProblem(c: CandidateView, now: number): string | undefined {
   const { local, policy } = c;
   if (c.noFailover) return 'its pod is annotated kpg.io/nofailover: "true"';
+  if (local.data === 'empty' && c.bootstrapped && local.role !== 'standby')
+    return `its data directory is empty, but the cluster was bootstrapped (system identifier ${c.bootstrapped}): it will not initdb over the cluster's data; it waits for a member that has the data`;
   if (local.role !== 'standby') return `its postgres is ${describeRole(local.role)}`;
-  const streaming = streamingProblem(local, policy, now, c.primaryDown === true);
+  const streaming = streamingProblem(local, policy, now, c);
   if (streaming) return streaming;
   if (local.replayPaused) return 'its WAL replay is paused (pg_wal_replay_resume() to resume)';
   if (local.timeline === undefined) return 'its timeline is unknown';
@@ -88,19 +96,32 @@ export function candidateProblem(c: CandidateView, now: number): string | undefi
  * A standby that stopped streaming long ago may lack what the primary wrote
  * since; not when the holder said its postgres is down (kept down while
  * paused, say): then the lag to the LSN it last published bounds the loss.
+ *
+ * Time this agent could not read the lease does not count: the primary could
+ * publish nothing through the API either, and in failsafe mode it kept
+ * writing only while this member confirmed it (each round carrying its LSN).
+ * Once the lease is read again, the lag to the newest LSN published bounds
+ * the loss as for any failover. Counting it would leave a cluster whose
+ * primary was cut off during an API outage with no primary for good: every
+ * standby stopped streaming when the primary went, longer ago than allowed.
  */
 function streamingProblem(
   local: LocalState,
   policy: Policy,
   now: number,
-  primaryDown: boolean,
+  c: Pick<CandidateView, 'primaryDown' | 'leaseOutage'>,
 ): string | undefined {
   if (local.streaming) return undefined;
   if (local.lastStreamingMs === undefined) return 'it has not streamed from the primary';
-  if (primaryDown) return undefined;
-  const ago = now - local.lastStreamingMs;
+  if (c.primaryDown) return undefined;
+  const last = local.lastStreamingMs;
+  const out = c.leaseOutage;
+  const blind = out ? Math.max(0, out.toMs - Math.max(last, out.fromMs)) : 0;
+  const ago = now - last - blind;
   if (ago <= policy.recentStreamingMs) return undefined;
-  return `it last streamed from the primary ${seconds(ago)} ago (more than ${seconds(policy.recentStreamingMs)})`;
+  const excused =
+    blind > 0 ? `, ${seconds(ago)} not counting ${seconds(blind)} without the lease` : '';
+  return `it last streamed from the primary ${seconds(now - last)} ago (more than ${seconds(policy.recentStreamingMs)}${excused})`;
 }
 
 function describeRole(role: LocalState['role']): string {

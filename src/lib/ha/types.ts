@@ -86,6 +86,8 @@ export type LeaseObservation =
       snapshot?: LeaseSnapshot;
       /** How long this version has been unchanged on this agent's clock (ms). */
       unchangedForMs: number;
+      /** The last time this agent could not read the lease, ended (monotonic ms). */
+      outage?: { fromMs: number; toMs: number };
     };
 
 export interface Observed {

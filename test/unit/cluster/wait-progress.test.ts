@@ -13,6 +13,30 @@ const obs = (over: Partial<Observation> = {}): Observation => ({
 });
 
 describe('evaluateWait', () => {
+  it('the running step shows what the cluster says holds it up', () => {
+    const s = evaluateWait(
+      obs({
+        pods: pods(2, 0),
+        blockers: [
+          {
+            object: 'pod/pg-2',
+            kind: 'unschedulable',
+            reason: 'Unschedulable',
+            message: '0/3 nodes are available: 3 Insufficient cpu.',
+            fatal: false,
+            advice: 'free capacity',
+          },
+        ],
+      }),
+    );
+    expect(s[0]).toMatchObject({
+      id: 'pods',
+      state: 'running',
+      detail: '2/3 running; pod/pg-2 Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.',
+    });
+    expect(s[1]?.detail).not.toMatch(/Unschedulable/);
+  });
+
   it('waits for the primary to accept writes, not for readiness', () => {
     const s = evaluateWait(obs({ pods: pods(3, 3), probe: { writable: false, inRecovery: true } }));
     expect(s.map((x) => [x.id, x.state])).toEqual([

@@ -81,6 +81,48 @@ describe('decide: takeover by a standby', () => {
     expect(decide(seen({ local: never }), NOW).reason).toContain('has not streamed');
   });
 
+  it('a pod back with an empty data directory never takes over a bootstrapped cluster, and says why', () => {
+    const empty = standby({ role: 'starting', data: 'empty' });
+    const a = decide(
+      seen({ local: empty, record: { primary: 'pg-0', timeline: 1, bootstrapped: '7301' } }),
+      NOW,
+    );
+    expect(a).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining(
+        "(system identifier 7301): it will not initdb over the cluster's data",
+      ),
+    });
+  });
+
+  it('time the lease could not be read does not count as time without streaming', () => {
+    // Streaming stopped at -40 s, during an API outage from -45 s to -12 s: 7 s count.
+    const cut = standby({ streaming: false, lastStreamingMs: NOW - 40_000 });
+    const after = (fromMs: number, toMs: number) =>
+      seen({
+        local: cut,
+        lease: {
+          readable: true,
+          snapshot: lease({}),
+          unchangedForMs: 10_000,
+          outage: { fromMs: NOW - fromMs, toMs: NOW - toMs },
+        },
+      });
+    expect(decide(after(45_000, 12_000), NOW)).toMatchObject({ kind: 'acquire' });
+    // An outage long before it stopped streaming excuses nothing.
+    expect(decide(after(300_000, 200_000), NOW)).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining('last streamed from the primary 40.0s ago'),
+    });
+    // Only the part after streaming stopped: 40 s - (40 - 35) s = 35 s.
+    expect(decide(after(50_000, 35_000), NOW)).toMatchObject({
+      kind: 'refuse',
+      reason: expect.stringContaining(
+        'last streamed from the primary 40.0s ago (more than 20.0s, 35.0s not counting 5.0s without the lease)',
+      ),
+    });
+  });
+
   it('a standby that stopped streaming long ago may take over when the lease says the primary is down', () => {
     const stale = standby({ streaming: false, lastStreamingMs: NOW - 300_000 });
     expect(decide(seen({ local: stale }), NOW).kind).toBe('refuse');

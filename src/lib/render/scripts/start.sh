@@ -195,7 +195,11 @@ bootstrap_primary() {
   # wait for) for the replication role and the init scripts.
   trap "pg_ctl -D '$stage' -m immediate stop >/dev/null 2>&1 || true" EXIT
   log "starting a private server for the initial setup"
-  pg_ctl -D "$stage" -w -t 120 -o "-c config_file=$KPG_CONFIG -c listen_addresses='' -c unix_socket_directories=$KPG_TMP -c synchronous_standby_names=''" start >/dev/null
+  # Its log to a file, shown if it fails: a bad setting (user.conf) is named there.
+  if ! pg_ctl -D "$stage" -w -t 120 -l "$KPG_TMP/initial-setup.log" -o "-c config_file=$KPG_CONFIG -c listen_addresses='' -c unix_socket_directories=$KPG_TMP -c synchronous_standby_names=''" start >/dev/null; then
+    tail -n 20 "$KPG_TMP/initial-setup.log" >&2 2>/dev/null || true
+    die "the server for the initial setup did not start: its log is above"
+  fi
   export PGHOST=$KPG_TMP PGPORT=$PG_PORT PGUSER=$SUPERUSER PGDATABASE=postgres
   create_replication_role
   create_database
