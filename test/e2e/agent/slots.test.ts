@@ -1,12 +1,14 @@
-// Issue 11, done-when 4: a standby cut off (its pod partitioned from the
-// pod network, as when its node is lost) while more than 1 GB of WAL is
+// Issue 11, done-when 4: a standby stopped as on a lost node (its processes
+// frozen, its pod cut off the pod network) while more than 1 GB of WAL is
 // written, with max_slot_wal_keep_size far smaller: the primary's pg_wal
 // stays bounded (the slot is given up, not the disk), and once the standby
 // is back it re-clones itself (base backup beside, old data moved aside)
 // and streams through its slot again, unattended. Under the writer and the
-// checker; every acknowledged row ends up on every pod.
+// checker; every acknowledged row ends up on every pod. (Losing the node itself
+// would stop every pod of that node, other files' too: this is that node's
+// loss as this pod sees it, and the file stays beside the others.)
 import { afterAll, describe, expect, it } from 'vitest';
-import { healPod, partitionPod } from '../../cluster/faults.js';
+import { freezePod, healPod, partitionPod, thawPod } from '../../cluster/faults.js';
 import { exec, getJson, waitFor } from '../../cluster/kube.js';
 import { cleanup, kpg, sql, standbysOf } from '../failover/harness.js';
 import { settle, startCluster, streamingThroughSlots } from './setup.js';
@@ -36,7 +38,10 @@ describe('in-pod agent: replication slots', () => {
   let ns: string | undefined;
   let cut: { ns: string; pod: string } | undefined;
   afterAll(async () => {
-    if (cut) healPod(cut.ns, cut.pod);
+    if (cut) {
+      thawPod(cut.ns, cut.pod);
+      healPod(cut.ns, cut.pod);
+    }
     await cleanup(ns);
   });
 
@@ -48,6 +53,7 @@ describe('in-pod agent: replication slots', () => {
     const slot = `kpg_${away.replace(/-/g, '_')}`;
 
     partitionPod(s.ns, away);
+    freezePod(s.ns, away);
     cut = { ns: s.ns, pod: away };
     // The walsender to a peer that acknowledges nothing lets go of the slot
     // within tcp_user_timeout (10 s): until then the slot keeps WAL as for a live standby.
@@ -116,6 +122,9 @@ describe('in-pod agent: replication slots', () => {
     expect(slotNow).toMatch(/^false,(lost|reserved|extended)$/);
 
     const healedAt = Date.now();
+    // Back as a machine that restarts: its processes run on (or were restarted
+    // by their liveness probes meanwhile), and its network is back.
+    thawPod(s.ns, away);
     healPod(s.ns, away);
     cut = undefined;
     await streamingThroughSlots(s.ns, s.primary, [away, stays], 300_000);
