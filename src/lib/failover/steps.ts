@@ -15,6 +15,8 @@
  *   rejoin    the old primary and the other standbys stream from the new one
  *   finish    history entry, operation cleared
  */
+import { readBlockers } from '../cluster/blocker-read.js';
+import { blockerLine } from '../cluster/blockers.js';
 import { emit, type FailoverContext } from './context.js';
 import { FailoverStepError } from './errors.js';
 import { setRole, stopOldPrimary } from './fence.js';
@@ -424,7 +426,15 @@ async function stepRejoin(
   out.rejoined = rejoined;
   out.notRejoined = others.filter((p) => !rejoined.includes(p));
   if (out.notRejoined.length > 0) {
-    const msg = `not streaming from ${op.newPrimary} after ${s.rejoinTimeoutMs / 1000}s: ${out.notRejoined.join(', ')} (they keep trying; see kpg describe)`;
+    // What the cluster says keeps them from coming back (an image, a crash loop…).
+    const why = await readBlockers(ctx.kube, {
+      ns: ctx.namespace,
+      name: ctx.cluster,
+      onlyPods: out.notRejoined,
+    })
+      .then((bs) => bs.map(blockerLine))
+      .catch(() => []);
+    const msg = `not streaming from ${op.newPrimary} after ${s.rejoinTimeoutMs / 1000}s: ${out.notRejoined.join(', ')} (they keep trying; see kpg describe)${why.length ? `; ${why.join('; ')}` : ''}`;
     out.warnings.push(msg);
     emit(ctx, { type: 'warn', message: msg });
   }
