@@ -414,6 +414,15 @@ export class Kube {
     );
   }
 
+  /** The API server's build (GET /version). */
+  async serverVersion(): Promise<{ gitVersion: string; platform?: string }> {
+    return this.transport.json<{ gitVersion: string; platform?: string }>({
+      method: 'GET',
+      path: '/version',
+      target: { verb: 'get', resource: 'version' },
+    });
+  }
+
   /** Container logs as text. */
   async logs(
     ns: string | undefined,

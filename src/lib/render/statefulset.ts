@@ -295,7 +295,9 @@ export function configHash(config: KubeObject): string {
   return shortHash(JSON.stringify(config['data']));
 }
 
-const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+/** The 16 hex digits kpg puts on pod templates (config and agent bundle hashes). */
+export const shortHash = (text: string) =>
+  createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 /**
  * StatefulSet NAME. Parallel pod management: a standby must not wait for a
