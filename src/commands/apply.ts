@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
+import { Interrupt } from '../lib/cli/interrupt.js';
 import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
@@ -18,7 +19,12 @@ import {
   planApply,
   type ApplyPlan,
 } from '../lib/cluster/apply-plan.js';
-import { ConflictError, InvalidInputError, UnsafeStateError } from '../lib/errors.js';
+import {
+  ConflictError,
+  InterruptedError,
+  InvalidInputError,
+  UnsafeStateError,
+} from '../lib/errors.js';
 import { leaseHolder, takeLease } from '../lib/failover/lease.js';
 import type { Kube } from '../lib/kube/index.js';
 import { loadManifests, type PostgresCluster } from '../lib/manifest/index.js';
@@ -37,7 +43,9 @@ export default class Apply extends BaseCommand<typeof Apply> {
 
 Scaling down removes the highest ordinals and keeps their PVCs; it is refused when it would remove the primary (run kpg failover first). On a terminal kpg asks before removing pods or restarting the primary; --yes answers for it.
 
-A rolling restart stops at the first pod that cannot come back when the cluster says why (its creation forbidden, its image or volume not to be had, a crash loop): exit 12, with Kubernetes' message; the other members keep serving, and the same kpg apply finishes the job once the cause is fixed.`;
+A rolling restart stops at the first pod that cannot come back when the cluster says why (its creation forbidden, its image or volume not to be had, a crash loop): exit 12, with Kubernetes' message; the other members keep serving, and the same kpg apply finishes the job once the cause is fixed.
+
+Ctrl-C stops once the pod restarting now is back (exit 130), and applies the StatefulSet's own update strategy again (never leaving it OnDelete): its controller restarts the pods kpg did not; the same kpg apply finishes the job.`;
 
   static override examples = [
     {
@@ -151,6 +159,9 @@ A rolling restart stops at the first pod that cannot come back when the cluster 
       holder: leaseHolder('apply'),
     });
     let generation: number;
+    const interrupt = new Interrupt(() =>
+      this.err('interrupted: stopping once the pod restarting now is back'),
+    );
     try {
       const now = await readRunning(kube, namespace, next.name);
       if (
@@ -177,9 +188,17 @@ A rolling restart stops at the first pod that cannot come back when the cluster 
           major: next.major,
           timeoutMs: parseDuration(this.flags.timeout),
           onStep: (line) => this.err(`  ${line}`),
+          signal: interrupt.signal,
         },
       });
+    } catch (err) {
+      if (!interrupt.interrupted) throw err;
+      throw new InterruptedError(
+        `interrupted: postgres "${next.name}" is partly applied (the record still holds the old spec)${plan.restart ? `; the StatefulSet's updateStrategy is ${next.updateStrategy.type} again${next.updateStrategy.type === 'OnDelete' ? '' : ': its controller restarts the pods kpg did not'}` : ''}`,
+        { suggestions: ['run the same kpg apply again to finish it'] },
+      );
     } finally {
+      interrupt.dispose();
       await lease.release();
     }
     this.text([`postgres "${next.name}" applied (generation ${generation})`]);

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
+import { Interrupt } from '../lib/cli/interrupt.js';
 import { Progress } from '../lib/cli/progress.js';
 import { requireAccess } from '../lib/cluster/access.js';
 import { agentBundleFor } from '../lib/cluster/agent-bundle.js';
@@ -14,7 +15,7 @@ import {
 import { blockerLine } from '../lib/cluster/blockers.js';
 import { waitForCluster } from '../lib/cluster/wait.js';
 import { runWizard } from '../lib/cluster/wizard.js';
-import { InvalidInputError, UsageError } from '../lib/errors.js';
+import { InterruptedError, InvalidInputError, UsageError } from '../lib/errors.js';
 import type { Kube } from '../lib/kube/index.js';
 import {
   loadManifests,
@@ -65,7 +66,7 @@ export default class Create extends BaseCommand<typeof Create> {
 
 Every document is validated first; if any is invalid nothing is sent. The record and the generated Secret are created only when absent; everything else is server-side applied (field manager kpg), so running create again on a half-created cluster finishes it. A cluster that already exists is refused (exit 6): change it with kpg apply. So is one that would need an object of the same name that kpg did not make, or that belongs to another cluster (exit 6, nothing created): kpg takes nothing over (a user's own Secret <name>-auth is used as it is).
 
-Then kpg waits (--wait=false to skip, --timeout to bound it) until the primary accepts writes and every standby streams from it (pg_stat_replication on the primary), showing progress. When the cluster says the wait cannot succeed (the StatefulSet may not create a pod: Pod Security, a ResourceQuota, a LimitRange, a webhook; a volume without a StorageClass; an image that cannot be pulled; a container that keeps crashing, with its last log lines), kpg stops at once with Kubernetes' message and exit 12; what may clear by itself (a pod no node can take yet) is shown while it waits.
+Then kpg waits (--wait=false to skip, --timeout to bound it) until the primary accepts writes and every standby streams from it (pg_stat_replication on the primary), showing progress. When the cluster says the wait cannot succeed (the StatefulSet may not create a pod: Pod Security, a ResourceQuota, a LimitRange, a webhook; a volume without a StorageClass; an image that cannot be pulled; a container that keeps crashing, with its last log lines), kpg stops at once with Kubernetes' message and exit 12; what may clear by itself (a pod no node can take yet) is shown while it waits. Ctrl-C stops between two objects, or leaves the cluster to come up on its own while waiting (exit 130); the same kpg create resumes a half-created cluster.
 
 Without -f on a terminal, an interactive wizard asks for the cluster's settings and builds the manifest.
 
@@ -171,8 +172,13 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
     for (const [, plan] of plans)
       await requireAccess(kube, plan.namespace, createAccessChecks(plan));
     const results: CreatedCluster[] = [];
-    for (const [c, plan] of plans)
-      results.push(await this.createOne(kube, c, plan, dryRun, timeoutMs));
+    const interrupt = new Interrupt(() => this.err('interrupted: stopping after the current step'));
+    try {
+      for (const [c, plan] of plans)
+        results.push(await this.createOne(kube, c, plan, dryRun, timeoutMs, interrupt));
+    } finally {
+      interrupt.dispose();
+    }
     if (this.output === 'json' || (this.flags.output as string) === 'yaml') {
       const doc = { dryRun, clusters: results };
       this.out(
@@ -203,6 +209,10 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
       yes: this.flags.yes,
     });
     return validateText(manifest, 'wizard');
+  }
+
+  private createHint(): string {
+    return this.applyHint().replace(/^kpg apply/, 'kpg create');
   }
 
   private applyHint(): string {
@@ -236,10 +246,30 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
     plan: CreatePlan,
     dryRun: CreateResult['dryRun'],
     timeoutMs: number,
+    interrupt: Interrupt,
   ): Promise<CreatedCluster> {
     const ns = clusterNamespace(c, { namespace: kube.namespace });
     const human = this.output === 'text';
-    await executePlan(kube, plan, dryRun === 'server' ? { dryRun: 'server' } : {});
+    const sent: string[] = [];
+    try {
+      await executePlan(kube, plan, {
+        ...(dryRun === 'server' ? { dryRun: 'server' } : {}),
+        signal: interrupt.signal,
+        onStep: (step) => sent.push(`${step.object.kind}/${step.object.metadata.name}`),
+      });
+    } catch (err) {
+      if (!interrupt.interrupted) throw err;
+      const left = plan.steps.length - sent.length;
+      throw new InterruptedError(
+        `interrupted: postgres "${c.name}": ${sent.length ? `${sent.join(', ')} sent` : 'nothing sent'}; ${left} object${left === 1 ? '' : 's'} not`,
+        {
+          suggestions: [
+            `the same ${this.createHint()} finishes it (create resumes a half-created cluster)`,
+            ...(sent.length ? [`or remove what was made: kpg delete ${c.name} -n ${ns}`] : []),
+          ],
+        },
+      );
+    }
     const names = (a: string) =>
       plan.steps
         .filter((s) => s.action === a)
@@ -279,6 +309,7 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
         {
           timeoutMs,
           major: c.major,
+          signal: interrupt.signal,
           onUpdate: (steps) => progress.update(steps),
           onBlocker: (b) => progress.log(`waiting: ${blockerLine(b)} (${b.advice})`),
         },
@@ -286,7 +317,11 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
       progress.stop();
     } catch (err) {
       progress.stop(true);
-      throw err;
+      if (!interrupt.interrupted) throw err;
+      throw new InterruptedError(
+        `interrupted while waiting: postgres "${c.name}" is created and comes up on its own`,
+        { suggestions: [`kpg describe ${c.name} -n ${ns} shows how far it got`] },
+      );
     }
     result.ready = true;
     result.durations = progress.durations();

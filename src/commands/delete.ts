@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
 import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
+import { Interrupt } from '../lib/cli/interrupt.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags, listFlags } from '../lib/cli/kube-flags.js';
 import { requireAccess } from '../lib/cluster/access.js';
@@ -13,7 +14,12 @@ import {
   type DeleteScope,
 } from '../lib/cluster/delete-targets.js';
 import { findClusters } from '../lib/cluster/list.js';
-import { InvalidInputError, NotFoundError, UnsafeStateError } from '../lib/errors.js';
+import {
+  InterruptedError,
+  InvalidInputError,
+  NotFoundError,
+  UnsafeStateError,
+} from '../lib/errors.js';
 import type { Kube } from '../lib/kube/index.js';
 import { loadManifests } from '../lib/manifest/index.js';
 
@@ -41,7 +47,9 @@ export default class Delete extends BaseCommand<typeof Delete> {
 
 Every cluster is planned before anything is removed: when one of them refuses (DoNotTerminate), nothing is deleted. Shows what is removed and what is kept, and asks once on a terminal (--yes for CI).
 
--l/--selector and --all pick clusters by label in the namespace (-A: in every namespace), paused ones (only their record left) included; they cannot be mixed with names or -f.`;
+-l/--selector and --all pick clusters by label in the namespace (-A: in every namespace), paused ones (only their record left) included; they cannot be mixed with names or -f.
+
+Ctrl-C stops between two objects (exit 130) and says what was deleted; the same kpg delete finishes it.`;
 
   static override examples = [
     {
@@ -186,23 +194,51 @@ Every cluster is planned before anything is removed: when one of them refuses (D
       this.text(['cancelled: nothing was deleted']);
       return;
     }
-    for (const plan of acting) {
-      await executeDelete(
-        {
-          kube,
-          namespace: plan.namespace,
-          timeoutMs: parseDuration(this.flags.timeout),
-          onStep: (l) => this.err(`  ${l}`),
-        },
-        plan,
-        this.flags.wait,
-      );
-      result.deleted.push(`${plan.namespace}/${plan.name}`);
-      this.text([`postgres "${plan.name}" deleted (${plan.policy})`]);
+    const interrupt = new Interrupt(() =>
+      this.err('interrupted: stopping after the current object'),
+    );
+    try {
+      for (const plan of acting) {
+        const removed: string[] = [];
+        try {
+          await executeDelete(
+            {
+              kube,
+              namespace: plan.namespace,
+              timeoutMs: parseDuration(this.flags.timeout),
+              onStep: (l) => this.err(`  ${l}`),
+              onRemoved: (o) => removed.push(o),
+              signal: interrupt.signal,
+            },
+            plan,
+            this.flags.wait,
+          );
+        } catch (err) {
+          if (!interrupt.interrupted) throw err;
+          throw interruptedDelete(plan, removed, result.deleted);
+        }
+        result.deleted.push(`${plan.namespace}/${plan.name}`);
+        this.text([`postgres "${plan.name}" deleted (${plan.policy})`]);
+      }
+    } finally {
+      interrupt.dispose();
     }
   }
 
   private text(lines: string[]): void {
     if (this.output !== 'json') for (const l of lines) this.out(l);
   }
+}
+
+/** What an interrupted delete did, and how to finish it. */
+function interruptedDelete(plan: DeletePlan, removed: string[], done: string[]): InterruptedError {
+  const left = plan.remove.length - removed.length;
+  return new InterruptedError(
+    `interrupted: postgres "${plan.name}": ${removed.length ? `${removed.join(', ')} deleted` : 'nothing of it deleted'}${left ? `; ${left} object${left === 1 ? '' : 's'} not` : ''}${done.length ? ` (done before: ${done.join(', ')})` : ''}`,
+    {
+      suggestions: [
+        `the same kpg delete ${plan.name} -n ${plan.namespace} finishes it (what is gone is skipped)`,
+      ],
+    },
+  );
 }

@@ -107,6 +107,11 @@ export class BlockedError extends KpgError {
   override readonly exitCode = ExitCode.Blocked;
 }
 
+/** Ctrl-C: the command stopped at a step boundary and says what was done (exit 130). */
+export class InterruptedError extends KpgError {
+  override readonly exitCode = ExitCode.Interrupted;
+}
+
 /** Waiting for the cluster took longer than allowed (exit 7). */
 export class TimeoutError extends KpgError {
   override readonly exitCode = ExitCode.Timeout;

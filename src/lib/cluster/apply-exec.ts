@@ -196,7 +196,18 @@ export async function executeApply(run: ApplyRun): Promise<number> {
     await waitScaledUp(ctx, plan.scale);
   }
   if (plan.restart) {
-    await rollPods(ctx, plan.restart.order);
+    try {
+      await rollPods(ctx, plan.restart.order);
+    } catch (err) {
+      // Ctrl-C never leaves the StatefulSet OnDelete: its own strategy again,
+      // so its controller finishes what kpg did not (a new request: the run's signal is aborted).
+      if (ctx.signal?.aborted && next.updateStrategy.type !== 'OnDelete') {
+        const unsignalled: RolloutContext = { ...ctx };
+        delete unsignalled.signal;
+        await applyObjects({ ...run, ctx: unsignalled }, false);
+      }
+      throw err;
+    }
     if (next.updateStrategy.type !== 'OnDelete') await applyObjects(run, false);
   }
   for (const o of plan.removeObjects) {

@@ -181,6 +181,8 @@ export async function executePlan(
   run: CreateRun = {},
 ): Promise<void> {
   for (const step of plan.steps) {
+    // Ctrl-C stops between two objects, never within one.
+    run.signal?.throwIfAborted();
     const started = Date.now();
     if (step.action === 'apply') {
       await kube.apply(step.object, {

@@ -117,6 +117,10 @@ export interface DeleteContext {
   namespace: string;
   timeoutMs: number;
   onStep?: (line: string) => void;
+  /** `Kind/name` of each object removed (or found gone). */
+  onRemoved?: (object: string) => void;
+  /** Ctrl-C: stop before the next object. */
+  signal?: AbortSignal;
 }
 
 /** Removes the plan's objects in order; then, when asked, waits until all are gone. */
@@ -126,10 +130,12 @@ export async function executeDelete(
   wait: boolean,
 ): Promise<void> {
   for (const o of plan.remove) {
+    ctx.signal?.throwIfAborted();
     const r = await ctx.kube.delete(o.kind, ctx.namespace, o.name, {
       propagationPolicy: 'Background',
     });
     ctx.onStep?.(`${o.kind} ${o.name} ${r.deleted ? 'deleted' : 'already gone'}`);
+    ctx.onRemoved?.(`${o.kind}/${o.name}`);
   }
   if (!wait || plan.remove.length === 0) return;
   ctx.onStep?.('waiting for the removed objects to be gone');
@@ -153,7 +159,11 @@ async function waitGone(ctx: DeleteContext, plan: DeletePlan): Promise<void> {
       ctx.namespace,
       { labelSelector: kind === 'PersistentVolumeClaim' ? undefined : clusterSelector(plan.name) },
       (items) => !items.some((i) => names.has(i.metadata?.name ?? '')),
-      { timeoutMs: ctx.timeoutMs, description: `the ${kind} objects of ${plan.name} to be gone` },
+      {
+        timeoutMs: ctx.timeoutMs,
+        description: `the ${kind} objects of ${plan.name} to be gone`,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      },
     );
   }
 }
@@ -172,6 +182,6 @@ async function pollGone(ctx: DeleteContext, kind: string, name: string): Promise
         `${kind} ${name} was not gone after ${Math.round(ctx.timeoutMs / 1000)}s`,
       );
     }
-    await clock.sleep(250);
+    await clock.sleep(250, ctx.signal);
   }
 }

@@ -254,6 +254,8 @@ export async function rollPods(ctx: RolloutContext, order: string[]): Promise<st
   const revision = await updateRevision(ctx);
   const restarted: string[] = [];
   for (const pod of order) {
+    // Ctrl-C stops between two pods: the one restarting is waited for first.
+    ctx.signal?.throwIfAborted();
     if (await restartOne(ctx, pod, revision, order)) restarted.push(pod);
   }
   return restarted;
