@@ -101,10 +101,14 @@ describe('images and native sidecars', () => {
         pod('node-old', { containers: [{ name: 'node', image: `node:${otherMajor}` }] }),
       ),
     );
+    // ContainerCreating comes first: wait for the pull's own reason.
     const waiting = await waitFor(
-      async () => (await status('node-old')).containerStatuses?.[0]?.state.waiting,
+      async () => {
+        const w = (await status('node-old')).containerStatuses?.[0]?.state.waiting;
+        return w && /ImagePull/.test(w.reason) ? w : undefined;
+      },
       30_000,
-      { what: 'a waiting reason' },
+      { what: 'an image-pull waiting reason' },
     );
     expect(['ErrImagePull', 'ImagePullBackOff']).toContain(waiting.reason);
     expect(waiting.message).toMatch(new RegExp(`node ${otherMajor} is not installed`));

@@ -232,7 +232,7 @@ describe('kpg create when the cluster cannot do it', () => {
     'a pod no node can take may clear: shown while waiting, then in the timeout error',
     async () => {
       const ns = await namespace('blk-sched');
-      const r = await timedCreate(manifest(ns, { spec: NO_CPU }), ['--timeout', '20s']);
+      const r = await timedCreate(manifest(ns, { spec: NO_CPU }), ['--timeout', '60s']);
       expect(r.code).toBe(7);
       // Shown while it waited (a line of its own when stderr is not a terminal)…
       expect(r.stderr).toMatch(
@@ -241,7 +241,7 @@ describe('kpg create when the cluster cannot do it', () => {
         ),
       );
       // …and in the final error, with what to do.
-      expect(r.stderr).toMatch(/error: postgres "blk" was not ready after 20s: .*Insufficient cpu/);
+      expect(r.stderr).toMatch(/error: postgres "blk" was not ready after 60s: .*Insufficient cpu/);
       expect(r.stderr).toMatch(/lower spec.podTemplate.spec.resources/);
       expect(await describeProblems(ns)).toMatch(/pod\/blk-0 Unschedulable: .*Insufficient cpu/);
     },
@@ -249,7 +249,7 @@ describe('kpg create when the cluster cannot do it', () => {
 
   it.concurrent('-o json: the timeout error carries what held it up', async () => {
     const ns = await namespace('blk-schedj');
-    const { r, error } = await createJson(manifest(ns, { spec: NO_CPU }), ['--timeout', '15s']);
+    const { r, error } = await createJson(manifest(ns, { spec: NO_CPU }), ['--timeout', '45s']);
     expect(r.code).toBe(7);
     expect(error.exitCode).toBe(7);
     expect(error.reasons?.[0]).toMatchObject({
