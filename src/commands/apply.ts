@@ -45,7 +45,7 @@ Scaling down removes the highest ordinals and keeps their PVCs; it is refused wh
 
 A rolling restart stops at the first pod that cannot come back when the cluster says why (its creation forbidden, its image or volume not to be had, a crash loop): exit 12, with Kubernetes' message; the other members keep serving, and the same kpg apply finishes the job once the cause is fixed.
 
-Ctrl-C stops once the pod restarting now is back (exit 130), and applies the StatefulSet's own update strategy again (never leaving it OnDelete): its controller restarts the pods kpg did not; the same kpg apply finishes the job.`;
+Ctrl-C stops at once (exit 130; a pod restarting comes back by itself), and applies the StatefulSet's own update strategy again (never leaving it OnDelete): its controller restarts the pods kpg did not; the same kpg apply finishes the job.`;
 
   static override examples = [
     {
@@ -160,7 +160,7 @@ Ctrl-C stops once the pod restarting now is back (exit 130), and applies the Sta
     });
     let generation: number;
     const interrupt = new Interrupt(() =>
-      this.err('interrupted: stopping once the pod restarting now is back'),
+      this.err('interrupted: stopping now (a pod restarting comes back by itself)'),
     );
     try {
       const now = await readRunning(kube, namespace, next.name);

@@ -161,7 +161,8 @@ export async function waitForCluster(
     steps = evaluateWait(obs);
     o.onUpdate?.(steps);
     for (const b of obs.blockers ?? []) {
-      const key = `${b.object} ${b.reason}`;
+      // A new message is news (an unbound claim first, then Insufficient cpu).
+      const key = `${b.object} ${b.reason} ${b.message}`;
       if (!b.fatal && !told.has(key)) o.onBlocker?.(b);
       told.add(key);
     }

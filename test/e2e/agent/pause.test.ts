@@ -8,7 +8,7 @@
 // switches over (by hand), and again not to the annotated pod.
 import { afterAll, describe, expect, it } from 'vitest';
 import { killContainer } from '../../cluster/faults.js';
-import { getJson, kubectlOk, sleep } from '../../cluster/kube.js';
+import { getJson, kubectlOk, sleep, waitFor } from '../../cluster/kube.js';
 import { CLUSTER, cleanup, kpg, pods, waitHealthy } from '../failover/harness.js';
 import {
   finish,
@@ -44,7 +44,15 @@ describe('in-pod agent: kpg pause / resume, and a member annotated nofailover', 
     expect(paused.stdout).toContain(`${s.ns}/${CLUSTER} paused`);
     const again = await kpg(['pause', CLUSTER, '-n', s.ns, '-o', 'json']);
     expect(JSON.parse(again.stdout)).toMatchObject({ paused: true, changed: false });
-    const get = await kpg(['get', CLUSTER, '-n', s.ns]);
+    // Under a full CI load a probe may briefly take the primary out of its Service.
+    const get = await waitFor(
+      async () => {
+        const r = await kpg(['get', CLUSTER, '-n', s.ns]);
+        return /Running,Paused/.test(r.stdout) ? r : undefined;
+      },
+      60_000,
+      { what: 'kpg get to show Running,Paused', intervalMs: 1000 },
+    );
     expect(get.stdout).toMatch(/Running,Paused/);
     const before = await kpg(['describe', CLUSTER, '-n', s.ns]);
     expect(before.stdout).toMatch(/Paused: +since .*kpg resume ha-postgres ends it/);

@@ -114,26 +114,23 @@ const QUOTA_ZERO = ['create', 'quota', 'no-pods', '--hard=pods=0'];
 const NO_CPU = '      resources:\n        requests:\n          cpu: "64"\n';
 
 describe('kpg create when the cluster cannot do it', () => {
-  it.concurrent(
-    'the StatefulSet may not create the pod (a ResourceQuota): exit 12 at once',
-    async () => {
-      const ns = await namespace('blk-quota');
-      await kubectlOk(['-n', ns, ...QUOTA_ZERO]);
-      const r = await timedCreate(manifest(ns));
-      console.log(`${ns}: FailedCreate: create stopped ${r.waitMs} ms after its objects were sent`);
-      expect(r.code).toBe(12);
-      expect(r.waitMs).toBeLessThan(15_000);
-      expect(r.stderr).toMatch(
-        /error: postgres "blk" cannot become ready: statefulset\/blk FailedCreate: .*pods "blk-0" is forbidden: exceeded quota: no-pods/,
-      );
-      expect(r.stderr).toMatch(/a ResourceQuota in the namespace forbids it/);
-      expect(r.stderr).toMatch(new RegExp(`kpg delete ${NAME} -n ${ns}`));
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-      expect(await describeProblems(ns)).toMatch(/statefulset\/blk FailedCreate: .*exceeded quota/);
-    },
-  );
+  it('the StatefulSet may not create the pod (a ResourceQuota): exit 12 at once', async () => {
+    const ns = await namespace('blk-quota');
+    await kubectlOk(['-n', ns, ...QUOTA_ZERO]);
+    const r = await timedCreate(manifest(ns));
+    console.log(`${ns}: FailedCreate: create stopped ${r.waitMs} ms after its objects were sent`);
+    expect(r.code).toBe(12);
+    expect(r.waitMs).toBeLessThan(15_000);
+    expect(r.stderr).toMatch(
+      /error: postgres "blk" cannot become ready: statefulset\/blk FailedCreate: .*pods "blk-0" is forbidden: exceeded quota: no-pods/,
+    );
+    expect(r.stderr).toMatch(/a ResourceQuota in the namespace forbids it/);
+    expect(r.stderr).toMatch(new RegExp(`kpg delete ${NAME} -n ${ns}`));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await describeProblems(ns)).toMatch(/statefulset\/blk FailedCreate: .*exceeded quota/);
+  });
 
-  it.concurrent('-o json: the reason is a field of the error', async () => {
+  it('-o json: the reason is a field of the error', async () => {
     const ns = await namespace('blk-quotaj');
     await kubectlOk(['-n', ns, ...QUOTA_ZERO]);
     const { r, error } = await createJson(manifest(ns));
@@ -148,7 +145,7 @@ describe('kpg create when the cluster cannot do it', () => {
     expect(error.reasons?.[0]?.message).toMatch(/exceeded quota: no-pods/);
   });
 
-  it.concurrent('no such StorageClass: exit 12 at once, the claim named', async () => {
+  it('no such StorageClass: exit 12 at once, the claim named', async () => {
     const ns = await namespace('blk-sc');
     const r = await timedCreate(manifest(ns, { storageClass: 'no-such-class' }));
     console.log(
@@ -165,7 +162,7 @@ describe('kpg create when the cluster cannot do it', () => {
     expect(await describeProblems(ns)).toMatch(/ProvisioningFailed/);
   });
 
-  it.concurrent('an image the nodes do not have: exit 12 at once', async () => {
+  it('an image the nodes do not have: exit 12 at once', async () => {
     const ns = await namespace('blk-image');
     const r = await timedCreate(manifest(ns, { version: '16' }));
     console.log(
@@ -180,7 +177,7 @@ describe('kpg create when the cluster cannot do it', () => {
     expect(await describeProblems(ns)).toMatch(/pod\/blk-0 (ErrImagePull|ImagePullBackOff)/);
   });
 
-  it.concurrent('a container that keeps crashing: exit 12 with its last log lines', async () => {
+  it('a container that keeps crashing: exit 12 with its last log lines', async () => {
     const ns = await namespace('blk-crash');
     await kubectlOk([
       '-n',
@@ -228,26 +225,23 @@ describe('kpg create when the cluster cannot do it', () => {
     expect(problems).toMatch(/no_such_setting/);
   });
 
-  it.concurrent(
-    'a pod no node can take may clear: shown while waiting, then in the timeout error',
-    async () => {
-      const ns = await namespace('blk-sched');
-      const r = await timedCreate(manifest(ns, { spec: NO_CPU }), ['--timeout', '60s']);
-      expect(r.code).toBe(7);
-      // Shown while it waited (a line of its own when stderr is not a terminal)…
-      expect(r.stderr).toMatch(
-        new RegExp(
-          `waiting: pod/${NAME}-0 Unschedulable: 0/\\d+ nodes are available: .*Insufficient cpu`,
-        ),
-      );
-      // …and in the final error, with what to do.
-      expect(r.stderr).toMatch(/error: postgres "blk" was not ready after 60s: .*Insufficient cpu/);
-      expect(r.stderr).toMatch(/lower spec.podTemplate.spec.resources/);
-      expect(await describeProblems(ns)).toMatch(/pod\/blk-0 Unschedulable: .*Insufficient cpu/);
-    },
-  );
+  it('a pod no node can take may clear: shown while waiting, then in the timeout error', async () => {
+    const ns = await namespace('blk-sched');
+    const r = await timedCreate(manifest(ns, { spec: NO_CPU }), ['--timeout', '60s']);
+    expect(r.code).toBe(7);
+    // Shown while it waited (a line of its own when stderr is not a terminal)…
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `waiting: pod/${NAME}-0 Unschedulable: 0/\\d+ nodes are available: .*Insufficient cpu`,
+      ),
+    );
+    // …and in the final error, with what to do.
+    expect(r.stderr).toMatch(/error: postgres "blk" was not ready after 60s: .*Insufficient cpu/);
+    expect(r.stderr).toMatch(/lower spec.podTemplate.spec.resources/);
+    expect(await describeProblems(ns)).toMatch(/pod\/blk-0 Unschedulable: .*Insufficient cpu/);
+  });
 
-  it.concurrent('-o json: the timeout error carries what held it up', async () => {
+  it('-o json: the timeout error carries what held it up', async () => {
     const ns = await namespace('blk-schedj');
     const { r, error } = await createJson(manifest(ns, { spec: NO_CPU }), ['--timeout', '45s']);
     expect(r.code).toBe(7);
@@ -262,32 +256,29 @@ describe('kpg create when the cluster cannot do it', () => {
 });
 
 describe("the kpg agent's refusal", () => {
-  it.concurrent(
-    'an Ephemeral primary back empty: its agent will not initdb, and describe says so first',
-    async () => {
-      const ns = await namespace('blk-refuse');
-      const created = await kpg(['create', '-f', manifest(ns, { ephemeral: true })]);
-      expect(created.code, created.stderr).toBe(0);
-      const w = await podSql(
-        ns,
-        `${NAME}-0`,
-        'create table kept (x int); insert into kept values (1)',
-      );
-      expect(w.code, w.stderr).toBe(0);
-      await kubectlOk(['-n', ns, 'delete', 'pod', `${NAME}-0`, '--wait=true']);
-      const problems = await waitFor(
-        async () => {
-          const p = await describeProblems(ns);
-          return /FailoverRefused: .*will not initdb/.test(p) ? p : '';
-        },
-        120_000,
-        { what: "the agent's refusal under Problems", intervalMs: 2000 },
-      );
-      expect(problems.split('\n')[0]).toMatch(
-        new RegExp(`pod/${NAME}-0 FailoverRefused: .*will not initdb over the cluster's data`),
-      );
-    },
-  );
+  it('an Ephemeral primary back empty: its agent will not initdb, and describe says so first', async () => {
+    const ns = await namespace('blk-refuse');
+    const created = await kpg(['create', '-f', manifest(ns, { ephemeral: true })]);
+    expect(created.code, created.stderr).toBe(0);
+    const w = await podSql(
+      ns,
+      `${NAME}-0`,
+      'create table kept (x int); insert into kept values (1)',
+    );
+    expect(w.code, w.stderr).toBe(0);
+    await kubectlOk(['-n', ns, 'delete', 'pod', `${NAME}-0`, '--wait=true']);
+    const problems = await waitFor(
+      async () => {
+        const p = await describeProblems(ns);
+        return /FailoverRefused: .*will not initdb/.test(p) ? p : '';
+      },
+      120_000,
+      { what: "the agent's refusal under Problems", intervalMs: 2000 },
+    );
+    expect(problems.split('\n')[0]).toMatch(
+      new RegExp(`pod/${NAME}-0 FailoverRefused: .*will not initdb over the cluster's data`),
+    );
+  });
 });
 
 describe('kpg apply whose new pods are forbidden', () => {
