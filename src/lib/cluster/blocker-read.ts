@@ -4,10 +4,10 @@
  * (passwords removed before anything else sees them).
  */
 import type { Kube, KubeObject } from '../kube/index.js';
+import { selectorLabels, selectorString } from '../render/labels.js';
 import { type Blocker, type BlockerInput, findBlockers, redactLog } from './blockers.js';
 import type { K8sEvent, K8sPod, K8sPvc } from './objects.js';
 
-const CLUSTER_SELECTOR = (name: string) => `kubedb.com/kind=Postgres,kubedb.com/name=${name}`;
 const LOG_LINES = 15;
 
 export interface BlockerTarget {
@@ -23,22 +23,29 @@ export async function readBlockerInput(
   kube: Kube,
   t: BlockerTarget,
   pods?: K8sPod[],
+  events?: K8sEvent[],
 ): Promise<BlockerInput> {
   const signal = t.signal;
-  const [podList, pvcs, events] = await Promise.all([
+  const [podList, pvcs, eventList] = await Promise.all([
     pods
       ? Promise.resolve(pods)
       : kube
-          .list<K8sPod>('Pod', { namespace: t.ns, labelSelector: CLUSTER_SELECTOR(t.name), signal })
+          .list<K8sPod>('Pod', {
+            namespace: t.ns,
+            labelSelector: selectorString(selectorLabels(t)),
+            signal,
+          })
           .then((l) => l.items),
     kube.list<K8sPvc>('PersistentVolumeClaim', { namespace: t.ns, signal }),
-    kube.list<K8sEvent>('Event', { namespace: t.ns, signal }),
+    events
+      ? Promise.resolve(events)
+      : kube.list<K8sEvent>('Event', { namespace: t.ns, signal }).then((l) => l.items),
   ]);
   return {
     name: t.name,
     pods: podList,
     pvcs: pvcs.items.filter((c) => (c.metadata?.name ?? '').startsWith(`data-${t.name}-`)),
-    events: events.items,
+    events: eventList,
     ...(t.since ? { since: t.since } : {}),
     ...(t.onlyPods ? { onlyPods: t.onlyPods } : {}),
   };
@@ -60,8 +67,9 @@ export async function readBlockers(
   kube: Kube,
   t: BlockerTarget,
   pods?: K8sPod[],
+  events?: K8sEvent[],
 ): Promise<Blocker[]> {
-  const input = await readBlockerInput(kube, t, pods);
+  const input = await readBlockerInput(kube, t, pods, events);
   const found = findBlockers(input);
   const looping = found.filter((b) => b.kind === 'crash-loop' || b.kind === 'refused');
   if (looping.length === 0) return found;

@@ -392,7 +392,8 @@ export async function collectStatus(
     opts.queryPostgres === false
       ? undefined
       : await attempt(ctx, 'reading why pods are not up', () =>
-          readBlockers(kube, { ns, name }, podItems),
+          // The events listed above: read once.
+          readBlockers(kube, { ns, name }, podItems, events?.items),
         );
   const secret = sts || rec.record ? await readSecret(ctx, secretName(sts, name)) : undefined;
   const svc = servicesFrom(services?.items ?? [], slices?.items ?? []);
