@@ -2,6 +2,7 @@
 // All requests go through one Transport (retries, deadline, error mapping).
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
+  type ClientNode,
   loadClientNode,
   loadKubeconfigWith,
   type KubeconfigOptions,
@@ -45,7 +46,6 @@ import type {
 } from './types.js';
 import { waitForObject, waitForSelector, watchResource, type Selector } from './watch.js';
 
-type ClientNode = typeof import('@kubernetes/client-node');
 
 export interface KubeOptions extends KubeconfigOptions {
   retry?: Partial<RetryPolicy>;

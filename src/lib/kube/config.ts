@@ -43,13 +43,29 @@ export interface LoadedKubeconfig {
   sources: string[];
 }
 
-type ClientNode = typeof import('@kubernetes/client-node');
+/** The parts of client-node kpg uses. */
+export type ClientNode = Pick<
+  typeof import('@kubernetes/client-node'),
+  'KubeConfig' | 'Exec' | 'PortForward'
+>;
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** Lazily loads client-node (it takes most of a second to import). */
+// Built beside dist/lib/kube/ by scripts/build-client-node.mjs.
+const BUNDLE = new URL('../../vendor/client-node.js', import.meta.url);
+
+/**
+ * Lazily loads client-node: the bundle of the parts kpg uses, or (running
+ * from src, where there is none) the package, whose index takes most of a
+ * second of CPU to import.
+ */
 export async function loadClientNode(): Promise<ClientNode> {
-  return import('@kubernetes/client-node');
+  try {
+    return (await import(BUNDLE.href)) as ClientNode;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    return import('@kubernetes/client-node');
+  }
 }
 
 export async function loadKubeconfig(opts: KubeconfigOptions = {}): Promise<LoadedKubeconfig> {
