@@ -46,7 +46,6 @@ import type {
 } from './types.js';
 import { waitForObject, waitForSelector, watchResource, type Selector } from './watch.js';
 
-
 export interface KubeOptions extends KubeconfigOptions {
   retry?: Partial<RetryPolicy>;
   clock?: Clock;
