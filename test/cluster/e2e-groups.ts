@@ -23,6 +23,8 @@ export const SERIAL_BY_HAND: Record<string, string> = {
   'test/e2e/cluster/35-isolation.test.ts':
     'asserts a recreated pod is reachable through its Service within 1 s of Ready',
   'test/e2e/cluster/45-node-faults.test.ts': 'partitions and loses whole nodes',
+  'test/e2e/lifecycle/no-default-class.test.ts':
+    "takes the default mark off StorageClass standard: another file's claim with no class would stay Pending",
   'test/e2e/cluster/zz-restart.test.ts': 'takes the whole cluster down and up again; runs last',
   // Killed twice, the primary is back after kpg-node's 10 s restart back-off:
   // kpg must have planned a failover by then, or it finds the primary up and
@@ -122,6 +124,7 @@ export const MEASURED_SECONDS: Record<string, number> = {
   'test/e2e/agent/lost-volume.test.ts': 89,
   'test/e2e/failover/switchover.test.ts': 69,
   'test/e2e/lifecycle/superuser.test.ts': 57,
+  'test/e2e/lifecycle/admission.test.ts': 60,
   'test/e2e/render/dry-run-server.test.ts': 56,
   'test/e2e/cluster/10-statefulset.test.ts': 53,
   'test/e2e/kube/client.test.ts': 46,

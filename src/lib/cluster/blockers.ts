@@ -63,14 +63,23 @@ function lastSeen(e: K8sEvent): string {
   );
 }
 
-/** Warning events about the object, newest first, not older than `since`. */
-function warnings(events: K8sEvent[], kind: string, name: string, since?: string): K8sEvent[] {
+/**
+ * Warning events about the object, newest first, not older than `since`;
+ * also the Normal ones whose reason is in `normalToo`.
+ */
+function warnings(
+  events: K8sEvent[],
+  kind: string,
+  name: string,
+  since?: string,
+  normalToo: readonly string[] = [],
+): K8sEvent[] {
   // Event times have whole seconds: compare on the second.
   const from = since ? new Date(Math.floor(Date.parse(since) / 1000) * 1000).toISOString() : '';
   return events
     .filter(
       (e) =>
-        e.type === 'Warning' &&
+        (e.type === 'Warning' || normalToo.includes(e.reason ?? '')) &&
         e.involvedObject?.kind === kind &&
         e.involvedObject?.name === name &&
         (!from || new Date(lastSeen(e)).toISOString() >= from),
@@ -144,7 +153,10 @@ function pendingVolumes(input: BlockerInput, pods: Set<string>): Blocker[] {
     if (pvc.status?.phase === 'Bound') continue;
     const pod = name.replace(/^data-/, '');
     if (input.onlyPods && !input.onlyPods.includes(pod)) continue;
-    const [e] = warnings(input.events, 'PersistentVolumeClaim', name, input.since);
+    // The volume controller reports a claim with no class and no default one as a Normal event.
+    const [e] = warnings(input.events, 'PersistentVolumeClaim', name, input.since, [
+      'FailedBinding',
+    ]);
     if (!e) continue;
     const message = (e.message ?? '').trim();
     out.push({

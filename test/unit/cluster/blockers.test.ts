@@ -145,12 +145,16 @@ describe('findBlockers', () => {
       base({
         pvcs: [{ metadata: { name: 'data-p-0' }, status: { phase: 'Pending' } }],
         events: [
-          event(
-            'PersistentVolumeClaim',
-            'data-p-0',
-            'FailedBinding',
-            'no persistent volumes available for this claim and no storage class is set',
-          ),
+          // As the volume controller sends it: a Normal event.
+          {
+            ...event(
+              'PersistentVolumeClaim',
+              'data-p-0',
+              'FailedBinding',
+              'no persistent volumes available for this claim and no storage class is set',
+            ),
+            type: 'Normal',
+          },
         ],
       }),
     );
