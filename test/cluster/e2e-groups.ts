@@ -131,6 +131,7 @@ export const MEASURED_SECONDS: Record<string, number> = {
   'test/e2e/agent/rbac.test.ts': 46,
   'test/e2e/lifecycle/version.test.ts': 40,
   'test/e2e/cluster/36-images.test.ts': 16,
+  'test/e2e/plugin/pack.test.ts': 90,
   'test/e2e/plugin/kubectl-plugin.test.ts': 5,
   'test/e2e/cluster/00-control-plane.test.ts': 0,
 };

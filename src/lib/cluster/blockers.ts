@@ -8,6 +8,7 @@
  * registry back) and are shown while the wait goes on. Pure.
  */
 import type { K8sEvent, K8sPod, K8sPvc } from './objects.js';
+import { AGENT_CONTAINER, AGENT_IMAGE_ANNOTATION } from '../render/agent.js';
 
 export type BlockerKind =
   'create-forbidden' | 'unschedulable' | 'volume-pending' | 'image-pull' | 'crash-loop' | 'refused';
@@ -200,9 +201,11 @@ function imagePull(cs: ContainerStatus, object: string): Blocker | undefined {
     reason: w.reason,
     message: `container ${cs.name}: ${message}`,
     fatal: gone,
-    advice: gone
-      ? 'the image cannot be pulled: check spec.version (and any image in spec.podTemplate) against the images the nodes can pull'
-      : 'the image could not be pulled yet; kpg keeps waiting while the kubelet retries',
+    advice: !gone
+      ? 'the image could not be pulled yet; kpg keeps waiting while the kubelet retries'
+      : cs.name === AGENT_CONTAINER
+        ? `the agent's image cannot be pulled: set the annotation ${AGENT_IMAGE_ANNOTATION} to a Node.js image (20 or later) the nodes can pull`
+        : 'the image cannot be pulled: check spec.version (and any image in spec.podTemplate) against the images the nodes can pull',
   };
 }
 

@@ -28,13 +28,17 @@ export function manifest(
     team?: string;
     configMap?: string;
     ephemeral?: boolean;
+    /** The agent's image instead of the machine's Node.js. */
+    agentImage?: string;
   } = {},
 ): string {
   const file = join(tmpdir(), `kpg-blocked-${ns}-${Date.now()}.yaml`);
   const podSpec = o.spec || o.team;
   writeFileSync(
     file,
-    withLocalAgentImage(`apiVersion: kubedb.com/v1alpha1
+    agentImage(
+      o.agentImage,
+      withLocalAgentImage(`apiVersion: kubedb.com/v1alpha1
 kind: Postgres
 metadata:
   name: ${NAME}
@@ -43,8 +47,13 @@ spec:
   version: "${o.version ?? '15'}"
   replicas: ${o.replicas ?? 1}
 ${o.configMap ? `  configSource:\n    configMap:\n      name: ${o.configMap}\n` : ''}${o.ephemeral ? '  storageType: Ephemeral\n' : storage(o.storageClass)}${podSpec ? '  podTemplate:\n' : ''}${o.team ? `    metadata:\n      labels:\n        team: ${o.team}\n` : ''}${o.spec ? `    spec:\n${o.spec}` : ''}`),
+    ),
   );
   return file;
+}
+
+function agentImage(image: string | undefined, yaml: string): string {
+  return image ? yaml.replace(/(kpg\.io\/agent-image: ).*/, `$1${image}`) : yaml;
 }
 
 /** storageClass '' leaves the class to the cluster's default. */

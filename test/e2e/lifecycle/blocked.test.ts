@@ -90,6 +90,20 @@ describe('kpg create when the cluster cannot do it', () => {
     expect(await describeProblems(ns)).toMatch(/pod\/blk-0 (ErrImagePull|ImagePullBackOff)/);
   });
 
+  it('an agent image the nodes do not have (a Node.js major): exit 12 at once', async () => {
+    const ns = await namespace('blk-agentimg');
+    const r = await timedCreate(manifest(ns, { agentImage: 'node:18' }));
+    console.log(
+      `${ns}: agent image pull failure: create stopped ${r.waitMs} ms after its objects were sent`,
+    );
+    expect(r.code, r.stderr).toBe(12);
+    expect(r.waitMs).toBeLessThan(15_000);
+    expect(r.stderr).toMatch(
+      /pod\/blk-0 (ErrImagePull|ImagePullBackOff): container kpg-agent: node 18 is not installed/,
+    );
+    expect(r.stderr).toMatch(/set the annotation kpg\.io\/agent-image/);
+  });
+
   it('a container that keeps crashing: exit 12 with its last log lines', async () => {
     const ns = await namespace('blk-crash');
     await kubectlOk([

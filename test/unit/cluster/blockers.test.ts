@@ -217,6 +217,26 @@ describe('findBlockers', () => {
       base({ pods: [pod('p-0', waiting('ImagePullBackOff', 'dial tcp: i/o timeout'))] }),
     );
     expect(flaky[0]).toMatchObject({ fatal: false });
+    // The agent's image: the advice names the annotation that chooses it.
+    const agent = findBlockers(
+      base({
+        pods: [
+          pod('p-0', {
+            initContainerStatuses: [
+              {
+                name: 'kpg-agent',
+                restartCount: 0,
+                state: {
+                  waiting: { reason: 'ErrImagePull', message: 'node 18 is not installed' },
+                },
+              },
+            ],
+          }),
+        ],
+      }),
+    );
+    expect(agent[0]).toMatchObject({ kind: 'image-pull', fatal: true });
+    expect(agent[0]?.advice).toMatch(/kpg\.io\/agent-image/);
   });
 
   it('a crash loop is fatal, with its log; a fenced or stopped container is not', () => {
