@@ -5,6 +5,7 @@
  */
 import { LeaseConflictError, type LeaseApi } from '../lib/ha/elector.js';
 import type { LeaseObject } from '../lib/kube/types.js';
+import { eventObject } from '../lib/render/event.js';
 import { isNoFailover, ROLE_LABEL } from '../lib/render/labels.js';
 import { KubeHttpError, paths, type Json, type KubeHttp } from './kube.js';
 
@@ -105,26 +106,19 @@ export function clusterApi(http: KubeHttp, ref: ClusterRef, wallMs: () => number
       );
     },
     event: async (e) => {
-      const now = new Date(wallMs()).toISOString();
-      await http.call('POST', paths.events(ns), {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { generateName: `${ref.self.pod}.`, namespace: ns },
-        involvedObject: {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          name: ref.self.pod,
+      await http.call(
+        'POST',
+        paths.events(ns),
+        eventObject({
           namespace: ns,
-          uid: ref.self.uid,
-        },
-        reason: e.reason,
-        message: e.message,
-        type: e.type ?? 'Normal',
-        source: { component: 'kpg-agent' },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      });
+          involved: { apiVersion: 'v1', kind: 'Pod', name: ref.self.pod, uid: ref.self.uid },
+          reason: e.reason,
+          message: e.message,
+          type: e.type,
+          component: 'kpg-agent',
+          now: new Date(wallMs()),
+        }),
+      );
     },
   };
 }

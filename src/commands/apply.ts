@@ -12,6 +12,7 @@ import {
   readRunning,
   runsAgent,
 } from '../lib/cluster/apply-exec.js';
+import { recordEvent } from '../lib/cluster/events.js';
 import { requireAccess } from '../lib/cluster/access.js';
 import {
   formatApplyPlan,
@@ -201,6 +202,14 @@ Ctrl-C stops at once (exit 130; a pod restarting comes back by itself), and appl
       interrupt.dispose();
       await lease.release();
     }
+    const changes = formatApplyPlan(plan)
+      .slice(1)
+      .map((l) => l.trim().replace(/\s+/g, ' '))
+      .filter(Boolean);
+    await recordEvent(kube, namespace, next.name, {
+      reason: 'Applied',
+      message: `kpg apply: generation ${generation}: ${changes.join('; ')}`,
+    });
     this.text([`postgres "${next.name}" applied (generation ${generation})`]);
     return { name: next.name, namespace, generation };
   }

@@ -13,6 +13,7 @@ import {
   type CreatePlan,
 } from '../lib/cluster/create.js';
 import { blockerLine } from '../lib/cluster/blockers.js';
+import { recordEvent } from '../lib/cluster/events.js';
 import { waitForCluster } from '../lib/cluster/wait.js';
 import { InterruptedError, InvalidInputError, UsageError } from '../lib/errors.js';
 import type { Kube } from '../lib/kube/index.js';
@@ -294,7 +295,14 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
             : '';
       this.out(`postgres "${c.name}" created${suffix}`);
     }
-    if (dryRun === 'server' || !this.flags.wait) return result;
+    if (dryRun === 'server') return result;
+    if (!this.flags.wait) {
+      await recordEvent(kube, ns, c.name, {
+        reason: 'Created',
+        message: `kpg create: ${result.created.length} objects created (not waited for)`,
+      });
+      return result;
+    }
 
     const stderr = this.terminal.stderr;
     const progress = new Progress(stderr, {
@@ -318,7 +326,14 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
       progress.stop();
     } catch (err) {
       progress.stop(true);
-      if (!interrupt.interrupted) throw err;
+      if (!interrupt.interrupted) {
+        await recordEvent(kube, ns, c.name, {
+          reason: 'NotReady',
+          type: 'Warning',
+          message: `kpg create: ${(err as Error).message}`,
+        });
+        throw err;
+      }
       throw new InterruptedError(
         `interrupted while waiting: postgres "${c.name}" is created and comes up on its own`,
         { suggestions: [`kpg describe ${c.name} -n ${ns} shows how far it got`] },
@@ -326,14 +341,13 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
     }
     result.ready = true;
     result.durations = progress.durations();
-    if (human) {
-      const standbys = c.replicas - 1;
-      this.out(
-        `postgres "${c.name}" is ready: primary ${c.name}-0 accepts writes` +
-          (standbys > 0 ? `, ${standbys} standby${standbys === 1 ? '' : 's'} streaming` : '') +
-          ` (${((Date.now() - started) / 1000).toFixed(1)}s)`,
-      );
-    }
+    const standbys = c.replicas - 1;
+    const ready =
+      `primary ${c.name}-0 accepts writes` +
+      (standbys > 0 ? `, ${standbys} standby${standbys === 1 ? '' : 's'} streaming` : '') +
+      ` (${((Date.now() - started) / 1000).toFixed(1)}s)`;
+    await recordEvent(kube, ns, c.name, { reason: 'Created', message: `kpg create: ${ready}` });
+    if (human) this.out(`postgres "${c.name}" is ready: ${ready}`);
     return result;
   }
 }

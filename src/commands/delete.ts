@@ -4,6 +4,7 @@ import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
 import { Interrupt } from '../lib/cli/interrupt.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags, listFlags } from '../lib/cli/kube-flags.js';
+import { recordEvent } from '../lib/cluster/events.js';
 import { requireAccess } from '../lib/cluster/access.js';
 import { deleteAccessChecks, executeDelete, takeInventory } from '../lib/cluster/delete-exec.js';
 import { formatDeletePlan, planDelete, type DeletePlan } from '../lib/cluster/delete-plan.js';
@@ -218,6 +219,11 @@ Ctrl-C stops between two objects (exit 130) and says what was deleted; the same 
           throw interruptedDelete(plan, removed, result.deleted);
         }
         result.deleted.push(`${plan.namespace}/${plan.name}`);
+        const kept = plan.keep.map((k) => `${k.kind}/${k.name}`).join(', ');
+        await recordEvent(kube, plan.namespace, plan.name, {
+          reason: 'Deleted',
+          message: `kpg delete (terminationPolicy ${plan.policy}): ${plan.remove.length} objects removed${kept ? `; kept ${kept}` : ''}`,
+        });
         this.text([`postgres "${plan.name}" deleted (${plan.policy})`]);
       }
     } finally {

@@ -4,12 +4,14 @@ import { ask, isInteractive } from '../lib/cli/confirm.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
 import { Progress } from '../lib/cli/progress.js';
+import { recordEvent } from '../lib/cluster/events.js';
 import {
   DEFAULT_MAX_LAG,
   runFailover,
   type FailoverResult,
   type ProgressEvent,
 } from '../lib/failover/index.js';
+import { FailoverRefusedError } from '../lib/failover/errors.js';
 import { leaseHolder } from '../lib/failover/lease.js';
 import { planLines, summaryLine } from '../lib/failover/render.js';
 import { STEPS, STEP_TITLES } from '../lib/failover/steps.js';
@@ -122,9 +124,20 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
       );
       progress.stop();
       this.report(result);
+      if (!result.dryRun && !result.cancelled)
+        await recordEvent(kube, kube.namespace, this.args.name, {
+          reason: result.kind === 'switchover' ? 'SwitchedOver' : 'FailedOver',
+          message: `kpg failover: ${summaryLine(result)}`,
+        });
       return result;
     } catch (err) {
       progress.stop(true);
+      if (err instanceof FailoverRefusedError)
+        await recordEvent(kube, kube.namespace, this.args.name, {
+          reason: 'FailoverRefused',
+          type: 'Warning',
+          message: `kpg failover: ${err.message}`,
+        });
       if (interrupt.signal.aborted) {
         this.err(
           'interrupted: any unfinished operation is kept in the record; run kpg failover again to complete it',

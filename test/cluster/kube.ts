@@ -30,6 +30,8 @@ export interface RunOptions {
   cwd?: string;
   /** Each chunk of stdout as it comes (a test timing what the process says). */
   onStdout?: (chunk: string) => void;
+  /** The same for stderr. */
+  onStderr?: (chunk: string) => void;
 }
 
 /** Runs a program without a shell; never throws for a non-zero exit. */
@@ -51,7 +53,10 @@ export function run(
       stdout += d;
       opts.onStdout?.(d);
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      opts.onStderr?.(d);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -71,7 +76,7 @@ export function run(
  * a simple jsonpath) of one resource is answered in this process (kube-get.ts).
  */
 export async function kubectl(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  if (opts.input === undefined && !opts.onStdout) {
+  if (opts.input === undefined && !opts.onStdout && !opts.onStderr) {
     const started = Date.now();
     const direct = await directKubectl(kubeconfigPath, args);
     if (direct) return { ...direct, ms: Date.now() - started };

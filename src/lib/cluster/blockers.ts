@@ -230,6 +230,18 @@ function crashing(cs: ContainerStatus, pod: string, input: BlockerInput): Blocke
   const tail = again
     ? `, restarted ${cs.restartCount} time${cs.restartCount === 1 ? '' : 's'}`
     : `: ${(w?.message ?? '').trim()}`;
+  if (configError)
+    // A Secret or ConfigMap the kubelet does not see yet (its cache lags a
+    // fresh object, or the user creates it next): the kubelet retries.
+    return {
+      object: `pod/${pod}`,
+      kind: 'crash-loop',
+      reason: w.reason ?? '',
+      message: `container ${cs.name}: ${(w.message ?? '').trim()}`,
+      fatal: false,
+      advice:
+        'the container refers to something the node cannot find yet (its message says what); kpg keeps waiting while the kubelet retries',
+    };
   return {
     object: `pod/${pod}`,
     kind: refusal ? 'refused' : 'crash-loop',

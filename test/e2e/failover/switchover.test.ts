@@ -12,6 +12,7 @@ import {
   primaryPod,
   waitHealthy,
 } from './harness.js';
+import { getJson } from '../../cluster/kube.js';
 import { longestGap, Writer } from './writer.js';
 
 describe('kpg failover: switchover', () => {
@@ -47,5 +48,15 @@ describe('kpg failover: switchover', () => {
     const text = d.stdout;
     expect(text).toContain(out.newPrimary);
     expect(text).toMatch(/switchover/);
+
+    // Issue 16, item 12: the switchover is an Event on the StatefulSet.
+    const events = await getJson<{ items: { reason: string; message: string }[] }>([
+      '-n',
+      ns,
+      'events',
+    ]);
+    expect(events.items.find((e) => e.reason === 'SwitchedOver')?.message).toMatch(
+      new RegExp(`kpg failover: switched over ${CLUSTER}: ${old} → ${out.newPrimary}`),
+    );
   });
 });

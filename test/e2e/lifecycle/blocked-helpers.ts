@@ -83,19 +83,24 @@ export async function createJson(file: string, extra: string[] = []) {
 
 /**
  * `kpg create` in text mode, and how long it waited: from its "created" line
- * (every object sent) to its exit.
+ * (every object sent) to its exit, and to its first `waiting:` line.
  */
 export async function timedCreate(file: string, extra: string[] = []) {
   let createdAt = 0;
+  let waitingAt = 0;
   const r = await run(process.execPath, [bin, 'create', '-f', file, ...extra], {
     timeoutMs: 300_000,
     env: { ...process.env, KUBECONFIG: kubeconfigPath, NO_COLOR: '1' },
     onStdout: (d) => {
       if (!createdAt && d.includes(' created')) createdAt = Date.now();
     },
+    onStderr: (d) => {
+      if (!waitingAt && /^waiting: /m.test(d)) waitingAt = Date.now();
+    },
   });
   const ended = Date.now();
-  return { ...r, waitMs: createdAt ? ended - createdAt : Number.NaN };
+  const since = (t: number) => (createdAt && t ? t - createdAt : Number.NaN);
+  return { ...r, waitMs: since(ended), firstWaitingMs: since(waitingAt) };
 }
 
 export async function describeProblems(ns: string): Promise<string> {

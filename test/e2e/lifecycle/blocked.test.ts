@@ -102,6 +102,7 @@ describe('kpg create when the cluster cannot do it', () => {
       /pod\/blk-0 (ErrImagePull|ImagePullBackOff): container kpg-agent: node 18 is not installed/,
     );
     expect(r.stderr).toMatch(/set the annotation kpg\.io\/agent-image/);
+    expect(await describeProblems(ns)).toMatch(/pod\/blk-0 (ErrImagePull|ImagePullBackOff)/);
   });
 
   it('a container that keeps crashing: exit 12 with its last log lines', async () => {
@@ -155,7 +156,9 @@ describe('kpg create when the cluster cannot do it', () => {
   it('a pod no node can take may clear: shown while waiting, then in the timeout error', async () => {
     const ns = await namespace('blk-sched');
     const r = await timedCreate(manifest(ns, { spec: NO_CPU }), ['--timeout', '60s']);
+    console.log(`${ns}: Unschedulable: first waiting line ${r.firstWaitingMs} ms after create`);
     expect(r.code).toBe(7);
+    expect(r.firstWaitingMs).toBeLessThan(15_000);
     // Shown while it waited (a line of its own when stderr is not a terminal)…
     expect(r.stderr).toMatch(
       new RegExp(

@@ -132,9 +132,36 @@ describe('kpg delete', () => {
     ]);
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toMatch(/record\s+spec\.terminationPolicy: Pause → Delete/);
+    // Issue 16, item 12: what kpg did is on the StatefulSet, for kubectl alone to tell.
+    const described = await kubectlOk(['-n', ns, 'describe', 'statefulset', 'pgp']);
+    expect(described).toMatch(
+      /Normal\s+Created\s+.*kpg\s+kpg create: primary pgp-0 accepts writes/,
+    );
+    expect(described).toMatch(
+      /Normal\s+Applied\s+.*kpg apply: generation \d+: .*terminationPolicy/,
+    );
     const r = await kpg(['delete', 'pgp', '-n', ns, '--yes']);
     expect(r.code, r.stderr).toBe(0);
     await expectLeft(ns, 'pgp', ['secret/pgp-auth']);
+    const events = JSON.parse(
+      await kubectlOk([
+        '-n',
+        ns,
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.kind=StatefulSet,involvedObject.name=pgp',
+        '-o',
+        'json',
+      ]),
+    ) as { items: { reason: string; message: string; source?: { component?: string } }[] };
+    const ours = events.items.filter((e) => e.source?.component === 'kpg');
+    expect(ours.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['Created', 'Deleted', 'Applied', 'Created']),
+    );
+    expect(ours.find((e) => e.reason === 'Deleted')?.message).toMatch(
+      /kpg delete \(terminationPolicy Delete\): \d+ objects removed; kept Secret\/pgp-auth/,
+    );
   });
 
   it('WipeOut removes everything', async () => {

@@ -239,6 +239,16 @@ describe('findBlockers', () => {
     expect(agent[0]?.advice).toMatch(/kpg\.io\/agent-image/);
   });
 
+  it('a Secret the node does not see yet (CreateContainerConfigError) is shown, not fatal', () => {
+    const [b] = findBlockers(
+      base({
+        pods: [pod('p-0', waiting('CreateContainerConfigError', 'secret "p-auth" not found'))],
+      }),
+    );
+    expect(b).toMatchObject({ reason: 'CreateContainerConfigError', fatal: false });
+    expect(b?.message).toBe('container postgres: secret "p-auth" not found');
+  });
+
   it('a crash loop is fatal, with its log; a fenced or stopped container is not', () => {
     const input = base({
       pods: [
