@@ -220,9 +220,8 @@ function crashing(cs: ContainerStatus, pod: string, input: BlockerInput): Blocke
   const code = term?.exitCode;
   const unexpected = code !== undefined && !EXPECTED_EXITS.has(code);
   const backOff = w?.reason === 'CrashLoopBackOff' && unexpected;
-  const configError = w?.reason === 'CreateContainerConfigError';
   const again = !w && unexpected && (cs.restartCount ?? 0) > 0 && cs.ready !== true;
-  if (!backOff && !configError && !again) return undefined;
+  if (!backOff && !again) return undefined;
   const log = input.logs?.[`${pod}/${cs.name}`];
   const refusal = log?.some((l) => /^kpg: /.test(l) && /refus|not guessing|cannot/i.test(l));
   const exit =
@@ -230,18 +229,6 @@ function crashing(cs: ContainerStatus, pod: string, input: BlockerInput): Blocke
   const tail = again
     ? `, restarted ${cs.restartCount} time${cs.restartCount === 1 ? '' : 's'}`
     : `: ${(w?.message ?? '').trim()}`;
-  if (configError)
-    // A Secret or ConfigMap the kubelet does not see yet (its cache lags a
-    // fresh object, or the user creates it next): the kubelet retries.
-    return {
-      object: `pod/${pod}`,
-      kind: 'crash-loop',
-      reason: w.reason ?? '',
-      message: `container ${cs.name}: ${(w.message ?? '').trim()}`,
-      fatal: false,
-      advice:
-        'the container refers to something the node cannot find yet (its message says what); kpg keeps waiting while the kubelet retries',
-    };
   return {
     object: `pod/${pod}`,
     kind: refusal ? 'refused' : 'crash-loop',
@@ -255,10 +242,28 @@ function crashing(cs: ContainerStatus, pod: string, input: BlockerInput): Blocke
   };
 }
 
+/**
+ * A Secret or ConfigMap the kubelet does not see yet (its cache lags a fresh
+ * object, or the user creates it next): shown, the kubelet retries.
+ */
+function missingConfig(cs: ContainerStatus, pod: string): Blocker | undefined {
+  const w = cs.state?.waiting;
+  if (w?.reason !== 'CreateContainerConfigError') return undefined;
+  return {
+    object: `pod/${pod}`,
+    kind: 'crash-loop',
+    reason: w.reason,
+    message: `container ${cs.name}: ${(w.message ?? '').trim()}`,
+    fatal: false,
+    advice:
+      'the container refers to something the node cannot find yet (its message says what); kpg keeps waiting while the kubelet retries',
+  };
+}
+
 function containerBlockers(p: K8sPod, name: string, input: BlockerInput): Blocker[] {
   const all = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
   return all.flatMap((cs) => {
-    const b = imagePull(cs, `pod/${name}`) ?? crashing(cs, name, input);
+    const b = imagePull(cs, `pod/${name}`) ?? missingConfig(cs, name) ?? crashing(cs, name, input);
     return b ? [b] : [];
   });
 }
