@@ -98,6 +98,7 @@ supervise() {
   [[ -x $bin ]] || { log "$name: binary $bin missing (run test/cluster/build.sh)"; exit 1; }
   mkdir -p "$logs" "$run"
   echo "==== $(date -u +%FT%TZ) starting $name (supervised)" >>"$logs/$name.log"
+  # shellcheck disable=SC2016  # expanded by the inner bash, not here
   setsid nohup bash -c '
     name=$1; shift
     trap "kill -TERM \$child 2>/dev/null; wait \$child; exit 0" TERM INT

@@ -34,8 +34,11 @@ export class FailoverRefusedError extends UnsafeStateError {
 /** A step could not complete; the record keeps the operation for the next run (exit 9). */
 export class FailoverStepError extends UnsafeStateError {
   readonly step: string;
+  /** The message without its `step NAME:` prefix. */
+  readonly detail: string;
   constructor(step: string, message: string, options: KpgErrorOptions = {}) {
     super(`step ${step}: ${message}`, options);
     this.step = step;
+    this.detail = message;
   }
 }

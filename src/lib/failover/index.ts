@@ -391,7 +391,7 @@ async function execute(
     await rollback(ctx, now, err.message);
     throw new FailoverStepError(
       err.step,
-      `${err.message}; rolled back: ${now.oldPrimary} is the primary again`,
+      `${err.detail}; rolled back: ${now.oldPrimary} is the primary again`,
       {
         suggestions: [
           ...err.suggestions,

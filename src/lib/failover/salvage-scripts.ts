@@ -23,6 +23,9 @@ waldir=$PGD/pg_wal
  */
 export const WAL_END_SCRIPT = `${PREAMBLE}
 tli=$1 start=$2
+# No control file: the volume was lost (an Ephemeral pod deleted, a claim
+# replaced); nothing of the old primary is left to read, now or later.
+[[ -f $PGD/global/pg_control ]] || { echo "gone=1"; echo "error=its data directory holds no database (its volume is gone)"; exit 0; }
 if [[ $tli == latest ]]; then
   hex=$(ls "$waldir" 2>/dev/null | grep -E '^[0-9A-F]{24}$' | cut -c1-8 | sort | tail -n 1)
   [[ -n $hex ]] || { echo "error=no WAL segment files in $waldir"; exit 0; }
@@ -89,6 +92,8 @@ echo "written=$pos"
 export interface WalEnd {
   postmaster: boolean;
   standbySignal: boolean;
+  /** PGDATA holds no database: the volume was lost, nothing will ever be read. */
+  gone?: boolean;
   startState?: string;
   clusterState?: string;
   segSize?: bigint;
@@ -113,6 +118,7 @@ export function parseWalEnd(stdout: string): WalEnd {
   const out: WalEnd = {
     postmaster: kv.get('postmaster') === '1',
     standbySignal: kv.get('signal') === '1',
+    ...(kv.get('gone') === '1' ? { gone: true } : {}),
   };
   const fields: [keyof WalEnd, string | number | bigint | WalRecord | undefined][] = [
     ['startState', kv.get('state') || undefined],

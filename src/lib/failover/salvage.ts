@@ -88,8 +88,9 @@ async function tryOldData(ctx: FailoverContext, s: SalvageInput): Promise<WalEnd
     const w = await walEnd(ctx, s.oldPrimary, 'latest', s.targetLsn);
     const problem = notUntouched(w);
     if (!problem) return w;
-    // Started on its data already: too late to wait for anything else.
-    if (w.postmaster || w.standbySignal) throw new SalvageError(`${s.oldPrimary}: ${problem}`);
+    // Started on its data already, or its data is gone: waiting cannot help.
+    if (w.postmaster || w.standbySignal || w.gone)
+      throw new SalvageError(`${s.oldPrimary}: ${problem}`);
     return problem;
   } catch (err) {
     if (err instanceof SalvageError || ctx.signal?.aborted) throw err;

@@ -145,11 +145,11 @@ stop_children_now() {
 # commit while they run; the fence still ends well before the lease can be
 # taken elsewhere (renew deadline + this grace < lease duration).
 fence() {
-  local pm=$1 round pid grace=${KPG_FENCE_WAL_GRACE:-1}
+  local pm=$1 pid grace=${KPG_FENCE_WAL_GRACE:-1}
   local -a all=("$pm") frozen=() senders=()
   kill -STOP "$pm" 2>/dev/null
   stop_children_now "$pm"
-  for round in 1 2; do
+  for _ in 1 2; do
     mapfile -t all < <(printf '%s\n' "$pm"; descendants "$pm")
     frozen=() senders=()
     for pid in "${all[@]}"; do

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killContainer } from '../../cluster/faults.js';
 import { getJson, kubectlOk } from '../../cluster/kube.js';
-import { CLUSTER, cleanup, sql } from '../failover/harness.js';
+import { CLUSTER, cleanup, systemId } from '../failover/harness.js';
 import { finish, startCluster, waitNewPrimary } from './setup.js';
 
 interface Pod {
@@ -32,9 +32,6 @@ async function volumeDir(ns: string, pod: string): Promise<string> {
   if (!dir) throw new Error(`the volume of ${pod} has no hostPath`);
   return dir;
 }
-
-const systemId = async (ns: string, pod: string) =>
-  (await sql(ns, pod, 'select system_identifier from pg_control_system()')).stdout.trim();
 
 describe('in-pod agent: the primary comes back over an empty data directory', () => {
   let ns: string | undefined;

@@ -26,6 +26,8 @@ export interface ClusterOptions {
   standbyMode?: 'Hot' | 'Warm';
   /** One pod per node, required (kpg only prefers it): for faults of a whole node. */
   spread?: boolean;
+  /** storageType: Ephemeral (an emptyDir per pod, gone with the pod) instead of a claim. */
+  ephemeral?: boolean;
 }
 
 export function manifest(opts: ClusterOptions = {}): string {
@@ -42,12 +44,16 @@ export function manifest(opts: ClusterOptions = {}): string {
     `  replicas: ${opts.replicas ?? 3}`,
     `  standbyMode: ${opts.standbyMode ?? 'Hot'}`,
     ...(opts.sync ? ['  streamingMode: synchronous'] : []),
-    '  storage:',
-    '    storageClassName: standard',
-    '    accessModes: [ReadWriteOnce]',
-    '    resources:',
-    '      requests:',
-    '        storage: 1Gi',
+    ...(opts.ephemeral
+      ? ['  storageType: Ephemeral']
+      : [
+          '  storage:',
+          '    storageClassName: standard',
+          '    accessModes: [ReadWriteOnce]',
+          '    resources:',
+          '      requests:',
+          '        storage: 1Gi',
+        ]),
     ...(opts.spread
       ? [
           '  podTemplate:',
@@ -125,6 +131,11 @@ export async function sql(
       timeoutMs,
     },
   );
+}
+
+/** The database system identifier of the pod's data (an initdb makes a new one). */
+export async function systemId(ns: string, pod: string): Promise<string> {
+  return (await sql(ns, pod, 'select system_identifier from pg_control_system()')).stdout.trim();
 }
 
 /** Creates the cluster and waits for one primary and streaming standbys. */

@@ -48,6 +48,15 @@ describe('parseWalEnd', () => {
     expect(endsBeforeNextRecord(missing.dumpError)).toBe(false);
   });
 
+  it('says when PGDATA holds no database at all (a lost volume: nothing to wait for)', () => {
+    const w = parseWalEnd(
+      'gone=1\nerror=its data directory holds no database (its volume is gone)\n',
+    );
+    expect(w.gone).toBe(true);
+    expect(w.error).toMatch(/holds no database/);
+    expect(parseWalEnd('tli=1\n').gone).toBeUndefined();
+  });
+
   it('reports a postmaster, a standby signal and an unreadable control file', () => {
     expect(parseWalEnd('postmaster=1\nsignal=1').postmaster).toBe(true);
     expect(parseWalEnd('postmaster=1\nsignal=1').standbySignal).toBe(true);

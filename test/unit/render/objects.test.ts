@@ -401,7 +401,7 @@ describe('Secret', () => {
 });
 
 describe('RBAC', () => {
-  it('lets the pods read their record and label pods, nothing more', () => {
+  it('lets the pods read their record, note the bootstrap in it and label their own pods, nothing more', () => {
     const objs = render().objects;
     expect(find(objs, 'ServiceAccount').metadata.name).toBe('ha-postgres');
     expect(find(objs, 'Role').rules).toEqual([
@@ -409,9 +409,14 @@ describe('RBAC', () => {
         apiGroups: [''],
         resources: ['configmaps'],
         resourceNames: ['ha-postgres-kpg'],
-        verbs: ['get'],
+        verbs: ['get', 'patch'],
       },
-      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch'] },
+      {
+        apiGroups: [''],
+        resources: ['pods'],
+        resourceNames: ['ha-postgres-0', 'ha-postgres-1', 'ha-postgres-2'],
+        verbs: ['get', 'patch'],
+      },
     ]);
     expect(find(objs, 'RoleBinding')).toMatchObject({
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'ha-postgres' },

@@ -328,6 +328,7 @@ describe('kube.sh against a local HTTPS server', () => {
     data: {
       generation: '1',
       history: '[{"primary":"pg-0"}]',
+      bootstrapped: '7312345678901234567',
       primary: 'pg-2',
       spec: 'x: "primary":"pg-9"\n',
       timeline: '2',
@@ -465,6 +466,21 @@ describe('kube.sh against a local HTTPS server', () => {
     expect(r.stdout).toBe('pg-2\n');
     expect((await kube('record_primary', { KPG_CLUSTER: 'nop' })).code).toBe(5);
     expect((await kube('record_primary', { KPG_CLUSTER: 'absent' })).code).toBe(4);
+  });
+
+  it('record_field reads one key of the record data, record_bootstrapped merge-patches it', async () => {
+    const r = await kube('record_field bootstrapped "$(record_get)"');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('7312345678901234567');
+    const none = await kube('record_field paused "$(record_get)"');
+    expect(none.stdout).toBe('');
+    const w = await kube('record_bootstrapped 7312345678901234567');
+    expect(w.code).toBe(0);
+    const req = seen.at(-1)!;
+    expect(req.method).toBe('PATCH');
+    expect(req.url).toBe('/api/v1/namespaces/demo/configmaps/pg-kpg');
+    expect(req.headers['content-type']).toBe('application/merge-patch+json');
+    expect(JSON.parse(req.body)).toEqual({ data: { bootstrapped: '7312345678901234567' } });
   });
 
   it('label_self merge-patches the role label of this pod', async () => {

@@ -94,14 +94,14 @@ wait_for_role() {
 # After a clean shutdown of a primary: "LSN TIMELINE" of its last checkpoint,
 # which the agent asks a standby to confirm before it hands the lease over.
 write_shutdown_checkpoint() {
-  local out='' st='' lsn='' tli='' line i
+  local out='' st='' lsn='' tli='' line
   # The pod's SIGTERM reaches the whole process group, and every $(…) is a
   # subshell with the default disposition: one killed mid-parse left an empty
   # LSN (or, under set -e, ended the script with 143) and so no handover.
   # Ignored for what is left of this script (it exits or starts over next),
   # and the parse uses builtins only.
   trap '' TERM INT
-  for i in 1 2 3; do
+  for _ in 1 2 3; do
     out=$(LC_ALL=C pg_controldata "$PGDATA") && break
     out=''
   done

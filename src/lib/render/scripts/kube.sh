@@ -7,9 +7,11 @@
 #       One HTTP/1.0 request to the API server. Prints the response body on
 #       stdout. Returns 0 for a 2xx status, 4 for 404, 3 for any other status,
 #       2 when no HTTP response came back (connection, TLS or timeout).
-#   record_primary
-#       Prints .data.primary of the cluster's record, ConfigMap $KPG_CLUSTER-kpg.
-#       Returns kube_api's status, or 5 when the record names no primary.
+#   record_get / record_field KEY JSON / record_primary [JSON]
+#       The cluster's record, ConfigMap $KPG_CLUSTER-kpg; one string of its
+#       data; its primary (status 5 when it names none).
+#   record_bootstrapped ID
+#       Writes the record's bootstrapped key (the system identifier).
 #   label_self ROLE
 #       Sets the label kubedb.com/role=ROLE on this pod ($POD_NAME).
 #
@@ -83,21 +85,41 @@ kube_api() {
   esac
 }
 
-# record_primary: .data.primary of ConfigMap $KPG_CLUSTER-kpg. The API server
-# answers with compact JSON. Top-level "data" follows "metadata", and a quote
-# inside a JSON string is always escaped, so the last `"data":{` is the
-# ConfigMap's data and `"primary":"` after it can only be that key.
-record_primary() {
+# record_get: the cluster's record, ConfigMap $KPG_CLUSTER-kpg, as compact
+# JSON on one line. Returns kube_api's status.
+record_get() {
   local json
   json=$(kube_api GET "/api/v1/namespaces/$POD_NAMESPACE/configmaps/$KPG_CLUSTER-kpg") || return
-  json=${json//$'\n'/}
-  local primary
-  primary=$(printf '%s' "$json" | sed -n 's/.*"data":{//p' | sed -n 's/.*"primary":"\([^"\\]*\)".*/\1/p')
+  printf '%s\n' "${json//$'\n'/}"
+}
+
+# record_field KEY JSON: the string .data.KEY of a record from record_get, or
+# nothing. The API server answers with compact JSON. Top-level "data" follows
+# "metadata", and a quote inside a JSON string is always escaped, so the last
+# `"data":{` is the ConfigMap's data and `"KEY":"` after it can only be that key.
+record_field() {
+  printf '%s' "$2" | sed -n 's/.*"data":{//p' | sed -n "s/.*\"$1\":\"\\([^\"\\\\]*\\)\".*/\\1/p"
+}
+
+# record_primary [JSON]: .data.primary of the record (read now unless given).
+# Returns kube_api's status, or 5 when the record names no primary.
+record_primary() {
+  local json=${1-} primary
+  [[ -n $json ]] || json=$(record_get) || return
+  primary=$(record_field primary "$json")
   if [[ ! $primary =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]]; then
     echo "record_primary: the record $KPG_CLUSTER-kpg names no primary" >&2
     return 5
   fi
   printf '%s\n' "$primary"
+}
+
+# record_bootstrapped ID: merge-patch .data.bootstrapped of the record, the
+# system identifier of the database this pod's initdb made (from then on no
+# pod initdb's an empty PGDATA).
+record_bootstrapped() {
+  kube_api PATCH "/api/v1/namespaces/$POD_NAMESPACE/configmaps/$KPG_CLUSTER-kpg" \
+    "{\"data\":{\"bootstrapped\":\"$1\"}}" application/merge-patch+json >/dev/null
 }
 
 # label_self ROLE: merge-patch this pod's kubedb.com/role label.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # live.sh: liveness probe (and, with --startup, startup probe), rendered by kpg.
 #  - Never fails while start.sh runs initdb, a base backup, pg_rewind or crash
-#    recovery: killing the container then would only start the work over.
+#    recovery (killing the container then would only start the work over), nor
+#    while it waits on purpose (an empty PGDATA of a bootstrapped cluster).
 #  - Otherwise: the postmaster (postmaster.pid) is alive. With --startup it
 #    must also answer (pg_isready exit 0, or 1 for "starting up/standby").
 PGDATA=${PGDATA:?}
@@ -10,7 +11,7 @@ KPG_STATE=${KPG_STATE:-/tmp/kpg-state}
 
 state=$(cat "$KPG_STATE" 2>/dev/null || true)
 case $state in
-  initdb | basebackup | rewind | recovering) exit 0 ;;
+  initdb | basebackup | rewind | recovering | waiting) exit 0 ;;
 esac
 
 # Braces: a missing file is the normal "not started yet", and a redirection

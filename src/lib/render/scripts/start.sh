@@ -122,21 +122,44 @@ data_state() {
   fi
 }
 
-# Sets RECORD (found | absent | unknown) and RECORD_PRIMARY.
+# Sets RECORD (found | absent | unknown), RECORD_PRIMARY and RECORD_BOOTSTRAPPED
+# (the system identifier the cluster was bootstrapped with, or empty).
 read_record() {
-  local deadline=$((SECONDS + KPG_RECORD_TIMEOUT)) out rc
-  RECORD=unknown RECORD_PRIMARY=''
+  local deadline=$((SECONDS + KPG_RECORD_TIMEOUT)) json out rc
+  RECORD=unknown RECORD_PRIMARY='' RECORD_BOOTSTRAPPED=''
   while :; do
     rc=0
-    out=$(record_primary) || rc=$?
+    json=$(record_get) && out=$(record_primary "$json") || rc=$?
     case $rc in
-      0) RECORD=found RECORD_PRIMARY=$out; return 0 ;;
+      0)
+        RECORD=found RECORD_PRIMARY=$out
+        RECORD_BOOTSTRAPPED=$(record_field bootstrapped "$json")
+        return 0 ;;
       4) RECORD=absent; return 0 ;;
     esac
     if ((SECONDS >= deadline)); then return 0; fi
     log "cannot read the cluster record $KPG_CLUSTER-kpg yet (status $rc); retrying"
     sleep 3
   done
+}
+
+# The record names this pod primary, but PGDATA is empty and the cluster was
+# bootstrapped: an initdb would put a new, empty database behind the primary
+# Service (the standbys hold the data and could no longer stream). Wait, and
+# say so, until the record names another primary (kpg failover promotes a
+# standby); this pod then copies the data from it.
+await_other_primary() {
+  local waited=0
+  while [[ $RECORD == found && $RECORD_PRIMARY == "$POD_NAME" ]] || [[ $RECORD != found ]]; do
+    if ((waited % 60 == 0)); then
+      loud "PGDATA is empty, but the cluster was bootstrapped (system identifier $RECORD_BOOTSTRAPPED): this pod will not initdb over the cluster's data; waiting for a standby to be promoted (kpg failover $KPG_CLUSTER -n $POD_NAMESPACE), then it copies the data from the new primary"
+    fi
+    set_state waiting
+    sleep 5
+    waited=$((waited + 5))
+    read_record
+  done
+  log "the record names $RECORD_PRIMARY primary: copying the data from it"
 }
 
 # decide_role STATE: prints primary | standby, or fails when unsafe to guess.
@@ -160,6 +183,19 @@ decide_role() {
       loud "cannot read the cluster record $KPG_CLUSTER-kpg (see above): starting the existing data as a standby"
       echo standby ;;
   esac
+}
+
+# note_bootstrapped: the record learns this new database's system identifier.
+# Best effort: a Role from before kpg wrote it may not patch the record (then
+# `kpg apply` renders the one that may).
+note_bootstrapped() {
+  local id
+  id=$(LC_ALL=C pg_controldata "$PGDATA" | sed -n 's/^Database system identifier: *//p')
+  if [[ $id =~ ^[0-9]+$ ]] && record_bootstrapped "$id"; then
+    log "record: bootstrapped with system identifier $id (no pod initdb's an empty PGDATA from now on)"
+  else
+    loud "could not write the system identifier into the record $KPG_CLUSTER-kpg: an empty PGDATA here would still be initdb'ed"
+  fi
 }
 
 label_role() {
@@ -193,6 +229,7 @@ bootstrap_primary() {
 
   # A private server (Unix socket in $KPG_TMP only, no synchronous standby to
   # wait for) for the replication role and the init scripts.
+  # shellcheck disable=SC2064  # the stage's path now: it is local to this function
   trap "pg_ctl -D '$stage' -m immediate stop >/dev/null 2>&1 || true" EXIT
   log "starting a private server for the initial setup"
   # Its log to a file, shown if it fails: a bad setting (user.conf) is named there.
@@ -462,8 +499,16 @@ main() {
     role=standby
   fi
 
+  if [[ $role == primary && $state == empty && -n $RECORD_BOOTSTRAPPED ]]; then
+    await_other_primary
+    role=standby
+  fi
+
   if [[ $role == primary ]]; then
-    [[ $state == empty ]] && bootstrap_primary
+    if [[ $state == empty ]]; then
+      bootstrap_primary
+      [[ $RECORD != found ]] || note_bootstrapped
+    fi
     label_role primary
     start_postgres primary
   fi
