@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lint-sh.sh: every shell script of the repository through `bash -n` and
-# shellcheck (sourced files followed from each script's own directory).
+# then the shellcheck linter (sourced files followed from each script's own directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -127,6 +127,7 @@ export const MEASURED_SECONDS: Record<string, number> = {
   'test/e2e/failover/ephemeral.test.ts': 45,
   'test/e2e/agent/ephemeral.test.ts': 40,
   'test/e2e/lifecycle/admission.test.ts': 60,
+  'test/e2e/lifecycle/placement.test.ts': 25,
   'test/e2e/render/dry-run-server.test.ts': 56,
   'test/e2e/cluster/10-statefulset.test.ts': 53,
   'test/e2e/kube/client.test.ts': 46,

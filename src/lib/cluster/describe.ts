@@ -306,8 +306,11 @@ export function describeText(s: ClusterStatus, o: FormatOptions): string {
   const problems = s.problems.length
     ? `\nProblems:\n${s.problems.map((p) => `  - ${p}`).join('\n')}`
     : '';
+  const warnings = s.warnings?.length
+    ? `\nWarnings:\n${s.warnings.map((w) => `  - ${w}`).join('\n')}`
+    : '';
   const sections = [
-    head + problems,
+    head + problems + warnings,
     specSection(s),
     stsSection(s, o),
     instancesSection(s, o),

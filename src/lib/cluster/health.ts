@@ -124,6 +124,26 @@ function agentProblems(s: Input): string[] {
     );
 }
 
+/**
+ * Members that share a node: one node's loss takes several of them, and the
+ * failover may find no standby left. A warning, not a degraded health: it is
+ * how the scheduler placed the pods (too few nodes, a nodeSelector), and a
+ * drain may do it for a while.
+ */
+export function placementWarnings(instances: Pick<InstanceStatus, 'pod' | 'node'>[]): string[] {
+  const byNode = new Map<string, string[]>();
+  for (const i of instances) {
+    if (!i.node) continue;
+    byNode.set(i.node, [...(byNode.get(i.node) ?? []), i.pod]);
+  }
+  return [...byNode]
+    .filter(([, pods]) => pods.length > 1)
+    .map(
+      ([node, pods]) =>
+        `${pods.join(', ')} run on one node (${node}): losing it loses ${pods.length} members at once; spread them with spec.podTemplate.spec.affinity (podAntiAffinity on kubernetes.io/hostname) or more nodes`,
+    );
+}
+
 /** The exit code of `describe --exit-code`. */
 export function healthExitCode(h: Health): number {
   return h === 'healthy' ? ExitCode.Ok : h === 'degraded' ? ExitCode.Degraded : ExitCode.Down;

@@ -138,6 +138,8 @@ export interface ClusterStatus {
   health: Health;
   /** Why the health is not 'healthy'; the blockers' lines first. */
   problems: string[];
+  /** What weakens the cluster without making it degraded (two members on one node). */
+  warnings?: string[];
   /** What the cluster's own signals say keeps pods from coming up (blockers.ts). */
   blockers?: Blocker[];
   /** Errors met while collecting; what could be gathered is still shown. */

@@ -2,7 +2,8 @@
  * Waiting for a new cluster to serve: the pods exist, the recorded primary
  * accepts writes (not in recovery, and a write probe succeeds), every standby
  * streams from it (rows of pg_stat_replication on the primary with state
- * `streaming`, not assumed from pod readiness), and every pod is Ready.
+ * `streaming`, not assumed from pod readiness), and every pod is Ready and
+ * labelled with its role (`kpg describe` right after shows no `<unlabelled>`).
  * The checks are pure (`evaluateWait`); `waitForCluster` polls them, and
  * stops at once when the cluster's own signals say it cannot get there
  * (blockers.ts): the reason, Kubernetes' message and what to do.
@@ -19,6 +20,7 @@ import { readBlockers } from './blocker-read.js';
 import { type Blocker, blockerLine } from './blockers.js';
 import { CLUSTER_SELECTOR, withDeadline } from './collect.js';
 import { podReady, type K8sPod } from './objects.js';
+import { ROLE_LABEL } from '../render/index.js';
 
 export type StepState = 'pending' | 'running' | 'done';
 
@@ -32,7 +34,8 @@ export interface WaitStep {
 export interface Observation {
   replicas: number;
   primary: string;
-  pods: { name: string; ready: boolean; running: boolean }[];
+  /** role: the pod's kubedb.com/role label, once its start script or agent set it. */
+  pods: { name: string; ready: boolean; running: boolean; role?: string }[];
   probe?: WriteProbe;
   probeError?: string;
   replication?: ReplicationView;
@@ -45,7 +48,7 @@ const TITLES: Record<WaitStep['id'], (o: Observation) => string> = {
   primary: (o) => `primary ${o.primary} accepts writes`,
   streaming: (o) =>
     `${o.replicas - 1} standby${o.replicas === 2 ? '' : 's'} streaming from ${o.primary}`,
-  ready: () => 'all pods Ready',
+  ready: () => 'all pods Ready and labelled',
 };
 
 /** The steps, in order: done ones first, then the first not done is running. Pure. */
@@ -55,6 +58,7 @@ export function evaluateWait(o: Observation): WaitStep[] {
     .filter((r) => r.state === 'streaming')
     .map((r) => r.standby);
   const ready = o.pods.filter((p) => p.ready).length;
+  const unlabelled = o.pods.filter((p) => !p.role).length;
   const checks: [WaitStep['id'], boolean, string][] = [
     ['pods', running >= o.replicas, `${running}/${o.replicas} running`],
     [
@@ -67,7 +71,11 @@ export function evaluateWait(o: Observation): WaitStep[] {
       streaming.length >= o.replicas - 1,
       `${streaming.length}/${o.replicas - 1}${streaming.length ? ` (${streaming.sort().join(', ')})` : ''}`,
     ],
-    ['ready', ready >= o.replicas && o.pods.length === o.replicas, `${ready}/${o.replicas} Ready`],
+    [
+      'ready',
+      ready >= o.replicas && o.pods.length === o.replicas && unlabelled === 0,
+      `${ready}/${o.replicas} Ready${unlabelled ? `, ${unlabelled} without a role label yet` : ''}`,
+    ],
   ];
   const steps: WaitStep[] = [];
   let blocked = false;
@@ -125,6 +133,7 @@ async function observe(
       name: p.metadata?.name ?? '',
       ready: podReady(p),
       running: p.status?.phase === 'Running',
+      ...(p.metadata?.labels?.[ROLE_LABEL] ? { role: p.metadata.labels[ROLE_LABEL] } : {}),
     })),
     ...(blockers?.length ? { blockers } : {}),
   };

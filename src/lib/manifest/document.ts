@@ -467,6 +467,33 @@ function checkNotes(spec: Obj, r: Reporter): void {
   }
 }
 
+/**
+ * No memory request for the postgres container: the scheduler reserves
+ * nothing for it, and under memory pressure the kubelet evicts such pods
+ * first (BestEffort when nothing else in the pod requests anything). kpg does
+ * not invent a size; it says so.
+ */
+function checkResources(spec: Obj, r: Reporter): void {
+  const podSpec = obj(obj(spec.podTemplate).spec);
+  const res = obj(podSpec.resources ?? spec.resources);
+  if (obj(res.requests).memory !== undefined || obj(res.limits).memory !== undefined) return;
+  const where =
+    podSpec.resources !== undefined
+      ? ['spec', 'podTemplate', 'spec', 'resources']
+      : spec.resources !== undefined
+        ? ['spec', 'resources']
+        : spec.podTemplate !== undefined
+          ? ['spec', 'podTemplate']
+          : ['spec'];
+  r.add(
+    'warning',
+    ProblemCode.Default,
+    where,
+    'sets no memory request for PostgreSQL: the scheduler reserves none, and the kubelet evicts such pods first when a node runs short of memory; set spec.podTemplate.spec.resources.requests (for example memory: 1Gi, cpu: 500m)',
+    'key',
+  );
+}
+
 function buildPodTemplate(spec: Obj, r: Reporter): PodTemplateSpec {
   const tpl = obj(spec.podTemplate);
   const podSpec = obj(tpl.spec);
@@ -524,6 +551,7 @@ function buildCluster(
   checkAgent(meta, r);
   checkEnv(spec, r);
   checkNotes(spec, r);
+  checkResources(spec, r);
   const podTemplate = buildPodTemplate(spec, r);
   const serviceTemplate = buildServiceTemplate(spec, r);
   if (r.failed || !version) return undefined;

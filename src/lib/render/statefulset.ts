@@ -173,19 +173,24 @@ function probes(): Obj {
   };
 }
 
-/** The user's affinity, else: prefer one pod of the cluster per node. */
+/**
+ * The user's affinity, else: prefer one pod of the cluster per node, and per
+ * zone where the nodes carry the zone label (a term no node matches changes
+ * nothing). Preferred, not required: a required rule leaves pods Pending on a
+ * cluster with fewer nodes than replicas and during a drain; `kpg describe`
+ * warns instead when members share a node.
+ */
 function affinity(c: PostgresCluster): Obj {
   if (c.podTemplate.affinity) return c.podTemplate.affinity;
+  const term = (weight: number, topologyKey: string) => ({
+    weight,
+    podAffinityTerm: { labelSelector: { matchLabels: selectorLabels(c) }, topologyKey },
+  });
   return {
     podAntiAffinity: {
       preferredDuringSchedulingIgnoredDuringExecution: [
-        {
-          weight: 100,
-          podAffinityTerm: {
-            labelSelector: { matchLabels: selectorLabels(c) },
-            topologyKey: 'kubernetes.io/hostname',
-          },
-        },
+        term(100, 'kubernetes.io/hostname'),
+        term(50, 'topology.kubernetes.io/zone'),
       ],
     },
   };

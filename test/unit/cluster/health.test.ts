@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateHealth, healthExitCode } from '../../../src/lib/cluster/health.js';
+import {
+  evaluateHealth,
+  healthExitCode,
+  placementWarnings,
+} from '../../../src/lib/cluster/health.js';
 import type { ClusterStatus, InstanceStatus } from '../../../src/lib/cluster/status.js';
 
 const inst = (
@@ -156,5 +160,30 @@ describe('evaluateHealth', () => {
     expect([healthExitCode('healthy'), healthExitCode('degraded'), healthExitCode('down')]).toEqual(
       [0, 10, 11],
     );
+  });
+});
+
+describe('placementWarnings', () => {
+  it('names the members that share a node, one line per node', () => {
+    expect(
+      placementWarnings([
+        { pod: 'pg-0', node: 'n1' },
+        { pod: 'pg-1', node: 'n2' },
+        { pod: 'pg-2', node: 'n1' },
+        { pod: 'pg-3' },
+      ]),
+    ).toEqual([
+      'pg-0, pg-2 run on one node (n1): losing it loses 2 members at once; spread them with spec.podTemplate.spec.affinity (podAntiAffinity on kubernetes.io/hostname) or more nodes',
+    ]);
+  });
+
+  it('says nothing when every member has a node of its own (or none yet)', () => {
+    expect(
+      placementWarnings([
+        { pod: 'pg-0', node: 'n1' },
+        { pod: 'pg-1', node: 'n2' },
+      ]),
+    ).toEqual([]);
+    expect(placementWarnings([{ pod: 'pg-0' }, { pod: 'pg-1' }])).toEqual([]);
   });
 });

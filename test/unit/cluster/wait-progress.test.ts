@@ -4,7 +4,12 @@ import { evaluateWait, isDone, type Observation } from '../../../src/lib/cluster
 import { parseDuration } from '../../../src/lib/cli/duration.js';
 
 const pods = (n: number, ready: number) =>
-  Array.from({ length: n }, (_, i) => ({ name: `pg-${i}`, running: true, ready: i < ready }));
+  Array.from({ length: n }, (_, i) => ({
+    name: `pg-${i}`,
+    running: true,
+    ready: i < ready,
+    role: i === 0 ? 'primary' : 'replica',
+  }));
 const obs = (over: Partial<Observation> = {}): Observation => ({
   replicas: 3,
   primary: 'pg-0',
@@ -13,6 +18,26 @@ const obs = (over: Partial<Observation> = {}): Observation => ({
 });
 
 describe('evaluateWait', () => {
+  it('is not done while a Ready pod has no role label yet', () => {
+    const replication = {
+      rows: [
+        { standby: 'pg-1', state: 'streaming' },
+        { standby: 'pg-2', state: 'streaming' },
+      ],
+    } as unknown as Observation['replication'];
+    const all = pods(3, 3);
+    const base = { probe: { writable: true, inRecovery: false }, replication };
+    expect(isDone(evaluateWait(obs({ ...base, pods: all })))).toBe(true);
+    const [p0, p1, p2] = all;
+    const steps = evaluateWait(obs({ ...base, pods: [p0!, p1!, { ...p2!, role: undefined }] }));
+    expect(isDone(steps)).toBe(false);
+    expect(steps.at(-1)).toMatchObject({
+      id: 'ready',
+      state: 'running',
+      detail: '3/3 Ready, 1 without a role label yet',
+    });
+  });
+
   it('the running step shows what the cluster says holds it up', () => {
     const s = evaluateWait(
       obs({

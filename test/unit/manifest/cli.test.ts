@@ -37,7 +37,12 @@ const BAD = fixture('invalid', '01-unknown-field-replica.yaml');
 describe('kpg validate (in process)', () => {
   it('says a valid manifest is valid, exit 0', async () => {
     const r = await run(['-f', HA]);
-    expect(r).toEqual({ exit: 0, out: 'postgres "ha-postgres" is valid\n', err: '' });
+    expect(r.exit).toBe(0);
+    expect(r.out).toBe('postgres "ha-postgres" is valid\n');
+    // The seed sets no resources: a warning, not an error.
+    expect(r.err).toBe(
+      `${HA}:6:1: warning: spec: sets no memory request for PostgreSQL: the scheduler reserves none, and the kubelet evicts such pods first when a node runs short of memory; set spec.podTemplate.spec.resources.requests (for example memory: 1Gi, cpu: 500m)\n`,
+    );
   });
 
   it('prints warnings and notes on stderr and still exits 0', async () => {
@@ -55,9 +60,10 @@ describe('kpg validate (in process)', () => {
     expect(r.exit).toBe(1);
     expect(r.out).toBe('');
     expect(r.err).toBe(
-      `${BAD}:6:1: note: spec.storage: not set: each replica gets a 1Gi volume from the cluster's default StorageClass\n` +
+      `${BAD}:6:1: warning: spec: sets no memory request for PostgreSQL: the scheduler reserves none, and the kubelet evicts such pods first when a node runs short of memory; set spec.podTemplate.spec.resources.requests (for example memory: 1Gi, cpu: 500m)\n` +
+        `${BAD}:6:1: note: spec.storage: not set: each replica gets a 1Gi volume from the cluster's default StorageClass\n` +
         `${BAD}:8:3: error: spec.replica: unknown field "replica" (did you mean "replicas"?)\n` +
-        '1 error, 0 warnings, 1 note in 1 document\n',
+        '1 error, 1 warning, 1 note in 1 document\n',
     );
     expect(r.err).not.toMatch(/at .*\.ts:\d+/); // no stack trace
   });
@@ -72,7 +78,7 @@ describe('kpg validate (in process)', () => {
       { source: BAD, index: 0, name: 'pg', namespace: 'demo', valid: false },
       { source: HA, index: 0, name: 'ha-postgres', namespace: 'demo', valid: true },
     ]);
-    expect(json.problems[1]).toEqual({
+    expect(json.problems[2]).toEqual({
       source: BAD,
       line: 8,
       column: 3,

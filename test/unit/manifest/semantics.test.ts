@@ -9,6 +9,31 @@ import { fixture } from './helpers.js';
 const doc = (spec: string, meta = '  name: pg\n') =>
   `apiVersion: kubedb.com/v1alpha1\nkind: Postgres\nmetadata:\n${meta}spec:\n${spec}`;
 
+describe('resources', () => {
+  it('warns where the memory request is missing, silent once one is set', () => {
+    const warned = (spec: string) =>
+      validateText(doc(`  version: "15"\n${spec}`), 'r.yaml')
+        .problems.filter((p) => p.message.startsWith('sets no memory request'))
+        .map((p) => p.path);
+    expect(
+      warned('  podTemplate:\n    spec:\n      resources:\n        requests:\n          cpu: 1\n'),
+    ).toEqual(['spec.podTemplate.spec.resources']);
+    expect(warned('  podTemplate:\n    metadata:\n      labels: { a: b }\n')).toEqual([
+      'spec.podTemplate',
+    ]);
+    expect(
+      warned(
+        '  podTemplate:\n    spec:\n      resources:\n        requests:\n          memory: 1Gi\n',
+      ),
+    ).toEqual([]);
+    expect(
+      warned(
+        '  podTemplate:\n    spec:\n      resources:\n        limits:\n          memory: 1Gi\n',
+      ),
+    ).toEqual([]);
+  });
+});
+
 describe('defaults', () => {
   it('fills every default of a minimal manifest', () => {
     const r = validateText(doc('  version: "15"\n'), 'min.yaml');
@@ -33,6 +58,15 @@ describe('defaults', () => {
     expect(c.namespace).toBeUndefined();
     expect(c.storage?.storageClassName).toBeUndefined();
     expect(r.problems).toEqual([
+      // No memory request: said, never filled in.
+      expect.objectContaining({
+        severity: 'warning',
+        code: 'default',
+        path: 'spec',
+        message: expect.stringMatching(
+          /^sets no memory request for PostgreSQL: .* evicts such pods first/,
+        ),
+      }),
       expect.objectContaining({
         severity: 'note',
         code: 'default',
@@ -41,12 +75,16 @@ describe('defaults', () => {
         column: 1,
       }),
     ]);
+    expect(c.podTemplate.resources).toBeUndefined();
   });
 
   it('Ephemeral storage has no volume and a note', () => {
     const r = validateText(doc('  version: "15"\n  storageType: Ephemeral\n'), 'e.yaml');
     expect(r.clusters[0]!.storage).toBeUndefined();
-    expect(r.problems.map((p) => p.severity)).toEqual(['note']);
+    expect(r.problems.map((p) => `${p.severity} ${p.path}`)).toEqual([
+      'warning spec',
+      'note spec.storageType',
+    ]);
   });
 
   it('keeps an explicit empty storageClassName (a PV without class)', () => {
@@ -118,6 +156,7 @@ describe('modes', () => {
     const r = validateText(doc('  version: "15"\n  standbyMode: hot\n  standby: Hot\n'), 'm.yaml');
     expect(r.ok).toBe(true);
     expect(r.problems.filter((p) => p.severity === 'warning').map((p) => p.path)).toEqual([
+      'spec',
       'spec.standby',
     ]);
   });

@@ -27,6 +27,11 @@ spec:
     resources:
       requests:
         storage: 1Gi
+  podTemplate:
+    spec:
+      resources:
+        requests:
+          memory: 256Mi
 `;
 
 let config: Config;

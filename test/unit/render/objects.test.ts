@@ -300,14 +300,24 @@ describe('StatefulSet', () => {
     expect(c.lifecycle.preStop.exec.command.join(' ')).toContain('-m fast');
   });
 
-  it('spreads pods over nodes by default, keeps the user affinity otherwise', () => {
+  it('spreads pods over nodes, then zones, by default; keeps the user affinity otherwise', () => {
     const def = pod().spec.affinity;
-    expect(
-      def.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm,
-    ).toEqual({
-      labelSelector: { matchLabels: KUBEDB },
-      topologyKey: 'kubernetes.io/hostname',
-    });
+    expect(def.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
+      {
+        weight: 100,
+        podAffinityTerm: {
+          labelSelector: { matchLabels: KUBEDB },
+          topologyKey: 'kubernetes.io/hostname',
+        },
+      },
+      {
+        weight: 50,
+        podAffinityTerm: {
+          labelSelector: { matchLabels: KUBEDB },
+          topologyKey: 'topology.kubernetes.io/zone',
+        },
+      },
+    ]);
     expect(def.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
     const mine = {
       nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } },
