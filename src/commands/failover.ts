@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
-import { ask, isInteractive } from '../lib/cli/confirm.js';
+import { ask, decideConfirmation, isInteractive } from '../lib/cli/confirm.js';
+import { UsageError } from '../lib/errors.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
 import { Progress } from '../lib/cli/progress.js';
@@ -25,6 +26,8 @@ export default class Failover extends BaseCommand<typeof Failover> {
 With a primary that is down, hung or cut off: a failover. The old primary is fenced (out of the primary Service, its pod deleted) before the most advanced standby is promoted; the record names the new primary first, so whatever restarts comes back as a standby. A target lagging more than --max-lag is refused unless --force; in synchronous mode only a standby that confirmed every commit is promoted.
 
 Asynchronous replication lets a primary acknowledge commits it has not sent yet. Before promoting, kpg waits (--salvage-timeout) for the fenced old primary's pod to run again and copies the WAL it never sent from its volume into the target, so nothing acknowledged is lost. When that WAL cannot be read (its node or volume is gone), kpg refuses and rolls back unless --force.
+
+On a terminal kpg shows the plan and asks first; without one it needs --yes (exit 2 otherwise, nothing changed).
 
 One kpg failover runs at a time (Lease <name>-failover). An interrupted run leaves its operation in the record (kpg describe shows it); the next kpg failover completes it or rolls it back.`;
 
@@ -62,7 +65,10 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
     'dry-run': Flags.boolean({
       summary: 'Print the plan (target, why, expected loss); change nothing.',
     }),
-    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation on a terminal.' }),
+    yes: Flags.boolean({
+      char: 'y',
+      summary: 'Go ahead without asking (required without a terminal).',
+    }),
     timeout: Flags.string({ summary: 'Longest wait of any step (e.g. 60s, 2m).', default: '60s' }),
     'salvage-timeout': Flags.string({
       summary:
@@ -76,6 +82,7 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
   async run(): Promise<FailoverResult> {
     const timeoutMs = parseDuration(this.flags.timeout);
     const salvageTimeoutMs = parseDuration(this.flags['salvage-timeout'], '--salvage-timeout');
+    const askFirst = this.askFirst();
     const kube = await kubeFromFlags(this.flags, this.terminal.env);
     const json = this.output === 'json';
     const progress = new LazyProgress(
@@ -112,7 +119,7 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
           dryRun: this.flags['dry-run'],
           timeoutMs,
           salvageTimeoutMs,
-          ...(this.askFirst()
+          ...(askFirst
             ? {
                 confirm: (plan) => {
                   progress.log(planLines(plan).join('\n'));
@@ -149,13 +156,24 @@ One kpg failover runs at a time (Lease <name>-failover). An interrupted run leav
     }
   }
 
+  /**
+   * Asks on a terminal (the plan and the question on stderr, so -o json's
+   * stdout stays clean); without one it needs --yes: changing the primary is
+   * never done on a guess about who is watching.
+   */
   private askFirst(): boolean {
-    return (
-      !this.flags.yes &&
-      !this.flags['dry-run'] &&
-      this.output !== 'json' &&
-      isInteractive(this.terminal)
-    );
+    const d = decideConfirmation({
+      destructive: true,
+      yes: this.flags.yes,
+      dryRun: this.flags['dry-run'],
+      interactive: isInteractive(this.terminal),
+    });
+    if (d === 'refuse')
+      throw new UsageError(
+        'kpg failover changes which pod is the primary, and there is no terminal to ask on: nothing was changed',
+        { suggestions: ['run it again with --yes to go ahead, or with --dry-run to see the plan'] },
+      );
+    return d === 'ask';
   }
 
   private tasks: Map<string, 'pending' | 'running' | 'done'> = new Map(

@@ -4,14 +4,16 @@
  */
 import { parse } from 'yaml';
 import type { LeaseSnapshot } from '../ha/lease-record.js';
+import { requireAccess } from '../cluster/access.js';
+import { failoverAccessChecks } from './access.js';
 import { agentLease, checkAgentPlan, switchoverByAgents } from './agents.js';
 import { emit, type FailoverContext } from './context.js';
 import { FailoverRefusedError, FailoverStepError } from './errors.js';
 import { takeLease } from './lease.js';
-import { formatLsn, type Lsn } from './lsn.js';
+import { formatLsn, parseLsn, type Lsn } from './lsn.js';
 import { observe, observeOne, waitStreaming } from './observe.js';
 import { planOperation } from './plan.js';
-import { decideResume, rollback } from './resume.js';
+import { decideResume, replanReason, rollback } from './resume.js';
 import { persist, runSteps, STEP_TITLES, STEPS, type StepName, type StepOutcome } from './steps.js';
 import { currentOperation, readRecord, type FailoverOperation } from './store.js';
 import type { ClusterRecord } from '../cluster/record.js';
@@ -285,6 +287,7 @@ export async function runFailover(
     const { plan } = await makePlan(ctx, first, opts);
     return dryRunResult(ctx, plan);
   }
+  await requireAccess(ctx.kube, ctx.namespace, failoverAccessChecks(ctx.cluster));
   const lease = await takeLease(ctx);
   const signals = [lease.signal, ...(ctx.signal ? [ctx.signal] : [])];
   const inner: FailoverContext = { ...ctx, signal: AbortSignal.any(signals) };
@@ -385,7 +388,14 @@ async function execute(
     const { op: done, outcome } = await runSteps(ctx, op, settings);
     return resultOf(ctx, done, { ...extra, ...outcomeFields(outcome, extra.warnings ?? []) });
   } catch (err) {
-    if (!(err instanceof FailoverStepError) || ctx.signal?.aborted) throw err;
+    if (ctx.signal?.aborted) throw err;
+    if (!(err instanceof FailoverStepError)) {
+      // Any other error before promotion (a 403 after fencing, the API gone)
+      // must not leave the cluster without a labelled primary: roll back if
+      // the API lets us, and report the error itself.
+      await rollbackAfter(ctx, err);
+      throw err;
+    }
     const now = currentOperation(await readRecord(ctx));
     if (!now || now.completedSteps.includes('promote')) throw err;
     await rollback(ctx, now, err.message);
@@ -402,11 +412,49 @@ async function execute(
   }
 }
 
+/** Best effort: back to the old primary when nothing was promoted; says what happened. */
+async function rollbackAfter(ctx: FailoverContext, err: unknown): Promise<void> {
+  const why = err instanceof Error ? err.message : String(err);
+  try {
+    const now = currentOperation(await readRecord(ctx));
+    if (!now || now.completedSteps.includes('promote')) return;
+    await rollback(ctx, now, why);
+    emit(ctx, { type: 'warn', message: `rolled back: ${now.oldPrimary} is the primary again` });
+  } catch (again) {
+    emit(ctx, {
+      type: 'warn',
+      message: `could not roll back (${again instanceof Error ? again.message : String(again)}): the unfinished operation stays in the record; kpg failover completes or rolls it back`,
+    });
+  }
+}
+
 function outcomeFields(o: StepOutcome, warnings: string[]): Partial<FailoverResult> {
   return {
     rejoined: o.rejoined,
     notRejoined: o.notRejoined,
     warnings: [...warnings, ...o.warnings],
+  };
+}
+
+/** The saved operation's plan, as the question of a resumed run shows it. */
+function savedPlan(op: FailoverOperation): Plan {
+  const referenceLsn = parseLsn(op.plan.referenceLsn);
+  const targetLsn = parseLsn(op.plan.targetLsn);
+  return {
+    kind: op.kind as Plan['kind'],
+    oldPrimary: op.oldPrimary,
+    oldPrimaryHealth: op.plan.oldPrimaryHealth as Plan['oldPrimaryHealth'],
+    healthDetail: `as planned ${op.startedAt} by ${op.holder}; done: ${op.completedSteps.join(', ') || 'nothing'}`,
+    target: op.newPrimary,
+    why: op.plan.why,
+    ...(referenceLsn !== undefined ? { referenceLsn } : {}),
+    referenceSource: referenceLsn !== undefined ? 'old primary' : 'unknown',
+    ...(targetLsn !== undefined ? { targetLsn } : {}),
+    lagBytes: BigInt(op.plan.lagBytes),
+    expectedLossBytes: BigInt(op.plan.expectedLossBytes),
+    forced: op.plan.forced,
+    candidates: [],
+    warnings: [],
   };
 }
 
@@ -419,7 +467,17 @@ async function resume(
     type: 'info',
     message: `found an unfinished ${op.kind} ${op.oldPrimary} → ${op.newPrimary} started ${op.startedAt} by ${op.holder} (done: ${op.completedSteps.join(', ') || 'nothing'})`,
   });
-  const target = await observeOne(ctx, op.newPrimary, { timeoutMs: 4_000 });
+  const [target, oldNow] = await Promise.all([
+    observeOne(ctx, op.newPrimary, { timeoutMs: 4_000 }),
+    observeOne(ctx, op.oldPrimary, { timeoutMs: 4_000 }),
+  ]);
+  const replan = replanReason(op, { ...(opts.to ? { to: opts.to } : {}), oldPrimary: oldNow });
+  if (replan) {
+    await rollback(ctx, op, replan);
+    emit(ctx, { type: 'info', message: `rolled back (${replan}); planning again` });
+    const fresher = await fresh(ctx, await readRecord(ctx), opts);
+    return { ...fresher, resumed: true, warnings: [replan, ...fresher.warnings] };
+  }
   const decision = decideResume(op, target);
   if (decision.action === 'rollback') {
     await rollback(ctx, op, decision.reason);
@@ -431,6 +489,10 @@ async function resume(
     });
   }
   emit(ctx, { type: 'info', message: `completing it: ${decision.reason}` });
+  // Asked again: the person who started it may not be the one running this.
+  if (opts.confirm && !(await opts.confirm(savedPlan(op)))) {
+    return { ...resultOf(ctx, op, { resumed: true }), cancelled: true };
+  }
   const pinned = op.plan.why === 'chosen with --to';
   return execute(ctx, op, { ...opts, ...(pinned ? { to: op.newPrimary } : {}) }, { resumed: true });
 }

@@ -19,6 +19,31 @@ import type { MemberState } from './types.js';
 export type ResumeDecision =
   { action: 'complete'; reason: string } | { action: 'rollback'; reason: string };
 
+/**
+ * Pure: why the saved operation must not be completed as it was planned,
+ * though it could be (nothing promoted yet): this run names another target,
+ * or the old primary it was going to fence as down or hung serves again (a
+ * stale verdict would kill a healthy primary with grace 0). Then it is
+ * rolled back and planned afresh, with this run's options and question.
+ */
+export function replanReason(
+  op: FailoverOperation,
+  now: { to?: string; oldPrimary: MemberState },
+): string | undefined {
+  if (op.rollingBack || pointOfNoReturn(op)) return undefined;
+  if (now.to !== undefined && now.to !== op.newPrimary)
+    return `this run asks for ${now.to}, the unfinished ${op.kind} was going to ${op.newPrimary}`;
+  const o = now.oldPrimary;
+  if (
+    op.plan.oldPrimaryHealth !== 'healthy' &&
+    !op.completedSteps.includes('fence') &&
+    o.accepts &&
+    o.inRecovery === false
+  )
+    return `${op.oldPrimary} was ${op.plan.oldPrimaryHealth} when the ${op.kind} was planned, and serves again`;
+  return undefined;
+}
+
 /** Pure: complete, or roll back, from what the target looks like now. */
 export function decideResume(op: FailoverOperation, target: MemberState): ResumeDecision {
   if (op.rollingBack)

@@ -12,7 +12,8 @@ import {
   primaryPod,
   waitHealthy,
 } from './harness.js';
-import { getJson } from '../../cluster/kube.js';
+import { getJson, kubeconfigPath, repoRoot } from '../../cluster/kube.js';
+import { TmuxSession } from '../tmux.js';
 import { longestGap, Writer } from './writer.js';
 
 describe('kpg failover: switchover', () => {
@@ -58,5 +59,35 @@ describe('kpg failover: switchover', () => {
     expect(events.items.find((e) => e.reason === 'SwitchedOver')?.message).toMatch(
       new RegExp(`kpg failover: switched over ${CLUSTER}: ${old} → ${out.newPrimary}`),
     );
+  });
+
+  // Issue 12 item 4 and the destructive-command rule: without a terminal and
+  // without --yes kpg failover changes nothing (exit 2); on a terminal it
+  // shows the plan and asks, and "no" changes nothing either.
+  it('asks on a terminal, and "no" changes nothing; refuses without one and without --yes', async () => {
+    if (!ns) throw new Error('the switchover test made no cluster');
+    const primary = await waitHealthy(ns);
+    const bare = await kpg(['failover', CLUSTER, '-n', ns]);
+    expect(bare.code, bare.stderr).toBe(2);
+    expect(bare.stderr).toMatch(/there is no terminal to ask on: nothing was changed/);
+    expect(bare.stderr).toMatch(/--yes/);
+
+    const term = new TmuxSession(`kpg-failover-${process.pid}`);
+    try {
+      term.start(
+        `cd ${repoRoot} && KUBECONFIG=${kubeconfigPath} ${process.execPath} bin/run.js failover ${CLUSTER} -n ${ns}`,
+      );
+      const asked = await term.until(/Go ahead with the switchover to \S+\? \[y\/N\]/);
+      expect(asked).toMatch(new RegExp(`switchover of the primary ${primary} \\(healthy`));
+      expect(asked).toMatch(/expected loss: none/);
+      term.keys('n', 'Enter');
+      const done = await term.until(/KPG-EXIT=\d+/);
+      expect(done).toMatch(/cancelled: switchover/);
+      expect(done).toMatch(/nothing was changed/);
+      expect(done).toContain('KPG-EXIT=0');
+    } finally {
+      term.close();
+    }
+    expect(await primaryPod(ns)).toBe(primary);
   });
 });

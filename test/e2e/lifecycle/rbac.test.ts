@@ -216,6 +216,37 @@ describe('examples/rbac: namespace-scoped permissions', () => {
     expect(r.stderr).toMatch(/`patch` `pods`/);
   });
 
+  // Issue 12 item 4: kpg failover checks its permissions before it takes
+  // its Lease; a 403 half way is what that prevents.
+  it('a Role missing `delete` on pods refuses kpg failover up front, changing nothing', async () => {
+    // The record and the Lease (kpg apply held it before) are untouched.
+    const state = async () =>
+      (
+        await kubectlOk([
+          '-n',
+          ns,
+          'get',
+          `cm/${NAME}-kpg`,
+          `lease/${NAME}-failover`,
+          '-o',
+          'jsonpath={.items[*].metadata.resourceVersion}',
+        ])
+      ).trim();
+    const before = await state();
+    const limited = await account(ns, 'no-pod-delete', without('pods', 'delete'));
+    const r = await kpgAs(limited, ['failover', NAME, '--yes']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/kpg needs permission to `delete` `pods`/);
+    expect(r.stderr).toMatch(/nothing was changed/);
+    expect(await state()).toBe(before);
+  });
+
+  it('the minimal Role can switch over with kpg failover', async () => {
+    const r = await kpgAs(full, ['failover', NAME, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/switched over/);
+  });
+
   it('the minimal Role deletes the cluster', async () => {
     const r = await kpgAs(full, ['delete', NAME, '--yes']);
     expect(r.code, r.stderr).toBe(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideResume } from '../../../src/lib/failover/resume.js';
+import { decideResume, replanReason } from '../../../src/lib/failover/resume.js';
 import type { FailoverOperation } from '../../../src/lib/failover/store.js';
 import { downOf, primaryOf, standbyOf } from './helpers.js';
 
@@ -48,5 +48,50 @@ describe('decideResume', () => {
     expect(
       decideResume(op(['record'], { rollingBack: 'x' }), standbyOf('pg-1', '0/1')).action,
     ).toBe('rollback');
+  });
+});
+
+describe('replanReason', () => {
+  const failover = (steps: string[]) =>
+    op(steps, {
+      kind: 'failover',
+      plan: {
+        why: 'most advanced',
+        oldPrimaryHealth: 'hung',
+        lagBytes: '0',
+        expectedLossBytes: '0',
+        forced: false,
+      },
+    });
+  it('re-plans when this run names another target, until the promotion', () => {
+    expect(
+      replanReason(op(['record']), { to: 'pg-2', oldPrimary: primaryOf('pg-0', '0/1') }),
+    ).toMatch(/asks for pg-2, the unfinished switchover was going to pg-1/);
+    expect(
+      replanReason(op(['record']), { to: 'pg-1', oldPrimary: primaryOf('pg-0', '0/1') }),
+    ).toBeUndefined();
+    expect(
+      replanReason(op(['record', 'fence', 'stop', 'catch-up', 'promote']), {
+        to: 'pg-2',
+        oldPrimary: downOf('pg-0'),
+      }),
+    ).toBeUndefined();
+  });
+  it('re-plans a failover whose "hung" primary serves again before it was fenced', () => {
+    expect(replanReason(failover(['record']), { oldPrimary: primaryOf('pg-0', '0/1') })).toMatch(
+      /pg-0 was hung when the failover was planned, and serves again/,
+    );
+    // Still down, or already fenced: the saved plan stands.
+    expect(replanReason(failover(['record']), { oldPrimary: downOf('pg-0') })).toBeUndefined();
+    expect(
+      replanReason(failover(['record', 'fence']), { oldPrimary: primaryOf('pg-0', '0/1') }),
+    ).toBeUndefined();
+    // A rollback under way finishes first.
+    expect(
+      replanReason(op(['record'], { rollingBack: 'x' }), {
+        to: 'pg-2',
+        oldPrimary: primaryOf('pg-0', '0/1'),
+      }),
+    ).toBeUndefined();
   });
 });
