@@ -20,7 +20,7 @@ import { objectNames, ROLE_LABEL } from '../render/index.js';
 import { collectAgents } from './agents.js';
 import { readBlockers } from './blocker-read.js';
 import { blockerLine } from './blockers.js';
-import { evaluateHealth, placementWarnings } from './health.js';
+import { evaluateHealth, placementWarnings, unsentWalWarnings } from './health.js';
 import { parseRecord } from './record.js';
 import type {
   ClusterStatus,
@@ -437,7 +437,7 @@ export async function collectStatus(
     ),
     ...h.problems,
   ];
-  const warnings = placementWarnings(instances);
+  const warnings = [...placementWarnings(instances), ...unsentWalWarnings(instances)];
   if (warnings.length) status.warnings = warnings;
   return status;
 }

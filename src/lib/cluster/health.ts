@@ -144,6 +144,16 @@ export function placementWarnings(instances: Pick<InstanceStatus, 'pod' | 'node'
     );
 }
 
+/** WAL a former primary kept aside at its rejoin: commits the cluster does not have. */
+export function unsentWalWarnings(instances: Pick<InstanceStatus, 'pod' | 'postgres'>[]): string[] {
+  return instances.flatMap((i) =>
+    (i.postgres?.unsentWal ?? []).map(
+      (dir) =>
+        `${i.pod} keeps WAL the cluster never got in ${dir} (commits of a failover that could not copy them; its DIVERGED file says from where; pg_waldump reads it; delete it when done)`,
+    ),
+  );
+}
+
 /** The exit code of `describe --exit-code`. */
 export function healthExitCode(h: Health): number {
   return h === 'healthy' ? ExitCode.Ok : h === 'degraded' ? ExitCode.Degraded : ExitCode.Down;

@@ -35,6 +35,11 @@ export interface InstanceInfo {
   receiverStatus?: string;
   upstream?: string;
   serverVersion?: string;
+  /**
+   * Directories beside PGDATA holding WAL a former primary had and the new
+   * primary never got (start.sh's keep_diverged_wal), by absolute path.
+   */
+  unsentWal?: string[];
 }
 
 export function instanceSql(major: string): string {
@@ -43,6 +48,7 @@ export function instanceSql(major: string): string {
   const replay = old ? 'pg_last_xlog_replay_location()' : 'pg_last_wal_replay_lsn()';
   const receive = old ? 'pg_last_xlog_receive_location()' : 'pg_last_wal_receive_lsn()';
   const conninfo = "substring(conninfo from 'host=([^ ]+)')";
+  const parent = "regexp_replace(current_setting('data_directory'), '/[^/]+$', '')";
   return [
     'select pg_is_in_recovery()',
     `coalesce((select received_tli from pg_stat_wal_receiver), (select timeline_id from pg_control_checkpoint()))`,
@@ -52,6 +58,11 @@ export function instanceSql(major: string): string {
     '(select status from pg_stat_wal_receiver)',
     `(select ${conninfo} from pg_stat_wal_receiver)`,
     "current_setting('server_version')",
+    // The volume's top directory: before 11 pg_ls_dir refuses any absolute
+    // path outside PGDATA, the superuser's too.
+    majorNum(major) >= 1100
+      ? `(select string_agg(${parent} || '/' || d, ' ' order by d) from pg_ls_dir(${parent}) d where d like '%.unsent-wal-%')`
+      : 'null',
   ].join(', ');
 }
 
@@ -70,6 +81,7 @@ export function parseInstance(rows: string[][]): InstanceInfo {
   set('receiverStatus', pgText(r[5]));
   set('upstream', pgText(r[6]));
   set('serverVersion', pgText(r[7]));
+  set('unsentWal', pgText(r[8])?.split(' '));
   return info;
 }
 

@@ -11,7 +11,7 @@ import {
   partitionPod,
   thawPod,
 } from '../../cluster/faults.js';
-import { sleep, waitFor } from '../../cluster/kube.js';
+import { exec, kubectlOk, sleep, waitFor } from '../../cluster/kube.js';
 import {
   cleanup,
   CLUSTER,
@@ -176,6 +176,22 @@ describe('kpg failover under faults', () => {
       // ahead are rewound and follow the new primary.
       await waitHealthy(ns, 3, 240_000);
       expect(await primaryPod(ns)).toBe(lagging);
+      // Issue 12 item 5: the old primary's WAL that the new primary never
+      // had was copied aside before pg_rewind recycled it, and describe says where.
+      const log = await kubectlOk(['-n', ns, 'logs', old, '-c', 'postgres']);
+      const kept =
+        /kept (\d+) WAL segment\(s\) after \S+ on timeline 1, which the new primary never had, in (\S+) /.exec(
+          log,
+        );
+      expect(kept, log.slice(-3000)).not.toBeNull();
+      expect(Number(kept?.[1])).toBeGreaterThan(0);
+      const dir = kept?.[2] ?? '';
+      const listed = await exec(ns, old, ['ls', dir], { container: 'postgres' });
+      expect(listed.stdout).toMatch(/DIVERGED/);
+      expect(listed.stdout).toMatch(/^00000001[0-9A-F]{16}$/m);
+      const d = await kpg(['describe', CLUSTER, '-n', ns]);
+      expect(d.stdout).toContain(`${old} keeps WAL the cluster never got in ${dir}`);
+      console.log(`forced failover: ${old} kept ${kept?.[1]} WAL segment(s) aside in ${dir}`);
     } finally {
       await allowNewPods(ns);
       thawPod(ns, lagging);

@@ -17,6 +17,7 @@ import {
   primaryPod,
   waitHealthy,
 } from './harness.js';
+import { kubectlOk } from '../../cluster/kube.js';
 import { longestGap, Writer } from './writer.js';
 
 async function killAndFailOver(ns: string, stayDown: boolean): Promise<KpgJson> {
@@ -42,6 +43,9 @@ async function killAndFailOver(ns: string, stayDown: boolean): Promise<KpgJson> 
     out.newPrimary,
   ]);
   await waitHealthy(ns);
+  // Nothing acknowledged was left behind, so nothing is kept aside at its rejoin.
+  const log = await kubectlOk(['-n', ns, 'logs', old, '-c', 'postgres']);
+  expect(log).not.toMatch(/kept \d+ WAL segment/);
   return out;
 }
 

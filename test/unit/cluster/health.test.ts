@@ -3,6 +3,7 @@ import {
   evaluateHealth,
   healthExitCode,
   placementWarnings,
+  unsentWalWarnings,
 } from '../../../src/lib/cluster/health.js';
 import type { ClusterStatus, InstanceStatus } from '../../../src/lib/cluster/status.js';
 
@@ -185,5 +186,19 @@ describe('placementWarnings', () => {
       ]),
     ).toEqual([]);
     expect(placementWarnings([{ pod: 'pg-0' }, { pod: 'pg-1' }])).toEqual([]);
+  });
+});
+
+describe('unsentWalWarnings', () => {
+  it('names each kept directory and its pod', () => {
+    expect(
+      unsentWalWarnings([
+        { pod: 'pg-0', postgres: { inRecovery: true, unsentWal: ['/d/pgdata.unsent-wal-X'] } },
+        { pod: 'pg-1', postgres: { inRecovery: true } },
+        { pod: 'pg-2' },
+      ]),
+    ).toEqual([
+      'pg-0 keeps WAL the cluster never got in /d/pgdata.unsent-wal-X (commits of a failover that could not copy them; its DIVERGED file says from where; pg_waldump reads it; delete it when done)',
+    ]);
   });
 });

@@ -75,6 +75,31 @@ describe('psql output parsing', () => {
     expect(() => parseInstance([])).toThrow(/unexpected answer/);
   });
 
+  it('lists the WAL a former primary kept aside (space-separated paths), none when empty', () => {
+    const d = '/var/lib/postgresql/data';
+    expect(
+      parseInstance([
+        [
+          't',
+          '2',
+          '0/1',
+          '0/1',
+          '',
+          '',
+          '',
+          '15.4',
+          `${d}/pgdata.unsent-wal-A ${d}/pgdata.unsent-wal-B`,
+        ],
+      ]).unsentWal,
+    ).toEqual([`${d}/pgdata.unsent-wal-A`, `${d}/pgdata.unsent-wal-B`]);
+    expect(
+      parseInstance([['t', '2', '0/1', '0/1', '', '', '', '15.4', '']]).unsentWal,
+    ).toBeUndefined();
+    expect(instanceSql('15')).toMatch(
+      /pg_ls_dir\(regexp_replace\(current_setting\('data_directory'\)/,
+    );
+  });
+
   it('parses pg_stat_replication rows, NULL lags included', () => {
     const v = parseReplication([
       [

@@ -346,13 +346,63 @@ checkpoint_source() {
   fi
 }
 
+# keep_diverged_wal SOURCE: a former primary whose WAL goes on past the point
+# where the new primary's timeline forked holds commits the new primary never
+# had (a failover that could not copy them: --force, or an agent's failover
+# in asynchronous mode). pg_rewind would recycle those segments; a copy of
+# them is kept beside PGDATA first (kpg describe lists it), never deleted by
+# kpg. A dry run of pg_rewind names the fork point.
+keep_diverged_wal() {
+  local source=$1 out lsn tli hi lo seg segsize per first aside f n=0 need avail
+  out=$(pg_rewind --dry-run --target-pgdata="$PGDATA" --source-server="$source" 2>&1) || true
+  # "location" from PostgreSQL 10 on, "position" before.
+  [[ $out =~ diverged\ at\ WAL\ (location|position)\ ([0-9A-F]+)/([0-9A-F]+)\ on\ timeline\ ([0-9]+) ]] || return 0
+  hi=${BASH_REMATCH[2]} lo=${BASH_REMATCH[3]} tli=${BASH_REMATCH[4]}
+  lsn=$hi/$lo
+  [[ $out != *"no rewind required"* ]] || return 0
+  local waldir=$PGDATA/pg_wal dump=pg_waldump commits
+  [[ -d $waldir ]] || waldir=$PGDATA/pg_xlog
+  command -v pg_waldump >/dev/null 2>&1 || dump=pg_xlogdump
+  # Commits, not just any record: crash recovery's own checkpoint also lies
+  # past the fork, and holds nothing of anyone's.
+  commits=$("$dump" -p "$waldir" -t "$tli" -s "$lsn" 2>/dev/null | grep -c 'desc: COMMIT') || true
+  if ((commits == 0)); then
+    log "pg_rewind: nothing committed on timeline $tli after $lsn is left out of the new primary"
+    return 0
+  fi
+  segsize=$(LC_ALL=C pg_controldata "$PGDATA" | sed -n 's/^Bytes per WAL segment: *//p')
+  segsize=${segsize:-16777216}
+  per=$((0x100000000 / segsize))
+  seg=$(((16#$hi * 0x100000000 + 16#$lo) / segsize))
+  first=$(printf '%08X%08X%08X' "$tli" $((seg / per)) $((seg % per)))
+  local -a keep=()
+  for f in "$waldir/$(printf '%08X' "$tli")"*; do
+    f=${f##*/}
+    [[ $f =~ ^[0-9A-F]{24}$ && ! $f < $first ]] && keep+=("$f")
+  done
+  ((${#keep[@]})) || return 0
+  need=$((${#keep[@]} * segsize / 1024))
+  avail=$(df -Pk "$(dirname "$PGDATA")" | tail -n 1 | tr -s ' ' | cut -d' ' -f4)
+  if ((avail < need + 65536)); then
+    loud "this former primary's WAL after $lsn (timeline $tli) holds commits the new primary lacks, but the volume has no room to keep a copy (need ${need} KiB): pg_rewind recycles it"
+    return 0
+  fi
+  aside=$PGDATA.unsent-wal-$(date -u +%Y%m%dT%H%M%SZ)
+  mkdir -p "$aside"
+  for f in "${keep[@]}"; do cp -p "$waldir/$f" "$aside/" && n=$((n + 1)); done
+  printf 'timeline %s diverged at %s: WAL of %s, with %s commit(s), the new primary (%s) never had\n' "$tli" "$lsn" "$POD_NAME" "$commits" "$PRIMARY_HOST" >"$aside/DIVERGED"
+  loud "kept $n WAL segment(s) after $lsn on timeline $tli, which the new primary never had, in $aside ($commits commit(s) there are not in the cluster; pg_waldump reads them; delete the directory when done)"
+}
+
 rewind_or_rebuild() {
   ensure_clean_shutdown
   set_state rewind
   checkpoint_source
+  local source
+  source="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres"
+  keep_diverged_wal "$source"
   log "pg_rewind: turning this former primary into a standby of $PRIMARY_HOST"
-  if pg_rewind --target-pgdata="$PGDATA" \
-    --source-server="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres"; then
+  if pg_rewind --target-pgdata="$PGDATA" --source-server="$source"; then
     log "pg_rewind: done"
     return 0
   fi
