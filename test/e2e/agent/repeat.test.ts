@@ -11,10 +11,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { freezePod, killContainer, thawPod } from '../../cluster/faults.js';
 import { kubectlOk } from '../../cluster/kube.js';
-import { cleanup, missingRows, standbysOf, waitHealthy } from '../failover/harness.js';
+import { cleanup, standbysOf, waitHealthy } from '../failover/harness.js';
 import { describeVerdict, stepProblems } from './checker.js';
 import {
   AGENT,
+  expectRowsKept,
   killUntilNewPrimary,
   startCluster,
   streamingThroughSlots,
@@ -95,7 +96,13 @@ describe('in-pod agent: five automatic failovers in a row', () => {
     const acks = await s.writer.stop();
     const verdict = await s.checker.stop();
     console.log(`${s.ns}: ${took.join('; ')}; ${describeVerdict(verdict)}; ${acks.length} rows`);
-    expect(await missingRows(s.ns, acks)).toEqual({});
+    // Asynchronous: every cause but the first (a planned handover) may lose
+    // the old primary's unsent tail, which the README does not promise.
+    await expectRowsKept(
+      s.ns,
+      acks,
+      steps.slice(1).map((st) => st.atS * 1000),
+    );
     expect(verdict.sameSlot).toEqual([]);
     expect(stepProblems(verdict, steps)).toEqual([]);
   });
