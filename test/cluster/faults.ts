@@ -204,7 +204,17 @@ export function freezePod(ns: string, pod: string): number[] {
 
 /** SIGCONTs every process of the pod (see freezePod). Returns the pids. */
 export function thawPod(ns: string, pod: string): number[] {
-  return signal(podPids(podState(ns, pod)), 'SIGCONT');
+  return thawPodAt(ns, pod).pids;
+}
+
+/**
+ * thawPod, with the instant (epoch ms) its first process ran again: the
+ * scan of /proc for the pod's processes comes first and takes a while.
+ */
+export function thawPodAt(ns: string, pod: string): { pids: number[]; atMs: number } {
+  const pids = podPids(podState(ns, pod));
+  const atMs = Date.now();
+  return { pids: signal(pids, 'SIGCONT'), atMs };
 }
 
 function ipLink(dev: string, updown: 'up' | 'down'): void {

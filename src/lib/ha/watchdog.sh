@@ -29,7 +29,7 @@
 #
 # Environment: PGDATA (required), KPG_WATCHDOG_INTERVAL (seconds between
 # checks, default 0.1), KPG_UPTIME_FILE (default /proc/uptime; for tests),
-# KPG_FENCE_WAL_GRACE (see fence).
+# KPG_FENCE_WAL_GRACE and KPG_FENCE_GRACE_WITHIN (see fence).
 set -uo pipefail
 
 KPG_WATCHDOG_INTERVAL=${KPG_WATCHDOG_INTERVAL:-0.1}
@@ -127,7 +127,10 @@ stop_children_now() {
   local f line
   local -a kids=() more=()
   for f in /proc/"$1"/task/*/children; do
-    read -r line <"$f" 2>/dev/null || continue
+    # The kernel ends this list with a space, not a newline: read returns 1
+    # at that end with the line read all the same.
+    line=''
+    read -r line <"$f" 2>/dev/null || [[ -n $line ]] || continue
     read -r -a more <<<"$line"
     kids+=("${more[@]}")
   done
@@ -144,11 +147,26 @@ stop_children_now() {
 # were told is committed — the standby that takes over has it. Nothing can
 # commit while they run; the fence still ends well before the lease can be
 # taken elsewhere (renew deadline + this grace < lease duration).
+#
+# LATE_MS is how long ago the deadline passed. Over KPG_FENCE_GRACE_WITHIN
+# seconds (default 1; "0", fence now, is always over) the senders get no
+# grace: a pod thawed after a freeze, or one whose agent saw another
+# holder, may already have a successor, and what it would stream now (the
+# commits of the moment before this fence) would only put a standby still
+# attached to it on a timeline the cluster left.
 fence() {
-  local pm=$1 pid grace=${KPG_FENCE_WAL_GRACE:-1}
+  local pm=$1 late_ms=${2:-0} pid grace=${KPG_FENCE_WAL_GRACE:-1}
+  local within_ms
+  within_ms=$(to_ms "${KPG_FENCE_GRACE_WITHIN:-1}" || echo 1000)
   local -a all=("$pm") frozen=() senders=()
   kill -STOP "$pm" 2>/dev/null
   stop_children_now "$pm"
+  if ((late_ms > within_ms)); then
+    mapfile -t all < <(printf '%s\n' "$pm"; descendants "$pm")
+    kill -KILL "${all[@]}" 2>/dev/null
+    wd_log "fenced $((late_ms / 1000)).$(printf '%03d' $((late_ms % 1000)))s after the deadline: no WAL sent; killed the postmaster $pm and ${#all[@]} process(es) in all (SIGKILL)"
+    return 0
+  fi
   for _ in 1 2; do
     mapfile -t all < <(printf '%s\n' "$pm"; descendants "$pm")
     frozen=() senders=()
@@ -201,8 +219,11 @@ watch() {
       return 3
     fi
     if ((now >= dl)); then
+      # Stop first, say so after: a thawed pod's backends run meanwhile.
+      kill -STOP "$pm" 2>/dev/null
+      stop_children_now "$pm"
       wd_log "the fence deadline ${dl}ms passed (uptime ${now}ms): fencing"
-      fence "$pm"
+      fence "$pm" $((now - dl))
       return 3
     fi
     read -r -t "$KPG_WATCHDOG_INTERVAL" -u "$nap_fd" _

@@ -133,8 +133,33 @@ export interface Probe {
   at?: number;
 }
 
+/**
+ * A pod thawed after a freeze may finish a statement already in flight in
+ * the moment before its watchdog fences it: every process of the pod runs
+ * again at once, and the backend needs no more than the watchdog does (the
+ * README says so; a software fence cannot close it, a hardware watchdog
+ * would). Its writes within this long after the thaw are counted apart.
+ */
+export const THAW_WINDOW_MS = 250;
+
+/** A pod thawed at `atS` (epoch seconds), with the IP it had then. */
+export interface Thaw {
+  pod: string;
+  ip: string;
+  atS: number;
+}
+
+/** Whether a write by `id` (`name@ip`) at `at` falls in one of the thaw windows. */
+export function inThawWindow(thaws: Thaw[], id: string, at: number): Thaw | undefined {
+  return thaws.find(
+    (t) => id === `${t.pod}@${t.ip}` && at >= t.atS && at <= t.atS + THAW_WINDOW_MS / 1000,
+  );
+}
+
 export interface Verdict {
   probes: number;
+  /** Writes a thawed pod accepted within THAW_WINDOW_MS of its thaw: the last one's distance from it (ms). */
+  thawed: { pod: string; count: number; lastMs: number }[];
   /** Accepted writes per pod. */
   writes: Record<string, number>;
   /** 100 ms slots in which two pods (`name@ip`) accepted a write. */
@@ -161,12 +186,31 @@ export function parseProbes(text: string): Probe[] {
   return out;
 }
 
-export function verdict(probes: Probe[]): Verdict {
+/** The writes outside every thaw window, and a count of those inside. */
+function apartFromThaws(ws: Probe[], thaws: Thaw[]): { ws: Probe[]; thawed: Verdict['thawed'] } {
+  const thawed = new Map<string, Verdict['thawed'][number]>();
+  const rest = ws.filter((p) => {
+    const id = `${p.pod}@${p.ip}`;
+    const t = inThawWindow(thaws, id, p.at ?? 0);
+    if (!t) return true;
+    const e = thawed.get(id) ?? { pod: id, count: 0, lastMs: 0 };
+    e.count++;
+    e.lastMs = Math.max(e.lastMs, Math.round(((p.at ?? 0) - t.atS) * 1000));
+    thawed.set(id, e);
+    return false;
+  });
+  return { ws: rest, thawed: [...thawed.values()] };
+}
+
+export function verdict(probes: Probe[], thaws: Thaw[] = []): Verdict {
   const writes: Record<string, number> = {};
   const slots = new Map<number, Set<string>>();
-  const ws = probes
-    .filter((p) => p.result === 'W' && p.at !== undefined)
-    .sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
+  const { ws, thawed } = apartFromThaws(
+    probes
+      .filter((p) => p.result === 'W' && p.at !== undefined)
+      .sort((a, b) => (a.at ?? 0) - (b.at ?? 0)),
+    thaws,
+  );
   for (const p of ws) {
     writes[p.pod] = (writes[p.pod] ?? 0) + 1;
     const slot = Math.floor((p.at ?? 0) * 10);
@@ -200,7 +244,14 @@ export function verdict(probes: Probe[]): Verdict {
     for (let i = 1; i < ts.length; i++) gap = Math.max(gap, (ts[i] ?? 0) - (ts[i - 1] ?? 0));
     longestProbeGapMs[pod] = Math.round(gap * 1000);
   }
-  return { probes: probes.length, writes, sameSlot, runs, longestProbeGapMs };
+  return {
+    probes: probes.length,
+    thawed,
+    writes,
+    sameSlot,
+    runs,
+    longestProbeGapMs,
+  };
 }
 
 /** Problems in a verdict: two writable pods in one slot, or a pod writable again after another. */
@@ -362,11 +413,11 @@ export class Checker {
     }
   }
 
-  /** Stops refreshing and the pod; returns the verdict over every probe. */
-  async stop(): Promise<Verdict> {
+  /** Stops refreshing and the pod; returns the verdict over every probe (`thaws`: see THAW_WINDOW_MS). */
+  async stop(thaws: Thaw[] = []): Promise<Verdict> {
     if (this.timer) clearInterval(this.timer);
     await this.refreshing;
-    const v = verdict(await this.probes());
+    const v = verdict(await this.probes(), thaws);
     await kubectlOk([
       '-n',
       this.ns,
@@ -385,5 +436,7 @@ export class Checker {
 export function describeVerdict(v: Verdict): string {
   return `checker: ${v.probes} probes; writes ${JSON.stringify(v.writes)}; runs ${v.runs
     .map((r) => `${r.pod}×${r.count}`)
-    .join(' → ')}; longest probe gap ${JSON.stringify(v.longestProbeGapMs)} ms`;
+    .join(' → ')}; longest probe gap ${JSON.stringify(v.longestProbeGapMs)} ms${v.thawed
+    .map((t) => `; ${t.pod} thawed: ${t.count} write(s), the last ${t.lastMs} ms after the thaw`)
+    .join('')}`;
 }

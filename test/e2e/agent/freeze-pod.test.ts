@@ -7,8 +7,9 @@
 // accepts no write after the new primary took its first.
 import { afterAll, describe, expect, it } from 'vitest';
 import { freezePod, thawPod } from '../../cluster/faults.js';
+import type { Thaw } from './checker.js';
 import { cleanup } from '../failover/harness.js';
-import { finish, startCluster, waitNewPrimary, writeSpan } from './setup.js';
+import { finish, startCluster, thaw, waitNewPrimary, writeSpan } from './setup.js';
 
 describe("in-pod agent: the primary's pod frozen", () => {
   let ns: string | undefined;
@@ -27,10 +28,10 @@ describe("in-pod agent: the primary's pod frozen", () => {
     const labelledMs = Date.now() - t0;
     // Let the new primary take writes before the old one wakes up.
     await s.checker.waitWritable(next, t0 / 1000);
-    thawPod(s.ns, s.primary);
+    const thawed: Thaw = await thaw(s.ns, s.primary);
     frozen = undefined;
     // Asynchronous: the frozen primary's unsent tail is not promised (README).
-    const { acks, pauseMs, verdict } = await finish(s, next, t0, { unsentTail: true });
+    const { acks, pauseMs, verdict } = await finish(s, next, t0, { unsentTail: true, thawed });
     const oldLast = writeSpan(verdict, s.primary).last;
     const nextFirst = writeSpan(verdict, next).first;
     console.log(

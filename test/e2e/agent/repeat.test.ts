@@ -6,23 +6,28 @@
 // every acknowledged row is on every pod and the checker never saw two pods
 // accept writes in the same instant, and within each step the old primary
 // accepted no write after the new one took its first (a frozen pod, thawed,
-// is fenced before anything commits; a force-deleted one is gone). After
+// is fenced but for what it finishes in its thaw window, THAW_WINDOW_MS; a
+// force-deleted one is gone). After
 // each, every standby streams through its own slot on the new primary.
 import { afterAll, describe, expect, it } from 'vitest';
-import { freezePod, killContainer, thawPod } from '../../cluster/faults.js';
+import { freezePod, killContainer } from '../../cluster/faults.js';
 import { kubectlOk } from '../../cluster/kube.js';
 import { cleanup, standbysOf, waitHealthy } from '../failover/harness.js';
-import { describeVerdict, stepProblems } from './checker.js';
+import { describeVerdict, stepProblems, type Thaw } from './checker.js';
 import {
   AGENT,
   expectRowsKept,
   killUntilNewPrimary,
   startCluster,
   streamingThroughSlots,
+  thaw,
   waitNewPrimary,
 } from './setup.js';
 
 type Cause = (ns: string, primary: string) => Promise<string>;
+
+/** The frozen pod's thaw (see THAW_WINDOW_MS). */
+const thaws: Thaw[] = [];
 
 const CAUSES: [string, Cause][] = [
   [
@@ -44,7 +49,7 @@ const CAUSES: [string, Cause][] = [
       try {
         return await waitNewPrimary(ns, p);
       } finally {
-        thawPod(ns, p);
+        thaws.push(await thaw(ns, p));
       }
     },
   ],
@@ -94,7 +99,7 @@ describe('in-pod agent: five automatic failovers in a row', () => {
     }
     await s.writer.waitMore(50);
     const acks = await s.writer.stop();
-    const verdict = await s.checker.stop();
+    const verdict = await s.checker.stop(thaws);
     console.log(`${s.ns}: ${took.join('; ')}; ${describeVerdict(verdict)}; ${acks.length} rows`);
     // Asynchronous: every cause but the first (a planned handover) may lose
     // the old primary's unsent tail, which the README does not promise.
@@ -102,6 +107,7 @@ describe('in-pod agent: five automatic failovers in a row', () => {
       s.ns,
       acks,
       steps.slice(1).map((st) => st.atS * 1000),
+      thaws,
     );
     expect(verdict.sameSlot).toEqual([]);
     expect(stepProblems(verdict, steps)).toEqual([]);

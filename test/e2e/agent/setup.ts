@@ -2,7 +2,7 @@
 // to the in-pod agent, created by `kpg create`, with the writer and the
 // split-brain checker started, and the checks every test ends with.
 import { expect } from 'vitest';
-import { podState } from '../../cluster/faults.js';
+import { podState, thawPodAt } from '../../cluster/faults.js';
 import { spawn } from 'node:child_process';
 import {
   createNamespace,
@@ -26,7 +26,14 @@ import {
   type ClusterOptions,
 } from '../failover/harness.js';
 import { longestGap, Writer, type Ack } from '../failover/writer.js';
-import { Checker, describeVerdict, splitBrain, type Verdict } from './checker.js';
+import {
+  Checker,
+  describeVerdict,
+  inThawWindow,
+  splitBrain,
+  type Thaw,
+  type Verdict,
+} from './checker.js';
 import { AGENT_CONTAINER } from '../../../src/lib/render/agent.js';
 import { NODE_IMAGE } from '../../cluster/manifests.js';
 
@@ -179,8 +186,9 @@ export async function finish(
   s: Started,
   next: string,
   faultAt: number,
-  opts: { warm?: boolean; unsentTail?: boolean } = {},
+  opts: { warm?: boolean; unsentTail?: boolean; thawed?: Thaw } = {},
 ): Promise<{ acks: Ack[]; verdict: Verdict; pauseMs: number }> {
+  const thaws = opts.thawed ? [opts.thawed] : [];
   const { ns, primary: old } = s;
   expect(await waitHealthy(ns, 3, 300_000)).toBe(next);
   const streaming = await sql(
@@ -192,7 +200,7 @@ export async function finish(
   await s.checker.waitWritable(next, faultAt / 1000);
   await s.writer.waitMore(50);
   const acks = await s.writer.stop();
-  const verdict = await s.checker.stop();
+  const verdict = await s.checker.stop(thaws);
   console.log(`${ns}: ${describeVerdict(verdict)}`);
   if (opts.warm) {
     // Warm standbys take no queries: the rows on the primary, and each
@@ -200,7 +208,7 @@ export async function finish(
     expect(await missingRows(ns, acks, 120_000, [next])).toEqual({});
     await replayedEverywhere(ns, next, await standbysOf(ns, next));
   } else {
-    await expectRowsKept(ns, acks, opts.unsentTail ? [faultAt] : []);
+    await expectRowsKept(ns, acks, opts.unsentTail ? [faultAt] : [], thaws);
   }
   expect((await pods(ns)).filter((p) => p.role === 'primary').map((p) => p.name)).toEqual([next]);
   expect(splitBrain(verdict)).toEqual([]);
@@ -209,8 +217,56 @@ export async function finish(
   return { acks, verdict, pauseMs: longestGap(acks, faultAt / 1000) };
 }
 
+/** Thaws a pod frozen by freezePod; returns the instant and the IP it had (see THAW_WINDOW_MS). */
+export async function thaw(ns: string, pod: string): Promise<Thaw> {
+  const ip = (await pods(ns)).find((p) => p.name === pod)?.ip ?? '';
+  return { pod, ip, atS: thawPodAt(ns, pod).atMs / 1000 };
+}
+
 /** How long before an unplanned loss of the primary its unsent tail may reach. */
 export const UNSENT_TAIL_MS = 2_000;
+
+/**
+ * Which server acknowledged each lost row, and when against the nearest
+ * fault or thaw: what a failure of expectRowsKept needs to be told apart (an
+ * unsent tail, a thaw window, or a pod that took a write after it was
+ * replaced).
+ */
+function lossReader(
+  now: { name: string; ip: string }[],
+  acks: Ack[],
+  unsentTailAt: number[],
+  thaws: Thaw[],
+) {
+  const byIp = new Map(now.map((p) => [p.ip, p.name]));
+  for (const t of thaws) byIp.set(t.ip, t.pod);
+  const ack = new Map(acks.map((a) => [a.n, a]));
+  const thawOf = (a: Ack) => inThawWindow(thaws, `${byIp.get(a.server)}@${a.server}`, a.at);
+  const whence = (n: number): string => {
+    const a = ack.get(n);
+    if (!a) return `${n}: not acknowledged`;
+    const ms = a.at * 1000;
+    const by = byIp.get(a.server) ?? a.server;
+    const thaw = thawOf(a);
+    if (thaw) return `${n} by ${by} ${Math.round(ms - thaw.atS * 1000)} ms after its thaw`;
+    const f = unsentTailAt.reduce(
+      (b, x) => (Math.abs(x - ms) < Math.abs(b - ms) ? x : b),
+      Infinity,
+    );
+    const d = Math.round(ms - f);
+    return `${n} by ${by} at fault${d < 0 ? '' : '+'}${d} ms`;
+  };
+  /** Lost in a thaw window, or in the unsent tail before a fault. */
+  const excused = (n: number): boolean => {
+    const a = ack.get(n);
+    if (!a) return false;
+    const t = a.at * 1000;
+    return (
+      thawOf(a) !== undefined || unsentTailAt.some((f) => t >= f - UNSENT_TAIL_MS && t <= f + 1_000)
+    );
+  };
+  return { whence, excused };
+}
 
 /**
  * Every acknowledged row is on every pod. With `unsentTailAt` (asynchronous
@@ -224,27 +280,27 @@ export async function expectRowsKept(
   ns: string,
   acks: Ack[],
   unsentTailAt: number[] = [],
+  thaws: Thaw[] = [],
 ): Promise<number> {
-  if (unsentTailAt.length === 0) {
+  if (unsentTailAt.length === 0 && thaws.length === 0) {
     expect(await missingRows(ns, acks)).toEqual({});
     return 0;
   }
   const missing = await missingRows(ns, acks, 30_000);
   const lists = Object.values(missing);
   if (lists.length === 0) return 0;
-  const everyPod = (await pods(ns)).map((p) => p.name).sort();
+  const now = await pods(ns);
+  const { whence, excused } = lossReader(now, acks, unsentTailAt, thaws);
+  console.log(`${ns}: lost acknowledged rows: ${(lists[0] ?? []).map(whence).join('; ')}`);
+  const everyPod = now.map((p) => p.name).sort();
   expect(Object.keys(missing).sort(), 'a row missing on one pod must be missing on all').toEqual(
     everyPod,
   );
   for (const l of lists) expect(l).toEqual(lists[0]);
-  const at = new Map(acks.map((a) => [a.n, a.at * 1000]));
-  const outside = (lists[0] ?? []).filter((n) => {
-    const t = at.get(n) ?? 0;
-    return !unsentTailAt.some((f) => t >= f - UNSENT_TAIL_MS && t <= f + 1_000);
-  });
-  expect(outside, 'rows lost outside the unsent tail of a fault').toEqual([]);
+  const outside = (lists[0] ?? []).filter((n) => !excused(n));
+  expect(outside.map(whence), 'rows lost outside the unsent tail of a fault').toEqual([]);
   console.log(
-    `${ns}: asynchronous: ${lists[0]?.length ?? 0} acknowledged row(s) of the old primary's unsent tail lost (${(lists[0] ?? []).join(', ')}); kept aside on its volume`,
+    `${ns}: asynchronous: ${lists[0]?.length ?? 0} acknowledged row(s) of the old primary's unsent tail or thaw window lost (${(lists[0] ?? []).join(', ')}); kept aside on its volume`,
   );
   return lists[0]?.length ?? 0;
 }

@@ -85,19 +85,20 @@ export function kpg(
 interface PodList {
   items: {
     metadata: { name: string; labels?: Record<string, string> };
-    status?: { conditions?: { type: string; status: string }[] };
+    status?: { podIP?: string; conditions?: { type: string; status: string }[] };
   }[];
 }
 
 export async function pods(
   ns: string,
-): Promise<{ name: string; role: string | undefined; ready: boolean }[]> {
+): Promise<{ name: string; role: string | undefined; ready: boolean; ip: string }[]> {
   const list = await getJson<PodList>(['-n', ns, 'pods', '-l', `kubedb.com/name=${CLUSTER}`]);
   return list.items
     .map((p) => ({
       name: p.metadata.name,
       role: p.metadata.labels?.['kubedb.com/role'],
       ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      ip: p.status?.podIP ?? '',
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -1,6 +1,6 @@
 // The in-cluster writer: a postgres:15 client pod that inserts a numbered row
 // through the primary Service every few ms and logs each acknowledged number
-// (with the server's commit time) to /tmp/acked. One statement at a time: a
+// (with the server's commit time and address) to /tmp/acked. One statement at a time: a
 // number is logged only once psql printed its RETURNING row, i.e. after the
 // commit (and, in synchronous mode, after a standby confirmed it). A session
 // that gives no answer within 2 s is killed and a new one opened; numbers are
@@ -37,7 +37,7 @@ while :; do
     if [[ -e /tmp/stop ]]; then kill -9 "$PSQL_PID" 2>/dev/null; echo stopped >/tmp/stopped; exec sleep 100000; fi
     i=$((i + 1))
     n=$((s * 1000000 + i))
-    printf 'insert into kpg_writer(n) values (%d) returning n, extract(epoch from clock_timestamp())::numeric(20,3);\\n' "$n" >&"\${PSQL[1]}" 2>/dev/null || break
+    printf 'insert into kpg_writer(n) values (%d) returning n, extract(epoch from clock_timestamp())::numeric(20,3), host(inet_server_addr());\\n' "$n" >&"\${PSQL[1]}" 2>/dev/null || break
     if IFS= read -r -t 2 line <&"\${PSQL[0]}"; then
       [[ $line == "$n|"* ]] || break
       printf '%s\\n' "$line" >>/tmp/acked
@@ -107,6 +107,8 @@ export interface Ack {
   n: number;
   /** Commit time, epoch seconds (server clock: one host, one clock). */
   at: number;
+  /** The pod IP of the server that acknowledged it. */
+  server: string;
 }
 
 export class Writer {
@@ -188,8 +190,8 @@ export class Writer {
     return r.stdout
       .split('\n')
       .map((l) => l.split('|'))
-      .filter((f) => f.length === 2)
-      .map(([n, at]) => ({ n: Number(n), at: Number(at) }));
+      .filter((f) => f.length === 3)
+      .map(([n, at, server]) => ({ n: Number(n), at: Number(at), server: server ?? '' }));
   }
 
   /** Waits until `count` more rows are acknowledged after now. */

@@ -1,5 +1,5 @@
 /** watchdog.sh against a fake postmaster (bash with sleeping children) and a fake /proc/uptime. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,9 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+/** The one-letter state of a process (T: stopped). */
+const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
 
 /** A "postmaster": bash with two "backends" that, like postgres's, run in their own sessions. */
 async function fakePostmaster(): Promise<{ pm: number; backends: number[] }> {
@@ -107,6 +110,19 @@ describe('watchdog.sh', () => {
     for (const pid of [pm, ...backends]) expect(alive(pid)).toBe(false);
   });
 
+  it('stops every child of the postmaster in its first kill, from the kernel’s list', async () => {
+    // A thawed pod runs its backends at once: the /proc scan that follows
+    // is too slow to be the first stop (a CI run saw a thawed old primary
+    // acknowledge rows while it ran, because this first stop read nothing).
+    const { pm, backends } = await fakePostmaster();
+    const r = spawnSync('bash', ['-c', `source ${WATCHDOG}; stop_children_now ${pm}`], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    for (const pid of backends) expect(state(pid)).toBe('T');
+    expect(state(pm)).not.toBe('T');
+  });
+
   it('lets the WAL senders stream what is flushed, with every backend already stopped, then kills them', async () => {
     // A backend, and a busy WAL sender (titled as postgres titles one).
     const p = spawn(
@@ -134,7 +150,7 @@ describe('watchdog.sh', () => {
       }
     };
     uptime('100.00');
-    deadline('0');
+    deadline('99.900');
     const started = Date.now();
     const w = watchdog(p.pid!);
     let seen = false;
@@ -151,6 +167,23 @@ describe('watchdog.sh', () => {
     expect(Date.now() - started).toBeLessThan(4000);
     await sleep(100);
     for (const pid of [p.pid!, backend!, sender!]) expect(alive(pid)).toBe(false);
+  });
+
+  it('gives the WAL senders no grace when the deadline passed long ago, or on "now"', async () => {
+    // A pod thawed after a freeze: a successor may be primary already, and a
+    // standby still attached to this one must not get what it commits now.
+    for (const d of ['95.000', '0']) {
+      const { pm, backends } = await fakePostmaster();
+      uptime('100.00');
+      deadline(d);
+      const started = Date.now();
+      const r = await watchdog(pm);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/fenced \d+\.\d{3}s after the deadline: no WAL sent/);
+      expect(Date.now() - started).toBeLessThan(1000);
+      await sleep(100);
+      for (const pid of [pm, ...backends]) expect(alive(pid)).toBe(false);
+    }
   });
 
   it('fences at once when the deadline file is missing or unreadable', async () => {
