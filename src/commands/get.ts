@@ -3,8 +3,12 @@ import { BaseCommand } from '../lib/cli/base.js';
 import { kubeFlags, kubeFromFlags, listFlags, listScope } from '../lib/cli/kube-flags.js';
 import { collectStatus } from '../lib/cluster/collect.js';
 import { getTable, summarize, toJson, toYaml } from '../lib/cluster/format.js';
-import { findClusters } from '../lib/cluster/list.js';
+import { followClusters } from '../lib/cluster/follow.js';
+import { findClusters, type ClusterScope } from '../lib/cluster/list.js';
 import type { ClusterSummary } from '../lib/cluster/status.js';
+import { seenOf, watchChanges } from '../lib/cluster/watch-rows.js';
+import { Interrupt } from '../lib/cli/interrupt.js';
+import type { Kube } from '../lib/kube/index.js';
 import { NotFoundError } from '../lib/errors.js';
 
 const TYPE_WORDS = new Set(['postgres', 'postgreses', 'pg', 'postgres.kubedb.com']);
@@ -18,13 +22,16 @@ export default class Get extends BaseCommand<typeof Get> {
 
   static override description = `Finds clusters from their labels (StatefulSets labelled app.kubernetes.io/managed-by=kpg,kubedb.com/kind=Postgres) and their records, and asks each primary whether it accepts writes and who streams from it.
 
-Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIMARY (the pod labelled primary; "NAME-0?" when only the record names one), STATUS (Running, Degraded, Down, Provisioning), AGE. -o wide adds STANDBY, STREAMING and STORAGE.`;
+Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIMARY (the pod labelled primary; "NAME-0?" when only the record names one), STATUS (Running, Degraded, Down, Provisioning), AGE. -o wide adds STANDBY, STREAMING and STORAGE.
+
+-w (--watch) goes on after the list, as kubectl's does: a row again whenever a cluster's READY, PRIMARY or STATUS changes (a failover, a pod not ready), a row with STATUS Deleted when one goes, until Ctrl-C (exit 0). --watch-only skips the first list. With -o json or yaml each row is one document.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> ha-postgres -n demo -o wide',
     '<%= config.bin %> <%= command.id %> -A -o json',
     '<%= config.bin %> <%= command.id %> -l env=prod -o name',
+    '<%= config.bin %> <%= command.id %> ha-postgres -n demo -w',
   ];
 
   static override args = {
@@ -45,6 +52,13 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
       default: 'table',
       helpGroup: 'GLOBAL',
     }),
+    watch: Flags.boolean({
+      char: 'w',
+      summary: 'After the list, print a cluster again whenever READY, PRIMARY or STATUS changes.',
+    }),
+    'watch-only': Flags.boolean({
+      summary: 'As --watch, without the first list.',
+    }),
     'pod-timeout': Flags.integer({
       summary: 'Seconds to wait for each pod to answer (1 to 600).',
       default: 3,
@@ -63,6 +77,17 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
         suggestions: ['list the clusters: kpg get -A'],
       });
     }
+    const watching = this.flags.watch || this.flags['watch-only'];
+    const clusters = await this.summaries(kube, refs);
+    if (!this.flags['watch-only']) this.print(clusters, scope.allNamespaces, kube.namespace);
+    if (watching) await this.follow(kube, scope, clusters);
+    return { clusters };
+  }
+
+  private async summaries(
+    kube: Kube,
+    refs: { namespace: string; name: string }[],
+  ): Promise<ClusterSummary[]> {
     const statuses = await Promise.all(
       refs.map((r) =>
         collectStatus(kube, r.namespace, r.name, {
@@ -71,9 +96,47 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
         }),
       ),
     );
-    const clusters = statuses.map(summarize);
-    this.print(clusters, scope.allNamespaces, kube.namespace);
-    return { clusters };
+    return statuses.map(summarize);
+  }
+
+  /** -w: a row per change until Ctrl-C. */
+  private async follow(kube: Kube, scope: ClusterScope, first: ClusterSummary[]): Promise<void> {
+    const interrupt = new Interrupt();
+    let seen = seenOf(first);
+    let header = !this.flags['watch-only'] && first.length > 0;
+    const refresh = async () => {
+      try {
+        const now = await this.summaries(kube, await findClusters(kube, scope));
+        const change = watchChanges(seen, now);
+        seen = change.seen;
+        if (change.rows.length === 0) return;
+        this.printRows(change.rows, scope.allNamespaces, header);
+        header = true;
+      } catch (err) {
+        // As kubectl's watch: say so and go on; the next change tries again.
+        if (!interrupt.interrupted)
+          this.warn(`cannot read the clusters: ${(err as Error).message}`);
+      }
+    };
+    try {
+      await followClusters(kube, scope, refresh, { signal: interrupt.signal });
+    } finally {
+      interrupt.dispose();
+    }
+  }
+
+  private printRows(rows: ClusterSummary[], all: boolean, headerShown: boolean): void {
+    const o = this.flags.output;
+    if (o === 'json') return this.out(rows.map((r) => toJson(r)).join('\n'));
+    if (o === 'yaml') return this.out(rows.map((r) => `---\n${toYaml(r)}`).join('\n'));
+    if (o === 'name') return this.out(rows.map((c) => `postgres/${c.name}`).join('\n'));
+    const table = getTable(rows, {
+      now: new Date(),
+      wide: o === 'wide',
+      allNamespaces: all,
+      color: this.color,
+    }).split('\n');
+    this.out((headerShown ? table.slice(1) : table).join('\n'));
   }
 
   private print(clusters: ClusterSummary[], all: boolean, ns: string): void {

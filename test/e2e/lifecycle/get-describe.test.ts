@@ -243,6 +243,50 @@ describe('kpg describe', () => {
     );
   });
 
+  it('kpg get -w: a row when READY or STATUS changes, until Ctrl-C (exit 0); --watch-only -o json', async () => {
+    const watch = (args: string[]) => {
+      const child = spawn(process.execPath, [bin, 'get', NAME, '-n', ns, ...args], {
+        env: { ...process.env, KUBECONFIG: kubeconfigPath, NO_COLOR: '1' },
+      });
+      const w = { child, out: '', code: new Promise<number | null>((r) => child.on('close', r)) };
+      child.stdout.on('data', (b: Buffer) => (w.out += b.toString()));
+      return w;
+    };
+    const table = watch(['-w']);
+    const json = watch(['--watch-only', '-o', 'json']);
+    try {
+      await waitFor(() => /\n\S*hot-postgres +15 +3\/3 .*Running/.test(`\n${table.out}`), 60_000, {
+        what: 'the first row of kpg get -w',
+      });
+      // The watches are up once the first row is out; give the second a moment too.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(json.out).toBe('');
+      await kubectlOk(['-n', ns, 'delete', 'pod', 'hot-postgres-2', '--wait=false']);
+      await waitFor(() => / 2\/3 /.test(table.out), 60_000, { what: 'a row with 2/3 ready' });
+      const since = table.out.length;
+      await waitFor(() => /3\/3 .*Running/.test(table.out.slice(since)), 180_000, {
+        what: 'a row with 3/3 ready and Running again',
+      });
+      await waitFor(() => json.out.includes('"ready": 3'), 30_000, { what: 'the JSON rows' });
+    } finally {
+      table.child.kill('SIGINT');
+      json.child.kill('SIGINT');
+    }
+    console.log(`kpg get -w printed:\n${table.out}`);
+    expect(await table.code).toBe(0);
+    expect(await json.code).toBe(0);
+    const lines = table.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAME +VERSION +READY +PRIMARY +STATUS +AGE$/);
+    expect(lines.filter((l) => l.startsWith('NAME'))).toHaveLength(1);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    const docs = json.out
+      .trim()
+      .split(/\n(?=\{)/)
+      .map((d) => JSON.parse(d) as { ready: number; status: string });
+    expect(docs[0]?.ready).toBeLessThan(3);
+    expect(docs.at(-1)).toMatchObject({ ready: 3 });
+  });
+
   it('an unknown cluster is exit 5', async () => {
     const r = await kpg(['describe', 'nope', '-n', ns]);
     expect(r.code).toBe(5);
