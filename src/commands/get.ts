@@ -2,16 +2,16 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/base.js';
 import { kubeFlags, kubeFromFlags, listFlags, listScope } from '../lib/cli/kube-flags.js';
 import { collectStatus } from '../lib/cluster/collect.js';
-import { getTable, summarize, toJson, toYaml } from '../lib/cluster/format.js';
+import { formatTable, getTable, summarize, toJson, toYaml } from '../lib/cluster/format.js';
 import { followClusters } from '../lib/cluster/follow.js';
 import { findClusters, type ClusterScope } from '../lib/cluster/list.js';
 import type { ClusterSummary } from '../lib/cluster/status.js';
 import { seenOf, watchChanges } from '../lib/cluster/watch-rows.js';
 import { Interrupt } from '../lib/cli/interrupt.js';
+import { parseOutput, renderOutput, type Output } from '../lib/cli/output.js';
+import { isTypeList } from '../lib/cli/type-words.js';
 import type { Kube } from '../lib/kube/index.js';
 import { NotFoundError } from '../lib/errors.js';
-
-const TYPE_WORDS = new Set(['postgres', 'postgreses', 'pg', 'postgres.kubedb.com']);
 
 export interface GetResult {
   clusters: ClusterSummary[];
@@ -32,6 +32,8 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
     '<%= config.bin %> <%= command.id %> -A -o json',
     '<%= config.bin %> <%= command.id %> -l env=prod -o name',
     '<%= config.bin %> <%= command.id %> ha-postgres -n demo -w',
+    `<%= config.bin %> <%= command.id %> ha-postgres -o jsonpath='{.primary}'`,
+    '<%= config.bin %> <%= command.id %> -A -o custom-columns=NAME:.name,PRIMARY:.primary',
   ];
 
   static override args = {
@@ -48,7 +50,7 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
     output: Flags.string({
       char: 'o',
       summary: 'Output format.',
-      options: ['table', 'wide', 'json', 'yaml', 'name'],
+      description: `table, wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=HEAD:PATH,… (kubectl's syntax, on the -o json document)`,
       default: 'table',
       helpGroup: 'GLOBAL',
     }),
@@ -67,8 +69,17 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
     }),
   };
 
+  private format: Output = { kind: 'plain', format: 'table' };
+
   async run(): Promise<GetResult> {
-    const name = TYPE_WORDS.has(this.args.name ?? '') ? this.args.name2 : this.args.name;
+    this.format = parseOutput(this.flags.output ?? 'table', [
+      'table',
+      'wide',
+      'json',
+      'yaml',
+      'name',
+    ]);
+    const name = isTypeList(this.args.name, 'get') ? this.args.name2 : this.args.name;
     const kube = await kubeFromFlags(this.flags, this.terminal.env);
     const scope = { ...listScope(this.flags, kube), selector: this.flags.selector, name };
     const refs = await findClusters(kube, scope);
@@ -126,7 +137,11 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
   }
 
   private printRows(rows: ClusterSummary[], all: boolean, headerShown: boolean): void {
-    const o = this.flags.output;
+    if (this.format.kind !== 'plain') {
+      const o = this.format;
+      return this.out(rows.map((r) => renderOutput(o, r, (t) => this.columns(t))).join('\n'));
+    }
+    const o = this.format.format;
     if (o === 'json') return this.out(rows.map((r) => toJson(r)).join('\n'));
     if (o === 'yaml') return this.out(rows.map((r) => `---\n${toYaml(r)}`).join('\n'));
     if (o === 'name') return this.out(rows.map((c) => `postgres/${c.name}`).join('\n'));
@@ -140,15 +155,12 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
   }
 
   private print(clusters: ClusterSummary[], all: boolean, ns: string): void {
-    const o = this.flags.output;
-    if (o === 'json')
-      return this.out(
-        toJson(this.args.name && clusters.length === 1 ? clusters[0] : { items: clusters }),
-      );
-    if (o === 'yaml')
-      return this.out(
-        toYaml(this.args.name && clusters.length === 1 ? clusters[0] : { items: clusters }),
-      );
+    const doc = this.args.name && clusters.length === 1 ? clusters[0] : { items: clusters };
+    if (this.format.kind !== 'plain')
+      return this.out(renderOutput(this.format, doc, (t) => this.columns(t)));
+    const o = this.format.format;
+    if (o === 'json') return this.out(toJson(doc));
+    if (o === 'yaml') return this.out(toYaml(doc));
     if (clusters.length === 0) {
       this.err(all ? 'No resources found' : `No resources found in ${ns} namespace.`);
       return;
@@ -162,5 +174,10 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
         color: this.color,
       }),
     );
+  }
+
+  /** custom-columns: the header row first. */
+  private columns(t: string[][]): string {
+    return formatTable(t[0] ?? [], t.slice(1));
   }
 }

@@ -62,6 +62,59 @@ describe('kpg get', () => {
     expect((await kpg(['get', '-n', ns, '-o', 'name'])).stdout.trim()).toBe(`postgres/${NAME}`);
   });
 
+  it('-o jsonpath and -o custom-columns (kubectl’s syntax) on get and describe; a bad template is exit 2', async () => {
+    const p = await kpg(['get', NAME, '-n', ns, '-o', 'jsonpath={.primary} {.ready}/{.replicas}']);
+    expect(p.code).toBe(0);
+    expect(p.stdout.trim()).toBe('hot-postgres-0 3/3');
+    const l = await kpg([
+      'get',
+      '-A',
+      '-o',
+      'jsonpath={.items[?(@.namespace=="' + ns + '")].name}',
+    ]);
+    expect(l.stdout.trim()).toBe(NAME);
+    const c = await kpg([
+      'get',
+      '-n',
+      ns,
+      '-o',
+      'custom-columns=NAME:.name,PRIMARY:.primary,X:.nope',
+    ]);
+    expect(c.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^NAME +PRIMARY +X$/),
+      expect.stringMatching(/^hot-postgres +hot-postgres-0 +<none>$/),
+    ]);
+    const d = await kpg([
+      'describe',
+      NAME,
+      '-n',
+      ns,
+      '-o',
+      'jsonpath={range .instances[*]}{.pod}={.role}{"\\n"}{end}',
+    ]);
+    expect(d.code).toBe(0);
+    expect(d.stdout.trim().split('\n')).toEqual([
+      'hot-postgres-0=primary',
+      'hot-postgres-1=replica',
+      'hot-postgres-2=replica',
+    ]);
+    expect((await kpg(['get', 'all', '-n', ns, '-o', 'name'])).stdout.trim()).toBe(
+      `postgres/${NAME}`,
+    );
+    // Refused before any request: a bad kubeconfig does not matter.
+    const bad = await kpg([
+      'get',
+      '-n',
+      ns,
+      '-o',
+      'jsonpath={range .items[*]}',
+      '--context',
+      'nope',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('{range} without an {end}');
+  });
+
   it('an empty namespace says so like kubectl; an unknown name is exit 5', async () => {
     const empty = await kpg(['get', '-n', 'default', '-l', 'kpg-test=none']);
     expect(empty.code).toBe(0);
@@ -133,6 +186,32 @@ describe('kpg describe', () => {
   });
 
   // Issue 16, item 7: kpg logs.
+  it('without a name, or with all / pg: every cluster in scope (-A, -l), the worst health for --exit-code', async () => {
+    const one = await kpg(['describe', NAME, '-n', ns]);
+    const every = await kpg(['describe', '-n', ns, '--exit-code']);
+    expect(every.code).toBe(0);
+    // The same sections; only ages and timings move between the two runs.
+    const heads = (t: string) =>
+      t
+        .split('\n')
+        .filter((l) => /^\S[^:]*:/.test(l))
+        .map((l) => l.split(':')[0]);
+    expect(heads(every.stdout)).toEqual(heads(one.stdout));
+    const all = await kpg(['describe', 'all', '-A', '-l', `kubedb.com/name=${NAME}`, '-o', 'json']);
+    expect(all.code).toBe(0);
+    const items = (JSON.parse(all.stdout) as { items: { name: string; namespace: string }[] })
+      .items;
+    expect(items.filter((i) => i.namespace === ns).map((i) => i.name)).toEqual([NAME]);
+    const pg = await kpg(['describe', 'pg', '-n', ns, '-o', 'jsonpath={.items[*].name}']);
+    expect(pg.stdout.trim()).toBe(NAME);
+    const empty = await kpg(['describe', '-n', 'kube-public']);
+    expect(empty.code).toBe(0);
+    expect(empty.stderr).toContain('No resources found in kube-public namespace.');
+    const unknown = await kpg(['describe', 'pg,widgets', '-n', ns]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('kpg describe knows no resource type "widgets"');
+  });
+
   it('kpg logs: every pod, prefixed by pod and role, merged in time order', async () => {
     const r = await kpg(['logs', NAME, '-n', ns, '--tail', '20', '--timestamps']);
     expect(r.code, r.stderr).toBe(0);
