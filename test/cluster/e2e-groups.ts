@@ -117,6 +117,7 @@ export const MEASURED_SECONDS: Record<string, number> = {
   'test/e2e/agent/partition.test.ts': 140,
   'test/e2e/agent/agent-kill.test.ts': 129,
   'test/e2e/agent/freeze-pod.test.ts': 125,
+  'test/e2e/agent/port-forward.test.ts': 110,
   'test/e2e/lifecycle/interrupt.test.ts': 120,
   'test/e2e/agent/force-delete.test.ts': 118,
   'test/e2e/failover/lease.test.ts': 100,

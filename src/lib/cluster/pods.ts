@@ -13,7 +13,7 @@ export interface ClusterPod {
   containers: string[];
 }
 
-interface PodObject {
+export interface PodObject {
   metadata: { name?: string; labels?: Record<string, string> };
   spec?: {
     containers?: { name: string }[];

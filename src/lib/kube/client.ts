@@ -498,10 +498,10 @@ export class Kube {
     return execAttached(this, { namespace: ns || this.namespace, pod, container, command }, io);
   }
 
-  /** Forwards a local 127.0.0.1 port (localPort, 0 = any free one) to a pod port. */
+  /** Forwards a local 127.0.0.1 port (localPort, 0 = any free one) to a pod port (`pod`: or the one a function names at each connection). */
   portForward(
     ns: string | undefined,
-    pod: string,
+    pod: string | (() => Promise<string>),
     port: number,
     localPort = 0,
   ): Promise<PortForwardHandle> {

@@ -248,7 +248,8 @@ export async function execInPod(kube: Kube, t: ExecTarget, opts: ExecOptions): P
 
 export interface ForwardTarget {
   namespace: string;
-  pod: string;
+  /** The pod, or how to find it for each new connection (`kpg port-forward` follows the primary). */
+  pod: string | (() => Promise<string>);
   port: number;
   localPort: number;
 }
@@ -258,25 +259,31 @@ interface PodLike extends KubeObject {
 }
 
 export async function portForwardToPod(kube: Kube, t: ForwardTarget): Promise<PortForwardHandle> {
-  const pod = await kube.get<PodLike>('Pod', t.namespace, t.pod);
-  if (pod.status?.phase !== 'Running') {
-    throw new KubeStateError(
-      `cannot forward to pod ${t.namespace}/${t.pod}: it is ${pod.status?.phase ?? 'not running'}`,
-      {
-        suggestions: ['wait for the pod to run'],
-      },
-    );
+  if (typeof t.pod === 'string') {
+    const pod = await kube.get<PodLike>('Pod', t.namespace, t.pod);
+    if (pod.status?.phase !== 'Running') {
+      throw new KubeStateError(
+        `cannot forward to pod ${t.namespace}/${t.pod}: it is ${pod.status?.phase ?? 'not running'}`,
+        {
+          suggestions: ['wait for the pod to run'],
+        },
+      );
+    }
   }
-  const target: RequestTarget = {
-    verb: 'create',
-    resource: 'pods',
-    subresource: 'portforward',
-    namespace: t.namespace,
-    name: t.pod,
-  };
+  const podOf = typeof t.pod === 'string' ? () => Promise.resolve(t.pod as string) : t.pod;
   const errors: Error[] = [];
-  const sockets = new Set<net.Socket>();
+  /** Each forwarded connection, with the pod it goes to. */
+  const sockets = new Map<net.Socket, string>();
   const forward = async (socket: net.Socket): Promise<void> => {
+    const name = await podOf();
+    sockets.set(socket, name);
+    const target: RequestTarget = {
+      verb: 'create',
+      resource: 'pods',
+      subresource: 'portforward',
+      namespace: t.namespace,
+      name,
+    };
     let errText = '';
     const errStream = new Writable({
       write(chunk: Buffer, _enc, cb): void {
@@ -291,7 +298,7 @@ export async function portForwardToPod(kube: Kube, t: ForwardTarget): Promise<Po
     );
     const ws = (await pf.portForward(
       t.namespace,
-      t.pod,
+      name,
       [t.port],
       socket,
       errStream,
@@ -299,7 +306,7 @@ export async function portForwardToPod(kube: Kube, t: ForwardTarget): Promise<Po
     )) as unknown as Ws;
     ws.on('close', () => {
       if (errText) {
-        errors.push(new ExecError(`port-forward to ${t.pod}:${t.port}: ${errText.trim()}`));
+        errors.push(new ExecError(`port-forward to ${name}:${t.port}: ${errText.trim()}`));
         socket.destroy();
       } else socket.end();
     });
@@ -309,7 +316,6 @@ export async function portForwardToPod(kube: Kube, t: ForwardTarget): Promise<Po
     });
   };
   const server = net.createServer((socket) => {
-    sockets.add(socket);
     socket.on('error', (e) => errors.push(e));
     socket.on('close', () => sockets.delete(socket));
     forward(socket).catch((e: Error) => {
@@ -326,10 +332,15 @@ export async function portForwardToPod(kube: Kube, t: ForwardTarget): Promise<Po
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
+      for (const s of sockets.keys()) s.destroy();
       server.close(() => resolve());
     });
     return closed;
   };
-  return { localPort, address: '127.0.0.1', errors, close, [Symbol.asyncDispose]: close };
+  const drop = (pod: string): number => {
+    const to = [...sockets].filter(([, p]) => p === pod).map(([s]) => s);
+    for (const s of to) s.destroy();
+    return to.length;
+  };
+  return { localPort, address: '127.0.0.1', errors, close, drop, [Symbol.asyncDispose]: close };
 }

@@ -163,6 +163,8 @@ export interface PortForwardHandle {
   address: '127.0.0.1';
   /** Errors met by forwarded connections (each also closes its connection). */
   errors: Error[];
+  /** Closes the connections forwarded to `pod`; how many. */
+  drop(pod: string): number;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
