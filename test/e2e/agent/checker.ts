@@ -140,7 +140,7 @@ export interface Probe {
  * README says so; a software fence cannot close it, a hardware watchdog
  * would). Its writes within this long after the thaw are counted apart.
  */
-export const THAW_WINDOW_MS = 250;
+export const THAW_WINDOW_MS = 500;
 
 /** A pod thawed at `atS` (epoch seconds), with the IP it had then. */
 export interface Thaw {
