@@ -29,6 +29,35 @@ export interface ProgressOptions {
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const c = (code: number, on: boolean) => (s: string) => (on ? `\u001b[${code}m${s}\u001b[39m` : s);
 
+/**
+ * LINE cut to fit WIDTH columns, escape sequences kept and not counted: a
+ * line that wraps takes two rows, and the redraw (cursor up one row per
+ * line) would then leave a copy of the task list behind on every tick.
+ */
+export function fitLine(line: string, width: number | undefined): string {
+  // eslint-disable-next-line no-control-regex -- terminal escape sequences are what it skips
+  const ESC = /\u001b\[[0-9;]*[A-Za-z]/y;
+  const chars: { text: string; visible: boolean }[] = [];
+  for (let i = 0; i < line.length;) {
+    ESC.lastIndex = i;
+    const esc = ESC.exec(line);
+    const text = esc ? esc[0] : String.fromCodePoint(line.codePointAt(i) ?? 0);
+    chars.push({ text, visible: !esc });
+    i += text.length;
+  }
+  // The last column stays free: a line that fills it wraps on some terminals.
+  const room = (width ?? 0) - 1;
+  if (room < 1 || chars.filter((c) => c.visible).length <= room) return line;
+  let out = '';
+  let visible = 0;
+  for (const c of chars) {
+    if (c.visible && visible === room - 1) break;
+    out += c.text;
+    if (c.visible) visible++;
+  }
+  return `${out}…\u001b[0m`;
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
@@ -138,7 +167,7 @@ export class Progress {
     if (!this.o.enabled || !this.o.tty) return;
     this.frame++;
     this.clear();
-    const lines = this.tasks.map((t) => this.ttyLine(t));
+    const lines = this.tasks.map((t) => fitLine(this.ttyLine(t), this.out.columns));
     if (lines.length) this.out.write(`${lines.join('\n')}\n`);
     this.drawn = lines.length;
   }

@@ -6,6 +6,8 @@
 export interface OutputStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
+  /** A terminal's width (Node's tty.WriteStream has it). */
+  columns?: number;
 }
 
 export interface Terminal {

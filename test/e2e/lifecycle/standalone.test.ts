@@ -58,7 +58,8 @@ describe('kpg create without -f', () => {
   it('on a terminal: the wizard asks, shows and saves the manifest, then creates a standalone server', async () => {
     const saved = join(dir, 'solo.yaml');
     const cmd = `KUBECONFIG=${kubeconfigPath} ${process.execPath} ${bin} create -n ${ns}; echo "KPG-EXIT=$?"; sleep 600`;
-    tmux('new-session', '-d', '-s', SESSION, '-x', '200', '-y', '60', cmd);
+    // 120×40, where the progress once left a copy of its task list per redraw (issue 16, item 13).
+    tmux('new-session', '-d', '-s', SESSION, '-x', '120', '-y', '40', cmd);
     await answer('Cluster name', 'C-u', 'solo', 'Enter');
     await answer('Namespace', 'Enter');
     await answer('PostgreSQL version', 'Enter');
@@ -79,6 +80,16 @@ describe('kpg create without -f', () => {
     expect(final).toMatch(/postgres "solo" is ready: primary solo-0 accepts writes \(/);
     // On a terminal the progress is a task list with durations.
     expect(final).toMatch(/✔ primary solo-0 accepts writes \d/);
+    // Each step once on the screen: the task list was redrawn over itself, never below.
+    for (const step of [
+      '1 pod started',
+      'primary solo-0 accepts writes',
+      'all pods Ready and labelled',
+    ])
+      expect(
+        final.split('\n').filter((l) => l.includes(step) && !l.includes('is ready:')),
+        step,
+      ).toHaveLength(1);
     expect(existsSync(saved)).toBe(true);
     expect(readFileSync(saved, 'utf8')).toMatch(
       /name: solo[\s\S]*replicas: 1[\s\S]*storage: 256Mi/,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Progress } from '../../../src/lib/cli/progress.js';
+import { Progress, fitLine } from '../../../src/lib/cli/progress.js';
 import { evaluateWait, isDone, type Observation } from '../../../src/lib/cluster/wait.js';
 import { parseDuration } from '../../../src/lib/cli/duration.js';
 
@@ -161,6 +161,37 @@ describe('Progress', () => {
     expect(out).toContain('pods started 0ms — 1/3 running');
     expect(out).toContain('\u001b[1A\u001b[0J');
     expect(out).toContain('✔ pods started');
+  });
+
+  it('on a terminal: no line wider than the terminal, so the redraw covers it (issue 16, item 13)', () => {
+    const s = { ...sink(true) };
+    const stream = Object.assign(s.stream, { columns: 30 });
+    const p = new Progress(stream, {
+      tty: true,
+      color: true,
+      enabled: true,
+      now: () => 0,
+      tickMs: 0,
+    });
+    const long = 'waiting for ha-postgres-2 to stream from the primary (it is still cloning)';
+    p.update([{ id: 'a', title: 'standbys streaming', state: 'running', detail: long }]);
+    p.update([{ id: 'a', title: 'standbys streaming', state: 'running', detail: long }]);
+    const frames = s.chunks.join('').split('\u001b[1A\u001b[0J');
+    for (const f of frames) {
+      // eslint-disable-next-line no-control-regex
+      const visible = f.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '').replace(/\n$/, '');
+      expect([...visible].length).toBeLessThanOrEqual(29);
+    }
+    // Two frames, the second drawn over the first: one row each.
+    expect(frames).toHaveLength(2);
+    expect(frames[1]?.endsWith('…\u001b[0m\n')).toBe(true);
+    expect(frames[1]).toContain('standbys streaming');
+  });
+
+  it('fitLine leaves a line that fits alone and counts no escape sequence', () => {
+    expect(fitLine('\u001b[32m✔\u001b[39m ok', 5)).toBe('\u001b[32m✔\u001b[39m ok');
+    expect(fitLine('abcdef', 5)).toBe('abc…\u001b[0m');
+    expect(fitLine('abcdef', undefined)).toBe('abcdef');
   });
 
   it('disabled (-o json): nothing', () => {
