@@ -11,6 +11,7 @@ import {
   executeApply,
   readRunning,
   runsAgent,
+  runsTls,
 } from '../lib/cluster/apply-exec.js';
 import { recordEvent } from '../lib/cluster/events.js';
 import { requireAccess } from '../lib/cluster/access.js';
@@ -116,7 +117,9 @@ Ctrl-C stops at once (exit 130; a pod restarting comes back by itself), and appl
       render,
       primary: running.record.primary,
       ...(live !== undefined && live !== running.old.replicas ? { liveReplicas: live } : {}),
-      ...(running.statefulSet ? { liveAgent: runsAgent(running.statefulSet) } : {}),
+      ...(running.statefulSet
+        ? { liveAgent: runsAgent(running.statefulSet), liveTls: runsTls(running.statefulSet) }
+        : {}),
     });
     result.plans.push(plan);
     this.text(formatApplyPlan(plan));

@@ -15,6 +15,7 @@ import {
 import { blockerLine } from '../lib/cluster/blockers.js';
 import { recordEvent } from '../lib/cluster/events.js';
 import { waitForCluster } from '../lib/cluster/wait.js';
+import { issueTls } from '../lib/cluster/tls.js';
 import { InterruptedError, InvalidInputError, UsageError } from '../lib/errors.js';
 import type { Kube } from '../lib/kube/index.js';
 import {
@@ -62,7 +63,7 @@ export default class Create extends BaseCommand<typeof Create> {
   static override summary =
     'Create PostgreSQL clusters from kubedb.com/v1alpha1 Postgres manifests.';
 
-  static override description = `Renders each Postgres manifest into the Kubernetes objects that run it without an operator: a Secret (unless spec.databaseSecret names one), a ServiceAccount with the Role the pods need, a ConfigMap with postgresql.conf, pg_hba.conf and the start scripts, the Services <name> (primary), <name>-replicas and <name>-pods, a StatefulSet, a PodDisruptionBudget, and the cluster's record (ConfigMap <name>-kpg).
+  static override description = `Renders each Postgres manifest into the Kubernetes objects that run it without an operator: a Secret (unless spec.databaseSecret names one), the TLS Secrets <name>-ca and <name>-tls (a CA of the cluster's own and the server certificate it signed; none with the annotation kpg.io/tls: "false"), a ServiceAccount with the Role the pods need, a ConfigMap with postgresql.conf, pg_hba.conf and the start scripts, the Services <name> (primary), <name>-replicas and <name>-pods, a StatefulSet, a PodDisruptionBudget, a NetworkPolicy (none with kpg.io/network-policy: "false"), and the cluster's record (ConfigMap <name>-kpg).
 
 Every document is validated first; if any is invalid nothing is sent. The record and the generated Secret are created only when absent; everything else is server-side applied (field manager kpg), so running create again on a half-created cluster finishes it. A cluster that already exists is refused (exit 6): change it with kpg apply. So is one that would need an object of the same name that kpg did not make, or that belongs to another cluster (exit 6, nothing created): kpg takes nothing over (a user's own Secret <name>-auth is used as it is).
 
@@ -145,14 +146,18 @@ With --dry-run=client the objects are printed (-o yaml, the default, or -o json 
     const bundle = renderBundle(loaded.clusters);
     if (dryRun === 'client') {
       const namespace = this.flags.namespace ?? 'default';
-      const objects = loaded.clusters.flatMap((c) =>
-        allObjects(renderCluster(c, { namespace, ...bundle })),
-      );
+      const objects: KubeObject[] = [];
+      for (const c of loaded.clusters) {
+        const tls = await issueTls(c, c.namespace ?? namespace);
+        objects.push(...allObjects(renderCluster(c, { namespace, ...bundle, tls })));
+      }
       const json = (this.flags.output as string) === 'json';
       const shown = this.flags['show-secrets'] ? { objects, redacted: [] } : redactSecrets(objects);
       this.out((json ? toJsonList(shown.objects) : toYamlStream(shown.objects)).trimEnd());
-      for (const r of shown.redacted)
-        this.err(`note: ${r} printed without its data (--show-secrets prints the passwords)`);
+      if (shown.redacted.length > 0)
+        this.err(
+          `note: ${shown.redacted.join(', ')} printed without ${shown.redacted.length > 1 ? 'their' : 'its'} data (--show-secrets prints the passwords and keys)`,
+        );
       return { objects: shown.objects, dryRun, clusters: [] };
     }
 

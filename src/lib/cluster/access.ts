@@ -24,6 +24,7 @@ export const RESOURCES: Record<string, [group: string, resource: string]> = {
   StatefulSet: ['apps', 'statefulsets'],
   PodDisruptionBudget: ['policy', 'poddisruptionbudgets'],
   Secret: ['', 'secrets'],
+  NetworkPolicy: ['networking.k8s.io', 'networkpolicies'],
 };
 
 /** Throws ForbiddenError (exit 4) naming every verb and resource missing. */

@@ -40,6 +40,14 @@ export function runsAgent(sts: StatefulSetObject): boolean {
   return tpl?.spec?.initContainers?.some((c) => c.name === AGENT_CONTAINER) ?? false;
 }
 
+/** The StatefulSet's pods serve TLS (their container is given the certificate's directory). */
+export function runsTls(sts: StatefulSetObject): boolean {
+  const tpl = sts.spec?.template as
+    { spec?: { containers?: { name?: string; env?: { name?: string }[] }[] } } | undefined;
+  const pg = tpl?.spec?.containers?.find((c) => c.name === 'postgres');
+  return pg?.env?.some((e) => e.name === 'KPG_TLS_DIR') ?? false;
+}
+
 /** What runs now. */
 export interface RunningCluster {
   namespace: string;

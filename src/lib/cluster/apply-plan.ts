@@ -9,8 +9,9 @@ import { jsonEqual } from '../kube/index.js';
 import type { PostgresCluster } from '../manifest/types.js';
 import { quantityValue } from '../manifest/quantity.js';
 import { agentEnabled } from '../render/agent.js';
+import { tlsEnabled } from '../render/tls.js';
 import { walSenders } from '../render/config.js';
-import { renderCluster } from '../render/index.js';
+import { isCreateOnly, renderCluster } from '../render/index.js';
 import type { KubeObject, RenderOptions } from '../render/types.js';
 
 /** What a changed field needs. */
@@ -87,6 +88,8 @@ export interface PlanInput {
   liveReplicas?: number;
   /** Whether the live pods run the in-pod agent (read from the StatefulSet), when known. */
   liveAgent?: boolean;
+  /** Whether the live pods serve TLS (read from the StatefulSet), when known. */
+  liveTls?: boolean;
   /** What rendering needs besides the spec (the in-pod agent's bundle, for clusters with the agent). */
   render?: Pick<RenderOptions, 'agentBundle'>;
 }
@@ -109,7 +112,8 @@ const pt = (k: keyof PostgresCluster['podTemplate']) => (c: PostgresCluster) => 
 /** Fields that may change, and their cost. Replicas are handled by the scale step. */
 const MUTABLE: Field[] = [
   { path: 'metadata.labels', get: (c) => c.labels, effect: 'restart' },
-  { path: 'metadata.annotations', get: (c) => c.annotations, effect: 'record' },
+  // kpg.io/network-policy and kpg.io/tls render objects (a template change restarts on its own).
+  { path: 'metadata.annotations', get: (c) => c.annotations, effect: 'objects' },
   { path: 'spec.version', get: (c) => c.version, effect: 'restart' },
   { path: 'spec.standbyMode', get: (c) => c.standbyMode, effect: 'restart' },
   { path: 'spec.streamingMode', get: (c) => c.streamingMode, effect: 'restart' },
@@ -337,10 +341,10 @@ function renderedRefs(
   namespace: string,
   extra: Extra,
 ): { kind: string; name: string }[] {
-  return renderCluster(c, { ...extra, namespace }).objects.map((o) => ({
-    kind: o.kind,
-    name: o.metadata.name,
-  }));
+  // Never removed by apply: the passwords and the CA the clients trust.
+  return renderCluster(c, { ...extra, namespace })
+    .objects.filter((o) => !isCreateOnly(o))
+    .map((o) => ({ kind: o.kind, name: o.metadata.name }));
 }
 
 /** Why the pod template changes, for the plan. */
@@ -405,13 +409,38 @@ function agentRefusal(input: PlanInput): Refusal[] {
 }
 
 /**
+ * Turning TLS on or off while the pods run cannot be rolled one pod at a
+ * time: a standby restarted first would verify a primary that serves no
+ * TLS yet, a primary restarted first hands over to a standby still without
+ * it. Refused, like the agent; recreating the cluster does it at once.
+ */
+function tlsRefusal(input: PlanInput): Refusal[] {
+  const before = input.liveTls ?? tlsEnabled(input.old);
+  const after = tlsEnabled(input.next);
+  if (before === after) return [];
+  return [
+    {
+      path: 'metadata.annotations["kpg.io/tls"]',
+      from: before ? 'TLS' : 'no TLS',
+      to: after ? 'TLS' : 'no TLS',
+      reason: after
+        ? 'the pods run without TLS, and turning it on for a running cluster is not supported'
+        : 'the pods serve TLS, and turning it off for a running cluster is not supported',
+      suggestion: after
+        ? 'keep kpg.io/tls: "false" in the manifest for this cluster, or recreate it with TLS (kpg delete, then kpg create: data kept with terminationPolicy Pause)'
+        : 'remove kpg.io/tls: "false" from the manifest, or recreate the cluster (data kept with terminationPolicy Pause)',
+    },
+  ];
+}
+
+/**
  * The plan of applying `next` to a cluster running `old`. Refusals mean
  * nothing may be changed at all.
  */
 export function planApply(input: PlanInput): ApplyPlan {
   const { old, next, namespace, primary } = input;
   const from = input.liveReplicas ?? old.replicas;
-  const refused = [...refusals(old, next), ...agentRefusal(input)];
+  const refused = [...refusals(old, next), ...agentRefusal(input), ...tlsRefusal(input)];
   const changes = fieldChanges(old, next);
   if (
     input.liveReplicas !== undefined &&

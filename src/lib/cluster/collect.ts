@@ -39,8 +39,11 @@ import {
   type K8sSlice,
   type K8sStatefulSet,
   podSummary,
+  stsEnv,
   stsSummary,
 } from './objects.js';
+import { tlsStatusOf } from './tls-status.js';
+import { tlsSecretNames } from '../render/tls.js';
 
 export interface CollectOptions {
   /** Deadline for asking one pod (each psql call). Default 5000 ms. */
@@ -197,7 +200,13 @@ async function readSecret(ctx: Ctx, name: string): Promise<SecretStatus | undefi
   const keys = Object.entries(s.data ?? {})
     .map(([key, v]) => ({ key, bytes: Buffer.from(v, 'base64').length }))
     .sort((a, b) => a.key.localeCompare(b.key));
-  return { name, ...(s.type ? { type: s.type } : {}), keys };
+  const user = s.data?.['POSTGRES_USER'];
+  return {
+    name,
+    ...(s.type ? { type: s.type } : {}),
+    keys,
+    ...(user ? { user: Buffer.from(user, 'base64').toString('utf8') } : {}),
+  };
 }
 
 function eventsFor(events: K8sEvent[], objects: Set<string>, max: number): EventStatus[] {
@@ -395,7 +404,18 @@ export async function collectStatus(
           // The events listed above: read once.
           readBlockers(kube, { ns, name }, podItems, events?.items),
         );
-  const secret = sts || rec.record ? await readSecret(ctx, secretName(sts, name)) : undefined;
+  const [secret, tlsSecret] =
+    sts || rec.record
+      ? await Promise.all([
+          readSecret(ctx, secretName(sts, name)),
+          sts && !stsEnv(sts, 'KPG_TLS_DIR')
+            ? undefined
+            : attempt(ctx, `reading Secret ${tlsSecretNames(name).server}`, () =>
+                kube.find<Sub>('Secret', ns, tlsSecretNames(name).server),
+              ),
+        ])
+      : [undefined, undefined];
+  const tls = sts || rec.record ? tlsStatusOf(name, sts, tlsSecret, now()) : undefined;
   const svc = servicesFrom(services?.items ?? [], slices?.items ?? []);
   const objects = new Set<string>([
     `StatefulSet/${name}`,
@@ -421,6 +441,7 @@ export async function collectStatus(
     ...(replication ? { replication } : {}),
     services: svc,
     ...(secret ? { secret } : {}),
+    ...(tls ? { tls } : {}),
     events: eventsFor(events?.items ?? [], objects, opts.maxEvents ?? 20),
     ...(agents ? { agents } : {}),
     ...(blockers?.length ? { blockers } : {}),
@@ -437,7 +458,11 @@ export async function collectStatus(
     ),
     ...h.problems,
   ];
-  const warnings = [...placementWarnings(instances), ...unsentWalWarnings(instances)];
+  const warnings = [
+    ...placementWarnings(instances),
+    ...unsentWalWarnings(instances),
+    ...(tls?.problem ? [tls.problem] : []),
+  ];
   if (warnings.length) status.warnings = warnings;
   return status;
 }

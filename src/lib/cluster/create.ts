@@ -6,6 +6,7 @@
  * A cluster whose StatefulSet already exists is refused: that is `kpg apply`.
  */
 import { ConflictError } from '../errors.js';
+import { issueTls } from './tls.js';
 import { AlreadyExistsError, type AccessCheck, type Kube } from '../kube/index.js';
 import { accessCheck, RESOURCES } from './access.js';
 import type { PostgresCluster } from '../manifest/types.js';
@@ -214,7 +215,9 @@ export async function prepareCreate(
   namespace: string,
   how: { applyHint: string; render?: Pick<RenderOptions, 'agentBundle'> },
 ): Promise<CreatePlan> {
-  const rendered = renderCluster(c, { ...how.render, namespace });
+  // The certificate names the cluster's own namespace: the manifest's, else the command's.
+  const tls = await issueTls(c, c.namespace ?? namespace);
+  const rendered = renderCluster(c, { ...how.render, namespace, tls });
   const plan = planCreate(rendered, await existingObjects(kube, rendered));
   if (plan.foreign) {
     throw new ConflictRefusal(

@@ -9,12 +9,14 @@ import type { AccessCheck, Kube, KubeObject } from '../kube/index.js';
 import type { TerminationPolicy } from '../manifest/types.js';
 import { TimeoutError } from '../errors.js';
 import { objectNames } from '../render/labels.js';
+import { tlsSecretNames } from '../render/tls.js';
 import { clusterSelector, isClaimOf, type DeletePlan, type ObjectRef } from './delete-plan.js';
 
 /** The kinds kpg creates for a cluster, with their API group and plural (for access checks). */
 export const CLUSTER_KINDS: { kind: string; group: string; resource: string }[] = [
   { kind: 'StatefulSet', group: 'apps', resource: 'statefulsets' },
   { kind: 'PodDisruptionBudget', group: 'policy', resource: 'poddisruptionbudgets' },
+  { kind: 'NetworkPolicy', group: 'networking.k8s.io', resource: 'networkpolicies' },
   { kind: 'Pod', group: '', resource: 'pods' },
   { kind: 'Service', group: '', resource: 'services' },
   { kind: 'ConfigMap', group: '', resource: 'configmaps' },
@@ -28,7 +30,7 @@ export const CLUSTER_KINDS: { kind: string; group: string; resource: string }[] 
 
 /** Kinds looked up by name instead of listed: reading every Secret of a namespace is not needed. */
 const BY_NAME: Record<string, (name: string) => string[]> = {
-  Secret: (name) => [objectNames(name).authSecret],
+  Secret: (name) => [objectNames(name).authSecret, ...Object.values(tlsSecretNames(name))],
   // kpg failover's lock and the in-pod agents' election; neither carries labels.
   Lease: (name) => [`${name}-failover`, `${name}-primary`],
 };

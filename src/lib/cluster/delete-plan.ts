@@ -69,7 +69,7 @@ const REMOVES: Record<TerminationPolicy, Category[]> = {
 const KEEP_WHY: Record<Category, string> = {
   workload: '',
   data: 'the data: `kpg create` with the same manifest resumes it',
-  secret: 'the passwords the data was created with',
+  secret: 'the passwords the data was created with, and the CA its clients trust',
   record: 'the record names the primary, so a new `kpg create` resumes where it stopped',
 };
 
@@ -77,6 +77,7 @@ const KEEP_WHY: Record<Category, string> = {
 const ORDER = [
   'StatefulSet',
   'PodDisruptionBudget',
+  'NetworkPolicy',
   'Pod',
   'Service',
   'ConfigMap',

@@ -9,6 +9,7 @@ import {
 } from './format.js';
 import type { ClusterStatus } from './status.js';
 import { selectorString } from '../render/labels.js';
+import { tlsConnectLines } from './tls-status.js';
 
 const indent = (text: string, n = 2) =>
   text
@@ -209,6 +210,25 @@ function secretSection(s: ClusterStatus): string {
   )}\n  Data:\n${indent(keys || '<empty>', 4)}`;
 }
 
+function tlsSection(s: ClusterStatus): string | undefined {
+  const t = s.tls;
+  if (!t) return undefined;
+  if (!t.enabled)
+    return 'TLS:\n  off (the manifest\'s annotation kpg.io/tls: "false"): connections and replication are not encrypted';
+  const names = t.names ?? [];
+  const lines = kv([
+    ['Certificate', t.secret],
+    ['Valid until', t.notAfter],
+    [
+      'Names',
+      names.length > 6 ? `${names.slice(0, 6).join(', ')}, … (${names.length})` : names.join(', '),
+    ],
+    ['Problem', t.problem],
+  ]);
+  const connect = tlsConnectLines(s.name, s.namespace, s.secret?.user ?? 'postgres');
+  return `TLS:\n${indent(lines)}\n  Connect (the server's name checked against the cluster's CA):\n${indent(connect.join('\n'), 4)}`;
+}
+
 function eventsSection(s: ClusterStatus, o: FormatOptions): string {
   if (s.events.length === 0) return 'Events:\n  <none>';
   const rows = s.events.map((e) => [
@@ -318,6 +338,7 @@ export function describeText(s: ClusterStatus, o: FormatOptions): string {
     slotsSection(s),
     servicesSection(s),
     secretSection(s),
+    tlsSection(s),
     agentsSection(s, o),
     historySection(s, o),
     eventsSection(s, o),

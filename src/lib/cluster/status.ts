@@ -98,6 +98,20 @@ export interface SecretStatus {
   type?: string;
   /** Keys and value sizes in bytes; never the values. */
   keys: { key: string; bytes: number }[];
+  /** POSTGRES_USER's value (a name, not a secret), for the connection hint. */
+  user?: string;
+}
+
+export interface TlsStatus {
+  enabled: boolean;
+  /** The Secret with the server certificate (NAME-tls). */
+  secret?: string;
+  /** The server certificate's end (RFC 3339). */
+  notAfter?: string;
+  /** Its DNS names and IP addresses. */
+  names?: string[];
+  /** Missing, unreadable or ending soon: a warning in describe. */
+  problem?: string;
 }
 
 export interface EventStatus {
@@ -132,6 +146,7 @@ export interface ClusterStatus {
   replication?: ReplicationStatus;
   services: ServiceStatus[];
   secret?: SecretStatus;
+  tls?: TlsStatus;
   events: EventStatus[];
   /** The in-pod agents: their Lease and each pod's last decision (clusters with agents only). */
   agents?: AgentsStatus;

@@ -5,6 +5,7 @@ import { agentEnabled } from './agent.js';
 import { AGENT_SCRIPTS, SCRIPTS } from './scripts.js';
 import { slotWalKeepMb } from './slots.js';
 import type { KubeObject } from './types.js';
+import { TlsPaths, tlsEnabled } from './tls.js';
 import { versionTraits } from './version.js';
 
 /** WAL kept for standbys that fall behind: KubeDB's 32 segments of 16 MB. */
@@ -45,6 +46,7 @@ export function postgresqlConf(c: PostgresCluster): string {
     v.scram
       ? `password_encryption = scram-sha-256`
       : `password_encryption = on  # md5: before 10 this setting is a boolean`,
+    ...tlsLines(c),
     '',
     '# Replication',
     `wal_level = replica`,
@@ -81,6 +83,17 @@ export function postgresqlConf(c: PostgresCluster): string {
   return lines.join('\n');
 }
 
+/** TLS with the NAME-tls Secret's certificate; TLS 1.2 at least where the setting exists (12). */
+function tlsLines(c: PostgresCluster): string[] {
+  if (!tlsEnabled(c)) return ['ssl = off  # kpg.io/tls: "false"'];
+  return [
+    `ssl = on`,
+    `ssl_cert_file = ${q(TlsPaths.cert)}`,
+    `ssl_key_file = ${q(TlsPaths.key)}`,
+    ...(versionTraits(c.major).num >= 1200 ? [`ssl_min_protocol_version = 'TLSv1.2'`] : []),
+  ];
+}
+
 /**
  * Synchronous streaming: commits wait for any one standby. With a single
  * replica there is no standby to wait for, so every commit would hang; the
@@ -102,17 +115,22 @@ function syncLines(c: PostgresCluster, anySyntax: boolean): string[] {
 /**
  * pg_hba.conf: the container's own Unix socket is trusted (probes, kubectl
  * exec, the scripts); every TCP connection, localhost included (kubectl
- * port-forward arrives there), needs a password.
+ * port-forward arrives there), needs TLS (unless the cluster opted out) and a
+ * password. Replication connections are admitted only for the replication
+ * user, whom start.sh writes into the @file from the Secret. A connection no
+ * line matches is refused ("no pg_hba.conf entry ... no encryption").
  */
 export function pgHbaConf(c: PostgresCluster): string {
   const method = versionTraits(c.major).hbaScram ? 'scram-sha-256' : 'md5';
+  const type = tlsEnabled(c) ? 'hostssl' : 'host   ';
+  const replUsers = `@${Paths.replicationUsers}`;
   return [
     `# Rendered by kpg for PostgreSQL ${c.major} (cluster ${c.name}).`,
     '# TYPE  DATABASE     USER  ADDRESS  METHOD',
     'local   all          all            trust',
     'local   replication  all            trust',
-    `host    all          all   all      ${method}`,
-    `host    replication  all   all      ${method}`,
+    `${type} all          all   all      ${method}`,
+    `${type} replication  ${replUsers}  all  ${method}`,
     '',
   ].join('\n');
 }

@@ -13,9 +13,20 @@ import { renderRecord } from './record.js';
 import { renderSecret } from './secret.js';
 import { renderServices } from './services.js';
 import { renderStatefulSet } from './statefulset.js';
+import { renderNetworkPolicy } from './network-policy.js';
+import { renderTlsSecrets } from './tls.js';
 import type { KubeObject, RenderOptions, RenderResult } from './types.js';
 
-export type { KubeObject, ObjectMeta, RenderOptions, RenderResult, SecretValues } from './types.js';
+export type {
+  KubeObject,
+  ObjectMeta,
+  RenderOptions,
+  RenderResult,
+  SecretValues,
+  TlsMaterial,
+} from './types.js';
+export { TLS_ANNOTATION, tlsEnabled, tlsSecretNames, serverNames } from './tls.js';
+export { NETWORK_POLICY_ANNOTATION } from './network-policy.js';
 export { objectNames, ROLE_LABEL, RECORD_LABEL, CREATE_ONLY_ANNOTATION } from './labels.js';
 export { redactSecrets, toYamlStream, toJsonList } from './output.js';
 export {
@@ -45,12 +56,14 @@ export function renderCluster(c: PostgresCluster, opts: RenderOptions): RenderRe
   const bundle = agent ? checkAgentBundle(c, opts.agentBundle) : undefined;
   const objects: (KubeObject | undefined)[] = [
     renderSecret(c, ns, opts.secretValues),
+    ...renderTlsSecrets(c, ns, opts.tls),
     ...(agent ? renderAgentRbac(c, ns) : renderRbac(c, ns)),
     config,
     bundle !== undefined ? renderAgentBundle(c, ns, bundle) : undefined,
     ...renderServices(c, ns),
     renderStatefulSet(c, ns, config, bundle),
     renderPdb(c, ns),
+    renderNetworkPolicy(c, ns),
   ];
   return {
     objects: objects.filter((o): o is KubeObject => o !== undefined),

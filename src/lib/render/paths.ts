@@ -12,6 +12,8 @@ export const Paths = {
   initScriptsDir: '/docker-entrypoint-initdb.d',
   socketDir: '/var/run/postgresql',
   tmp: '/tmp',
+  /** The replication user's name, written by start.sh from the Secret; pg_hba.conf names it with @. */
+  replicationUsers: '/tmp/kpg/replication-user',
   /** Touching it promotes a standby below 16 (trigger_file / promote_trigger_file). */
   promoteTrigger: '/tmp/kpg-promote',
 } as const;

@@ -8,6 +8,7 @@ import {
   selectorLabels,
 } from './labels.js';
 import { PG_PORT, Paths } from './paths.js';
+import { TlsPaths, tlsEnabled, tlsSecretNames } from './tls.js';
 import {
   AGENT_HASH_ANNOTATION,
   AGENT_PRESTOP,
@@ -42,6 +43,7 @@ export const RESERVED_ENV = [
   'KPG_CLUSTER',
   'KPG_PG_MAJOR',
   'PGDATA',
+  'KPG_TLS_DIR',
 ] as const;
 
 function secretEnv(c: PostgresCluster): Obj[] {
@@ -76,6 +78,7 @@ function env(c: PostgresCluster, agent: boolean): Obj[] {
     { name: 'KPG_CLUSTER', value: c.name },
     { name: 'KPG_PG_MAJOR', value: c.major },
     { name: 'PGDATA', value: Paths.pgdata },
+    ...(tlsEnabled(c) ? [{ name: 'KPG_TLS_DIR', value: TlsPaths.dir }] : []),
     ...(agent ? postgresAgentEnv() : []),
     ...user,
   ];
@@ -111,6 +114,13 @@ function volumes(c: PostgresCluster, agent: boolean): Obj[] {
     { name: 'run', emptyDir: {} },
   ];
   if (ephemeral(c)) out.push({ name: 'data', emptyDir: {} });
+  if (tlsEnabled(c)) {
+    // Readable by the postgres user only (fsGroup); start.sh copies the key to a 0600 file.
+    out.push({
+      name: 'tls',
+      secret: { secretName: tlsSecretNames(c.name).server, defaultMode: 0o440 },
+    });
+  }
   if (c.configConfigMap)
     out.push({ name: 'custom-config', configMap: { name: c.configConfigMap } });
   if (c.initScriptConfigMap) {
@@ -127,6 +137,7 @@ function volumeMounts(c: PostgresCluster, agent: boolean): Obj[] {
     { name: 'scripts', mountPath: Paths.scriptsDir, readOnly: true },
     { name: 'tmp', mountPath: Paths.tmp },
     { name: 'run', mountPath: Paths.socketDir },
+    ...(tlsEnabled(c) ? [{ name: 'tls', mountPath: TlsPaths.dir, readOnly: true }] : []),
     ...(c.configConfigMap
       ? [{ name: 'custom-config', mountPath: Paths.customDir, readOnly: true }]
       : []),

@@ -20,6 +20,14 @@ export interface SecretValues {
   replicationPassword?: string;
 }
 
+/** A cluster's CA and server certificate, PEM (src/lib/tls issues them). */
+export interface TlsMaterial {
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+}
+
 export interface RenderOptions {
   /** Namespace for a cluster whose manifest names none. */
   namespace: string;
@@ -29,6 +37,11 @@ export interface RenderOptions {
    * every cluster but those annotated `kpg.io/agent: "false"`; rendering them without it fails.
    */
   agentBundle?: string;
+  /**
+   * The certificates for the cluster's TLS Secrets. Needed only to create
+   * them; without, the Secrets are rendered with no data (plans, diffs).
+   */
+  tls?: TlsMaterial;
 }
 
 export interface RenderResult {

@@ -31,7 +31,11 @@ export function versionTraits(major: PgMajor) {
     tcpUserTimeout: n >= 1200,
     /** wal_keep_segments was replaced by wal_keep_size in 13. */
     walKeepSize: n >= 1300,
-    /** initdb stores SCRAM secrets by default from 14; before, pg_hba uses md5 (which accepts both). */
-    hbaScram: n >= 1400,
+    /**
+     * pg_hba.conf asks for SCRAM wherever it exists: from 10 every password kpg
+     * sets is stored as SCRAM (initdb --auth-host, password_encryption). md5
+     * before, which would also accept SCRAM secrets.
+     */
+    hbaScram: n >= 1000,
   };
 }

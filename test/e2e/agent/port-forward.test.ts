@@ -25,6 +25,13 @@ describe('kpg port-forward', () => {
       `${CLUSTER}-auth`,
     ]);
     const b64 = (k: string) => Buffer.from(secret.data[k] ?? '', 'base64').toString();
+    const tls = await getJson<{ data: Record<string, string> }>([
+      '-n',
+      s.ns,
+      'secret',
+      `${CLUSTER}-tls`,
+    ]);
+    const ca = Buffer.from(tls.data['ca.crt'] ?? '', 'base64').toString();
     const pf = spawn(process.execPath, [bin, 'port-forward', CLUSTER, '0', '-n', s.ns], {
       env: { ...process.env, KUBECONFIG: kubeconfigPath, NO_COLOR: '1' },
     });
@@ -41,6 +48,8 @@ describe('kpg port-forward', () => {
         user: b64('POSTGRES_USER'),
         password: b64('POSTGRES_PASSWORD'),
         database: 'postgres',
+        // verify-full: the chain to the cluster's CA and 127.0.0.1 in the certificate.
+        ssl: { ca, rejectUnauthorized: true },
       });
       await c.connect();
       return c;
@@ -49,9 +58,12 @@ describe('kpg port-forward', () => {
     // loopback, so ask its hostname (the pod's name).
     const server = async (c: pg.Client) => {
       const r = await c.query<{ pod: string; standby: boolean }>(
-        "select trim(pg_read_file('/etc/hostname'), E' \\n') as pod, pg_is_in_recovery() as standby",
+        "select trim(pg_read_file('/etc/hostname'), E' \\n') as pod, pg_is_in_recovery() as standby, (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as ssl",
       );
-      return r.rows[0];
+      const row = r.rows[0] as { pod: string; standby: boolean; ssl?: boolean } | undefined;
+      expect(row?.ssl).toBe(true);
+      delete row?.ssl;
+      return row;
     };
     let t0 = 0;
     let next = '';

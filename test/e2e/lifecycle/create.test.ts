@@ -310,7 +310,8 @@ describe('kpg create: refusals and convergence', () => {
     const partial = objs.items.filter(
       (o) => o.metadata.name === 'ha-postgres-kpg' || o.kind === 'Secret',
     );
-    expect(partial).toHaveLength(2);
+    // The record, NAME-auth, and the TLS pair NAME-ca and NAME-tls.
+    expect(partial).toHaveLength(4);
     await kubectlOk(['-n', ns2, 'create', '-f', '-'], {
       input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: partial }),
     });

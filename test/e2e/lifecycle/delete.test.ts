@@ -10,7 +10,7 @@ import { createNamespace, deleteNamespace } from '../../cluster/kube.js';
 import { kpg, kubectlOk, podSql, streaming, waitFor } from './helpers.js';
 
 const KINDS =
-  'pods,services,statefulsets,poddisruptionbudgets,configmaps,secrets,serviceaccounts,roles,rolebindings,persistentvolumeclaims,endpointslices,controllerrevisions,leases';
+  'pods,services,statefulsets,poddisruptionbudgets,networkpolicies,configmaps,secrets,serviceaccounts,roles,rolebindings,persistentvolumeclaims,endpointslices,controllerrevisions,leases';
 
 function manifest(
   ns: string,
@@ -113,6 +113,8 @@ describe('kpg delete', () => {
       'persistentvolumeclaim/data-pgp-0',
       'persistentvolumeclaim/data-pgp-1',
       'secret/pgp-auth',
+      'secret/pgp-ca',
+      'secret/pgp-tls',
     ]);
 
     const again = await kpg(['create', '-f', file]);
@@ -142,7 +144,7 @@ describe('kpg delete', () => {
     );
     const r = await kpg(['delete', 'pgp', '-n', ns, '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    await expectLeft(ns, 'pgp', ['secret/pgp-auth']);
+    await expectLeft(ns, 'pgp', ['secret/pgp-auth', 'secret/pgp-ca', 'secret/pgp-tls']);
     const events = JSON.parse(
       await kubectlOk([
         '-n',
@@ -162,7 +164,7 @@ describe('kpg delete', () => {
     // The earlier Pause test's pgp was deleted too: its event is listed as well.
     expect(ours.filter((e) => e.reason === 'Deleted').map((e) => e.message)).toContainEqual(
       expect.stringMatching(
-        /kpg delete \(terminationPolicy Delete\): \d+ objects removed; kept Secret\/pgp-auth/,
+        /kpg delete \(terminationPolicy Delete\): \d+ objects removed; kept (Secret\/pgp-(auth|ca|tls)(, |$)){3}/,
       ),
     );
   });
@@ -233,7 +235,7 @@ describe('kpg delete', () => {
       `${ns}/pgl2`,
     ]);
     await expectLeft(ns, 'pgl1', []);
-    await expectLeft(ns, 'pgl2', ['secret/pgl2-auth']);
+    await expectLeft(ns, 'pgl2', ['secret/pgl2-auth', 'secret/pgl2-ca', 'secret/pgl2-tls']);
     expect(await leftovers(ns, 'pgl3')).toContain('configmap/pgl3-kpg');
 
     const none = await kpg(['delete', '-l', 'team=nobody', '-n', ns, '--yes']);

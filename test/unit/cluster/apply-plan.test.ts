@@ -387,3 +387,44 @@ describe('planApply: the in-pod agent', () => {
     ).toEqual([]);
   });
 });
+
+describe('planApply: TLS', () => {
+  const manifest = (annotations: string) =>
+    validateText(
+      `apiVersion: kubedb.com/v1alpha1\nkind: Postgres\nmetadata:\n  name: pg\n  annotations: {kpg.io/agent: "false"${annotations}}\nspec:\n  version: "15"\n  replicas: 3\n`,
+      'a.yaml',
+    ).clusters[0]!;
+  const off = manifest(', kpg.io/tls: "false"');
+  const on = manifest('');
+
+  it('refuses turning it on or off on running pods, and says how: recreate', () => {
+    for (const [old, next] of [
+      [off, on],
+      [on, off],
+    ] as const) {
+      const plan = planApply(input(old, next));
+      expect(plan.refusals).toEqual([
+        expect.objectContaining({
+          path: 'metadata.annotations["kpg.io/tls"]',
+          suggestion: expect.stringMatching(/recreate/),
+        }),
+      ]);
+      expect(plan.restart).toBeUndefined();
+    }
+  });
+
+  it('judges by what the pods run: a cluster made before TLS was the default', () => {
+    expect(planApply(input(on, on, { liveTls: false })).refusals[0]?.reason).toMatch(
+      /run without TLS/,
+    );
+    expect(planApply(input(on, on, { liveTls: true })).refusals).toEqual([]);
+  });
+
+  it('turning the NetworkPolicy off removes it, and never a create-only Secret', () => {
+    const noPolicy = manifest(', kpg.io/network-policy: "false"');
+    const plan = planApply(input(on, noPolicy));
+    expect(plan.refusals).toEqual([]);
+    expect(plan.removeObjects).toEqual([{ kind: 'NetworkPolicy', name: 'pg' }]);
+    expect(plan.restart).toBeUndefined();
+  });
+});

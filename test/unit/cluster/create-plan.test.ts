@@ -19,13 +19,15 @@ describe('planCreate', () => {
     expect(p.resuming).toBe(false);
     const steps = p.steps.map((s) => `${s.action} ${s.object.kind}/${s.object.metadata.name}`);
     expect(steps).toContain('create Secret/pg-auth');
+    expect(steps).toContain('create Secret/pg-ca');
+    expect(steps).toContain('create Secret/pg-tls');
     expect(steps).toContain('create ConfigMap/pg-kpg');
     expect(steps).toContain('apply ConfigMap/pg-config');
     expect(steps).toContain('apply Service/pg');
     expect(steps.indexOf('create ConfigMap/pg-kpg')).toBeLessThan(
       steps.indexOf('apply StatefulSet/pg'),
     );
-    expect(p.steps.filter((s) => s.action === 'create')).toHaveLength(2);
+    expect(p.steps.filter((s) => s.action === 'create')).toHaveLength(4);
   });
 
   it('a half-created cluster (record and Secret exist, no StatefulSet): skips them, applies the rest', () => {

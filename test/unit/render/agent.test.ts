@@ -72,6 +72,8 @@ describe('with kpg.io/agent: "true"', () => {
     const r = render(opted());
     expect(r.objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'Secret/ha-postgres-auth',
+      'Secret/ha-postgres-ca',
+      'Secret/ha-postgres-tls',
       'ServiceAccount/ha-postgres.kpg-agent',
       'Role/ha-postgres.kpg-agent',
       'RoleBinding/ha-postgres.kpg-agent',
@@ -82,6 +84,7 @@ describe('with kpg.io/agent: "true"', () => {
       'Service/ha-postgres-pods',
       'StatefulSet/ha-postgres',
       'PodDisruptionBudget/ha-postgres',
+      'NetworkPolicy/ha-postgres',
     ]);
     const cm = find(r.objects, 'ConfigMap', 'ha-postgres-kpg-agent');
     expect(cm.data).toEqual({ 'kpg-agent.cjs': BUNDLE });

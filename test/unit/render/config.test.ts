@@ -70,12 +70,34 @@ describe.each(MAJORS)('postgresql.conf for PostgreSQL %s', (major) => {
     // 9.6's password_encryption is a boolean: on means md5.
     expect(s.get('password_encryption')).toBe(n >= 1000 ? 'scram-sha-256' : 'on');
     const hba = pgHbaConf(cluster({ major }));
+    const method = n >= 1000 ? 'scram-sha-256' : 'md5';
+    expect(hba).toMatch(new RegExp(`^hostssl\\s+all\\s+all\\s+all\\s+${method}$`, 'm'));
+    // Replication: only the users start.sh names from the Secret, over TLS.
     expect(hba).toMatch(
-      n >= 1400 ? /host\s+all\s+all\s+all\s+scram-sha-256/ : /host\s+all\s+all\s+all\s+md5/,
+      new RegExp(`^hostssl\\s+replication\\s+@/tmp/kpg/replication-user\\s+all\\s+${method}$`, 'm'),
     );
-    expect(hba).toMatch(/host\s+replication\s+all\s+all\s+(md5|scram-sha-256)/);
     expect(hba).toMatch(/^local\s+all\s+all\s+trust$/m);
     expect(hba).not.toMatch(/^host.*trust/m);
+    // No TCP line without TLS: such a connection matches nothing and is refused.
+    expect(hba).not.toMatch(/^host\s/m);
+    expect(hba).not.toMatch(/^host\S*\s+replication\s+all\s/m);
+  });
+
+  it('serves TLS with the mounted certificate, TLS 1.2 at least from 12', () => {
+    expect(s.get('ssl')).toBe('on');
+    expect(s.get('ssl_cert_file')).toBe("'/etc/kpg/tls/tls.crt'");
+    expect(s.get('ssl_key_file')).toBe("'/tmp/kpg/tls.key'");
+    expect(s.get('ssl_min_protocol_version')).toBe(n >= 1200 ? "'TLSv1.2'" : undefined);
+  });
+
+  it('with kpg.io/tls: "false", plain TCP lines and ssl off', () => {
+    const off = cluster({ major, annotations: { 'kpg.io/tls': 'false' } });
+    expect(settings(postgresqlConf(off)).get('ssl')).toBe('off');
+    expect(settings(postgresqlConf(off)).has('ssl_cert_file')).toBe(false);
+    const hba = pgHbaConf(off);
+    expect(hba).not.toMatch(/hostssl/);
+    expect(hba).toMatch(/^host\s+all\s+all\s+all\s+/m);
+    expect(hba).toMatch(/^host\s+replication\s+@\/tmp\/kpg\/replication-user\s+all\s+/m);
   });
 
   it('sets synchronous replication with the syntax of this major', () => {

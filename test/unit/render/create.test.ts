@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,13 +64,15 @@ describe('kpg create --dry-run=client', () => {
     const r = await create(['-f', file, '--dry-run=client', '-o', 'yaml']);
     expect(r.exit).toBe(0);
     expect(r.stderr).toBe(
-      'note: Secret/ha-postgres-auth printed without its data (--show-secrets prints the passwords)\n',
+      'note: Secret/ha-postgres-auth, Secret/ha-postgres-ca, Secret/ha-postgres-tls printed without their data (--show-secrets prints the passwords and keys)\n',
     );
     const docs = parseAllDocuments(r.stdout).map(
       (d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string } },
     );
     expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
       'Secret/ha-postgres-auth',
+      'Secret/ha-postgres-ca',
+      'Secret/ha-postgres-tls',
       'ServiceAccount/ha-postgres.kpg-agent',
       'Role/ha-postgres.kpg-agent',
       'RoleBinding/ha-postgres.kpg-agent',
@@ -81,6 +84,7 @@ describe('kpg create --dry-run=client', () => {
       'ConfigMap/ha-postgres-kpg',
       'StatefulSet/ha-postgres',
       'PodDisruptionBudget/ha-postgres',
+      'NetworkPolicy/ha-postgres',
     ]);
     expect(docs.every((d) => d.metadata.namespace === 'demo')).toBe(true);
   });
@@ -104,6 +108,18 @@ describe('kpg create --dry-run=client', () => {
     const data = secretOf(shown.stdout)?.data ?? {};
     const password = Buffer.from(data.POSTGRES_PASSWORD ?? '', 'base64').toString();
     expect(password.length).toBeGreaterThanOrEqual(16);
+    // The certificates too, issued for this cluster's names.
+    const items = JSON.parse(shown.stdout).items as {
+      metadata: { name: string };
+      data?: Record<string, string>;
+    }[];
+    const tls = items.find((i) => i.metadata.name === 'ha-postgres-tls')?.data ?? {};
+    const cert = new X509Certificate(Buffer.from(tls['tls.crt'] ?? '', 'base64'));
+    const ca = new X509Certificate(Buffer.from(tls['ca.crt'] ?? '', 'base64'));
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.checkHost('ha-postgres.demo.svc')).toBe('ha-postgres.demo.svc');
+    expect(cert.checkHost('ha-postgres-1.ha-postgres-pods.demo.svc.cluster.local')).toBeDefined();
+    expect(Object.keys(tls).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
     const yaml = (await create(['-f', file, '--dry-run=client', '-o', 'yaml'])).stdout;
     const secret = parseAllDocuments(yaml)
       .map((d) => d.toJS() as { kind: string; data?: unknown; stringData?: unknown })
@@ -116,7 +132,7 @@ describe('kpg create --dry-run=client', () => {
     const r = await create(['-f', file, '--dry-run=client', '-o', 'json']);
     const list = JSON.parse(r.stdout);
     expect(list.kind).toBe('List');
-    expect(list.items).toHaveLength(12);
+    expect(list.items).toHaveLength(15);
   });
 
   it('-n names the namespace of manifests without one, else default', async () => {

@@ -41,6 +41,8 @@ describe('renderCluster', () => {
     const r = render();
     expect(r.objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'Secret/ha-postgres-auth',
+      'Secret/ha-postgres-ca',
+      'Secret/ha-postgres-tls',
       'ServiceAccount/ha-postgres',
       'Role/ha-postgres',
       'RoleBinding/ha-postgres',
@@ -50,6 +52,7 @@ describe('renderCluster', () => {
       'Service/ha-postgres-pods',
       'StatefulSet/ha-postgres',
       'PodDisruptionBudget/ha-postgres',
+      'NetworkPolicy/ha-postgres',
     ]);
     expect(`${r.record.kind}/${r.record.metadata.name}`).toBe('ConfigMap/ha-postgres-kpg');
     const kinds = allObjects(r).map((o) => o.metadata.name + ':' + o.kind);
@@ -217,7 +220,10 @@ describe('StatefulSet', () => {
 
   it('references an existing Secret, its optional keys optional', () => {
     const r = render({ databaseSecretName: 'p1-auth' });
-    expect(r.objects.some((o) => o.kind === 'Secret')).toBe(false);
+    expect(r.objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).toEqual([
+      'ha-postgres-ca',
+      'ha-postgres-tls',
+    ]);
     const env: Any[] = find(r.objects, 'StatefulSet').spec.template.spec.containers[0].env;
     const ref = (k: string) => env.find((e) => e.name === k)!.valueFrom.secretKeyRef;
     expect(ref('POSTGRES_PASSWORD')).toEqual({ name: 'p1-auth', key: 'POSTGRES_PASSWORD' });
@@ -238,6 +244,7 @@ describe('StatefulSet', () => {
       scripts: '/scripts',
       tmp: '/tmp',
       run: '/var/run/postgresql',
+      tls: '/etc/kpg/tls',
     });
     expect(
       mounts({ configConfigMap: 'pg-custom-config', initScriptConfigMap: 'pg-init-script' }),
@@ -258,6 +265,13 @@ describe('StatefulSet', () => {
     expect(vol('custom-config').configMap.name).toBe('pg-custom-config');
     expect(vol('init-scripts').configMap.name).toBe('pg-init-script');
     expect(vol('tmp').emptyDir).toEqual({});
+    // The server certificate only, never the CA's key; readable by the postgres group.
+    expect(vol('tls').secret).toEqual({ secretName: 'ha-postgres-tls', defaultMode: 0o440 });
+    const env = container({}).env as Any[];
+    expect(env.find((e) => e.name === 'KPG_TLS_DIR')?.value).toBe('/etc/kpg/tls');
+    const off = { annotations: { 'kpg.io/agent': 'false', 'kpg.io/tls': 'false' } };
+    expect(Object.keys(mounts(off))).not.toContain('tls');
+    expect((container(off).env as Any[]).some((e) => e.name === 'KPG_TLS_DIR')).toBe(false);
   });
 
   it('claims durable storage by template, the class omitted when absent', () => {
@@ -388,7 +402,11 @@ describe('Secret', () => {
 
   it('is create-only; nothing else is', () => {
     const r = render();
-    expect(r.objects.filter(isCreateOnly).map((o) => o.kind)).toEqual(['Secret']);
+    expect(r.objects.filter(isCreateOnly).map((o) => o.metadata.name)).toEqual([
+      'ha-postgres-auth',
+      'ha-postgres-ca',
+      'ha-postgres-tls',
+    ]);
   });
 
   it('keeps the passwords out of every other object', () => {
@@ -459,6 +477,6 @@ describe('output', () => {
   it('JSON is a v1 List', () => {
     const list = JSON.parse(toJsonList(allObjects(render())));
     expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
-    expect(list.items).toHaveLength(11);
+    expect(list.items).toHaveLength(14);
   });
 });

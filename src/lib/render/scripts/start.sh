@@ -38,6 +38,10 @@ SUPERUSER=${POSTGRES_USER:-postgres}
 REPL_USER=${REPLICATION_USER:-}
 REPL_PASSWORD=${REPLICATION_PASSWORD:-}
 PASSFILE=$KPG_TMP/pgpass
+# The mounted NAME-tls Secret (tls.crt, tls.key, ca.crt); empty when the cluster runs without TLS.
+KPG_TLS_DIR=${KPG_TLS_DIR:-}
+# Appended to every conninfo for another pod: TLS, and the server's name checked against the cluster's CA.
+TLS_CONNINFO=''
 
 # shellcheck source=kube.sh
 source "$KPG_SCRIPTS/kube.sh"
@@ -105,10 +109,38 @@ setup_tmp() {
     fi
   } >"$PASSFILE"
   chmod 600 "$PASSFILE"
+  setup_tls
+  # pg_hba.conf admits replication connections only for the users this file
+  # names (@file): the replication user is known here, from the Secret, not
+  # when kpg renders the file.
+  if [[ $REPL_USER == *[\"[:space:],]* ]]; then
+    die "the replication user name in the Secret holds a quote, a comma or a space: pg_hba.conf cannot name it"
+  fi
+  printf '"%s"\n' "$REPL_USER" >"$KPG_TMP/replication-user"
+  chmod 644 "$KPG_TMP/replication-user"
   # Every libpq client started from here on (pg_basebackup, pg_rewind, psql,
   # and the postmaster's walreceiver, which inherits the environment) uses it.
   export PGPASSFILE=$PASSFILE
   mkdir -p /var/run/postgresql 2>/dev/null || true
+}
+
+# setup_tls: PostgreSQL refuses a key file that anyone but its owner can
+# read, and a Secret volume's files belong to root: the key is copied into
+# the pod's private /tmp (postgresql.conf's ssl_key_file names the copy).
+setup_tls() {
+  [[ -n $KPG_TLS_DIR ]] || return 0
+  if [[ ! -r $KPG_TLS_DIR/tls.key || ! -r $KPG_TLS_DIR/tls.crt || ! -r $KPG_TLS_DIR/ca.crt ]]; then
+    die "TLS is on but $KPG_TLS_DIR lacks tls.crt, tls.key or ca.crt: is the Secret $KPG_CLUSTER-tls complete?"
+  fi
+  cp "$KPG_TLS_DIR/tls.key" "$KPG_TMP/tls.key.new"
+  chmod 600 "$KPG_TMP/tls.key.new"
+  mv -f "$KPG_TMP/tls.key.new" "$KPG_TMP/tls.key"
+  TLS_CONNINFO=" sslmode=verify-full sslrootcert=$KPG_TLS_DIR/ca.crt"
+}
+
+# superuser_conninfo: libpq's conninfo for the primary, as the superuser.
+superuser_conninfo() {
+  printf 'host=%s port=%s user=%s dbname=postgres%s' "$PRIMARY_HOST" "$PG_PORT" "$(conninfo_value "$SUPERUSER")" "$TLS_CONNINFO"
 }
 
 # data_state: empty | standby | primary (what PGDATA holds).
@@ -310,7 +342,8 @@ base_backup() {
   fi
   set_state basebackup
   log "base backup from $PRIMARY_HOST as $REPL_USER"
-  pg_basebackup -h "$PRIMARY_HOST" -p "$PG_PORT" -U "$REPL_USER" -D "$stage" -X stream -c fast -w
+  pg_basebackup -d "host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$REPL_USER")$TLS_CONNINFO" \
+    -D "$stage" -X stream -c fast -w
   if [[ -n ${BASE_BACKUP_ASIDE:-} ]]; then
     # A re-clone: the old data goes aside only now that the copy is complete.
     mv "$PGDATA" "$BASE_BACKUP_ASIDE"
@@ -340,7 +373,7 @@ ensure_clean_shutdown() {
 # may find "no rewind required" for a former primary that diverged, which
 # then never streams. Patroni checkpoints the new primary first, as here.
 checkpoint_source() {
-  if ! psql "host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres connect_timeout=5" \
+  if ! psql "$(superuser_conninfo) connect_timeout=5" \
     -XAtqc CHECKPOINT >/dev/null; then
     loud "CHECKPOINT on $PRIMARY_HOST failed: pg_rewind may not see a timeline it promoted just now"
   fi
@@ -399,7 +432,7 @@ rewind_or_rebuild() {
   set_state rewind
   checkpoint_source
   local source
-  source="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres"
+  source=$(superuser_conninfo)
   keep_diverged_wal "$source"
   log "pg_rewind: turning this former primary into a standby of $PRIMARY_HOST"
   if pg_rewind --target-pgdata="$PGDATA" --source-server="$source"; then
@@ -461,7 +494,7 @@ maybe_rewind_standby() {
   checkpoint_source
   log "pg_rewind: checking this standby against $PRIMARY_HOST"
   if ! pg_rewind --target-pgdata="$PGDATA" \
-    --source-server="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$SUPERUSER") dbname=postgres"; then
+    --source-server="$(superuser_conninfo)"; then
     loud "pg_rewind failed for this standby: starting it as it is"
   fi
 }
@@ -469,7 +502,7 @@ maybe_rewind_standby() {
 write_standby_config() {
   local conninfo
   local slot=''
-  conninfo="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$REPL_USER") application_name=$POD_NAME"
+  conninfo="host=$PRIMARY_HOST port=$PG_PORT user=$(conninfo_value "$REPL_USER") application_name=$POD_NAME$TLS_CONNINFO"
   ((PGNUM >= 1000)) && conninfo+=" passfile=$PASSFILE"
   # A primary that vanished (its node lost) is noticed in 10 s, not when TCP gives up (postgresql.conf has the same).
   ((PGNUM >= 1200)) && conninfo+=" tcp_user_timeout=10000"
