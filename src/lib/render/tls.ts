@@ -1,8 +1,10 @@
 /**
  * TLS for every cluster unless the manifest opts out with the annotation
  * `kpg.io/tls: "false"`: a CA of the cluster's own (Secret NAME-ca, which no
- * pod mounts) and a server certificate it signed (Secret NAME-tls, type
- * kubernetes.io/tls plus ca.crt, mounted by the postgres container). Both are
+ * pod mounts) and a server certificate it signed (Secret NAME-tls: tls.crt,
+ * tls.key, ca.crt, mounted by the postgres container). Type Opaque, not
+ * kubernetes.io/tls: `kpg create --dry-run=client` prints them without their
+ * data, which the API server refuses for that type. Both are
  * create-only: re-issuing them on every apply would break the clients that
  * trust the CA. The certificates themselves are made by src/lib/tls (async,
  * an X.509 library); rendering takes them as input.
@@ -83,12 +85,12 @@ export function renderTlsSecrets(
   return [
     secret(
       names.ca,
-      'kubernetes.io/tls',
+      'Opaque',
       material && { 'tls.crt': material.caCert, 'tls.key': material.caKey },
     ),
     secret(
       names.server,
-      'kubernetes.io/tls',
+      'Opaque',
       material && {
         'tls.crt': material.serverCert,
         'tls.key': material.serverKey,

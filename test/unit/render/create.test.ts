@@ -103,6 +103,11 @@ describe('kpg create --dry-run=client', () => {
     const hidden = secretOf((await create(['-f', file, '--dry-run=client', '-o', 'json'])).stdout);
     expect(hidden?.data).toBeUndefined();
     expect(hidden?.metadata.annotations?.['kpg.io/redacted']).toContain('--show-secrets');
+    // The TLS Secrets too: no key leaves without --show-secrets.
+    const all = JSON.parse(
+      (await create(['-f', file, '--dry-run=client', '-o', 'json'])).stdout,
+    ) as { items: { metadata: { name: string }; data?: Record<string, string> }[] };
+    expect(all.items.find((i) => i.metadata.name === 'ha-postgres-tls')?.data).toBeUndefined();
     const shown = await create(['-f', file, '--dry-run=client', '--show-secrets', '-o', 'json']);
     expect(shown.stderr).toBe('');
     const data = secretOf(shown.stdout)?.data ?? {};

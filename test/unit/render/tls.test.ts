@@ -20,7 +20,7 @@ describe('TLS Secrets', () => {
     expect(ca?.metadata.name).toBe('ha-postgres-ca');
     expect(decoded(ca)).toEqual({ 'tls.crt': 'CA', 'tls.key': 'CAKEY' });
     expect(server?.metadata.name).toBe('ha-postgres-tls');
-    expect(server?.['type']).toBe('kubernetes.io/tls');
+    expect(server?.['type']).toBe('Opaque');
     expect(decoded(server)).toEqual({ 'tls.crt': 'CERT', 'tls.key': 'KEY', 'ca.crt': 'CA' });
     expect([ca, server].every((o) => o && isCreateOnly(o))).toBe(true);
   });

@@ -132,6 +132,9 @@ setup_tls() {
   if [[ ! -r $KPG_TLS_DIR/tls.key || ! -r $KPG_TLS_DIR/tls.crt || ! -r $KPG_TLS_DIR/ca.crt ]]; then
     die "TLS is on but $KPG_TLS_DIR lacks tls.crt, tls.key or ca.crt: is the Secret $KPG_CLUSTER-tls complete?"
   fi
+  # cp gives the copy the Secret file's mode (read-only): a run killed before
+  # the chmod leaves it so, and the next cp could not open it for writing.
+  rm -f "$KPG_TMP/tls.key.new"
   cp "$KPG_TLS_DIR/tls.key" "$KPG_TMP/tls.key.new"
   chmod 600 "$KPG_TMP/tls.key.new"
   mv -f "$KPG_TMP/tls.key.new" "$KPG_TMP/tls.key"
