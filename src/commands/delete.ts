@@ -15,6 +15,7 @@ import {
   type DeleteScope,
 } from '../lib/cluster/delete-targets.js';
 import { findClusters } from '../lib/cluster/list.js';
+import { parseTypes, type ResourceType } from '../lib/cli/type-words.js';
 import {
   InterruptedError,
   InvalidInputError,
@@ -37,6 +38,8 @@ interface Target {
   namespace: string;
 }
 
+const DORMANT_WIPE = 'a dormant database: what Pause kept goes';
+
 export default class Delete extends BaseCommand<typeof Delete> {
   static override summary = 'Delete PostgreSQL clusters as their terminationPolicy says.';
 
@@ -49,6 +52,10 @@ export default class Delete extends BaseCommand<typeof Delete> {
 Every cluster is planned before anything is removed: when one of them refuses (DoNotTerminate), nothing is deleted. Shows what is removed and what is kept, and asks once on a terminal (--yes for CI).
 
 -l/--selector and --all pick clusters by label in the namespace (-A: in every namespace), paused ones (only their record left) included; they cannot be mixed with names or -f.
+
+Types, as KubeDB's CLI takes them, before the names or with --all: pg (postgres) is a running cluster; drmn (dormantdatabase) is what terminationPolicy Pause kept of a deleted one (its record, PVCs and Secrets), and deleting it removes all of that; snap (snapshot) finds nothing, as kpg makes no snapshots yet. Without a type, clusters running or paused, each as its policy says.
+
+--force removes everything of each cluster, data and Secrets included, whatever its terminationPolicy says (DoNotTerminate still refuses); the plan and the question come first as always.
 
 Ctrl-C stops between two objects (exit 130) and says what was deleted; the same kpg delete finishes it.`;
 
@@ -64,6 +71,11 @@ Ctrl-C stops between two objects (exit 130) and says what was deleted; the same 
     {
       description: 'Delete every cluster labelled env=test, in every namespace.',
       command: '<%= config.bin %> <%= command.id %> -A -l env=test',
+    },
+    {
+      description:
+        "The KubeDB guide's clean-up: every cluster of the namespace and what paused ones kept, data included.",
+      command: '<%= config.bin %> <%= command.id %> pg,drmn,snap -n demo --all --force',
     },
   ];
 
@@ -81,6 +93,9 @@ Ctrl-C stops between two objects (exit 130) and says what was deleted; the same 
     }),
     'dry-run': Flags.boolean({ summary: 'Print the plan only; change nothing.' }),
     yes: Flags.boolean({ char: 'y', summary: 'Do not ask.' }),
+    force: Flags.boolean({
+      summary: 'Remove everything, data and Secrets included, whatever terminationPolicy says.',
+    }),
     wait: Flags.boolean({
       summary: 'Wait until the removed objects are gone.',
       default: true,
@@ -94,7 +109,9 @@ Ctrl-C stops between two objects (exit 130) and says what was deleted; the same 
 
   async run(): Promise<DeleteResult> {
     const { argv } = await this.parse(Delete);
-    const names = argv as string[];
+    const words = argv as string[];
+    const types = parseTypes(words[0], 'delete', ['postgres', 'dormant', 'snapshot']);
+    const names = types ? words.slice(1) : words;
     const scope = deleteScope({
       names,
       files: this.flags.filename ?? [],
@@ -110,7 +127,7 @@ Ctrl-C stops between two objects (exit 130) and says what was deleted; the same 
       deleted: [],
       notFound: [],
     };
-    for (const t of targets) await this.plan(kube, t, result);
+    for (const t of targets) await this.plan(kube, t, result, types);
     const refusal = refusalOf(result.plans);
     if (refusal) {
       if (this.output === 'json') this.out(JSON.stringify(result, null, 2));
@@ -163,17 +180,50 @@ Ctrl-C stops between two objects (exit 130) and says what was deleted; the same 
     return [...new Map(out.map((t) => [`${t.namespace}/${t.name}`, t])).values()];
   }
 
-  private async plan(kube: Kube, t: Target, result: DeleteResult): Promise<void> {
+  private async plan(
+    kube: Kube,
+    t: Target,
+    result: DeleteResult,
+    types: Set<ResourceType> | undefined,
+  ): Promise<void> {
     const inv = await takeInventory(kube, t.namespace, t.name);
-    if (!inv.recordFound && inv.found.length === 0) {
-      result.notFound.push(`${t.namespace}/${t.name}`);
-      if (this.output !== 'json')
-        this.err(`postgres "${t.name}" not found in namespace ${t.namespace}`);
+    const exists = inv.recordFound || inv.found.length > 0;
+    const dormant = exists && !inv.found.some((o) => o.kind === 'StatefulSet');
+    const kind = dormant ? 'dormant' : 'postgres';
+    if (!exists || (types && !types.has(kind))) {
+      // Picked by a selector, a cluster of another type is not this command's.
+      if (!exists || this.isNamed()) this.notFound(t, result, types, exists ? kind : undefined);
       return;
     }
-    const plan = planDelete({ ...t, ...inv });
+    const wipe = this.flags.force ? '--force' : types && dormant ? DORMANT_WIPE : undefined;
+    const plan = planDelete({ ...t, ...inv, ...(wipe ? { wipe } : {}) });
     result.plans.push(plan);
     this.text(formatDeletePlan(plan));
+  }
+
+  private isNamed(): boolean {
+    return this.flags.selector === undefined && !this.flags.all;
+  }
+
+  private notFound(
+    t: Target,
+    result: DeleteResult,
+    types: Set<ResourceType> | undefined,
+    is: ResourceType | undefined,
+  ): void {
+    result.notFound.push(`${t.namespace}/${t.name}`);
+    if (this.output === 'json') return;
+    const asked =
+      types && !types.has('postgres') ? [...types].map(typeName).join(' or ') : 'postgres';
+    const why =
+      is === 'postgres'
+        ? ` (postgres "${t.name}" runs: kpg delete pg ${t.name})`
+        : is === 'dormant'
+          ? ` (a dormant database: kpg delete drmn ${t.name})`
+          : types?.has('snapshot') && !types.has('postgres')
+            ? ' (kpg makes no snapshots yet)'
+            : '';
+    this.err(`${asked} "${t.name}" not found in namespace ${t.namespace}${why}`);
   }
 
   /** Checks every permission first, asks once, then removes the clusters one after another. */
@@ -222,9 +272,9 @@ Ctrl-C stops between two objects (exit 130) and says what was deleted; the same 
         const kept = plan.keep.map((k) => `${k.kind}/${k.name}`).join(', ');
         await recordEvent(kube, plan.namespace, plan.name, {
           reason: 'Deleted',
-          message: `kpg delete (terminationPolicy ${plan.policy}): ${plan.remove.length} objects removed${kept ? `; kept ${kept}` : ''}`,
+          message: `kpg delete (terminationPolicy ${plan.policy}${plan.wipe ? `, wiped: ${plan.wipe}` : ''}): ${plan.remove.length} objects removed${kept ? `; kept ${kept}` : ''}`,
         });
-        this.text([`postgres "${plan.name}" deleted (${plan.policy})`]);
+        this.text([`postgres "${plan.name}" deleted (${plan.wipe ? 'wiped' : plan.policy})`]);
       }
     } finally {
       interrupt.dispose();
@@ -248,3 +298,6 @@ function interruptedDelete(plan: DeletePlan, removed: string[], done: string[]):
     },
   );
 }
+
+const typeName = (t: ResourceType) =>
+  t === 'dormant' ? 'dormantdatabase' : t === 'snapshot' ? 'snapshot' : 'postgres';

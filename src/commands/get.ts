@@ -9,12 +9,15 @@ import type { ClusterSummary } from '../lib/cluster/status.js';
 import { seenOf, watchChanges } from '../lib/cluster/watch-rows.js';
 import { Interrupt } from '../lib/cli/interrupt.js';
 import { parseOutput, renderOutput, type Output } from '../lib/cli/output.js';
-import { isTypeList } from '../lib/cli/type-words.js';
+import { parseTypes } from '../lib/cli/type-words.js';
+import { findDormant, runningAndDormantText, type DormantSummary } from '../lib/cluster/dormant.js';
 import type { Kube } from '../lib/kube/index.js';
-import { NotFoundError } from '../lib/errors.js';
+import { NotFoundError, UsageError } from '../lib/errors.js';
 
 export interface GetResult {
   clusters: ClusterSummary[];
+  /** `kpg get drmn`: what Pause kept of deleted clusters. */
+  dormant?: DormantSummary[];
 }
 
 export default class Get extends BaseCommand<typeof Get> {
@@ -23,6 +26,8 @@ export default class Get extends BaseCommand<typeof Get> {
   static override description = `Finds clusters from their labels (StatefulSets labelled app.kubernetes.io/managed-by=kpg,kubedb.com/kind=Postgres) and their records, and asks each primary whether it accepts writes and who streams from it.
 
 Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIMARY (the pod labelled primary; "NAME-0?" when only the record names one), STATUS (Running, Degraded, Down, Provisioning), AGE. -o wide adds STANDBY, STREAMING and STORAGE.
+
+drmn (dormantdatabase), as KubeDB's CLI has it, lists what terminationPolicy Pause kept of deleted clusters (the record, the volumes, the Secrets): NAME, VERSION, POLICY, VOLUMES, AGE; kpg create with the same manifest resumes one, kpg delete drmn NAME removes it. pg,drmn lists both.
 
 -w (--watch) goes on after the list, as kubectl's does: a row again whenever a cluster's READY, PRIMARY or STATUS changes (a failover, a pod not ready), a row with STATUS Deleted when one goes, until Ctrl-C (exit 0). --watch-only skips the first list. With -o json or yaml each row is one document.`;
 
@@ -34,6 +39,7 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
     '<%= config.bin %> <%= command.id %> ha-postgres -n demo -w',
     `<%= config.bin %> <%= command.id %> ha-postgres -o jsonpath='{.primary}'`,
     '<%= config.bin %> <%= command.id %> -A -o custom-columns=NAME:.name,PRIMARY:.primary',
+    '<%= config.bin %> <%= command.id %> drmn -n demo',
   ];
 
   static override args = {
@@ -79,9 +85,11 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
       'yaml',
       'name',
     ]);
-    const name = isTypeList(this.args.name, 'get') ? this.args.name2 : this.args.name;
+    const types = parseTypes(this.args.name, 'get', ['postgres', 'dormant']);
+    const name = types ? this.args.name2 : this.args.name;
     const kube = await kubeFromFlags(this.flags, this.terminal.env);
     const scope = { ...listScope(this.flags, kube), selector: this.flags.selector, name };
+    if (types?.has('dormant')) return this.dormant(kube, scope, types.has('postgres'));
     const refs = await findClusters(kube, scope);
     if (name && refs.length === 0) {
       throw new NotFoundError(`postgres "${name}" not found in namespace ${kube.namespace}`, {
@@ -174,6 +182,44 @@ Columns: NAME, NAMESPACE (with -A), VERSION, READY (ready pods / replicas), PRIM
         color: this.color,
       }),
     );
+  }
+
+  /** `kpg get drmn` (and `pg,drmn`): the dormant clusters, after the running ones. */
+  private async dormant(kube: Kube, scope: ClusterScope, withRunning: boolean): Promise<GetResult> {
+    if (this.flags.watch || this.flags['watch-only'])
+      throw new UsageError('-w watches running clusters: leave drmn out');
+    const clusters = withRunning ? await this.summaries(kube, await findClusters(kube, scope)) : [];
+    const dormant = await findDormant(kube, scope);
+    if (scope.name && clusters.length === 0 && dormant.length === 0) {
+      throw new NotFoundError(
+        `${withRunning ? 'postgres or ' : ''}dormantdatabase "${scope.name}" not found in namespace ${kube.namespace}`,
+        { suggestions: ['list them: kpg get pg,drmn -A'] },
+      );
+    }
+    const result: GetResult = { clusters, dormant };
+    const f = this.format;
+    if (f.kind !== 'plain') {
+      this.out(renderOutput(f, result, (t) => this.columns(t)));
+    } else if (f.format === 'json') this.out(toJson(result));
+    else if (f.format === 'yaml') this.out(toYaml(result));
+    else if (clusters.length === 0 && dormant.length === 0) {
+      this.err(
+        scope.allNamespaces
+          ? 'No resources found'
+          : `No resources found in ${kube.namespace} namespace.`,
+      );
+    } else {
+      this.out(
+        runningAndDormantText(clusters, dormant, {
+          name: f.format === 'name',
+          wide: f.format === 'wide',
+          now: new Date(),
+          allNamespaces: scope.allNamespaces,
+          color: this.color,
+        }),
+      );
+    }
+    return result;
   }
 
   /** custom-columns: the header row first. */

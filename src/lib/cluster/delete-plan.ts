@@ -33,6 +33,8 @@ export interface DeletePlan {
   /** DoNotTerminate: why nothing may be removed. */
   refusal?: string;
   notes: string[];
+  /** Why everything goes whatever the policy says (see DeleteInput.wipe). */
+  wipe?: string;
 }
 
 /** Label selector of everything kpg made for the cluster (PVCs included: they inherit it). */
@@ -104,6 +106,11 @@ export interface DeleteInput {
   recordFound: boolean;
   /** Everything found: labelled objects and the claim-template PVCs, without duplicates. */
   found: ObjectRef[];
+  /**
+   * Remove everything whatever the policy says (DoNotTerminate still
+   * refuses): `--force`, or a dormant cluster deleted as such (drmn).
+   */
+  wipe?: string;
 }
 
 export function planDelete(input: DeleteInput): DeletePlan {
@@ -130,7 +137,8 @@ export function planDelete(input: DeleteInput): DeletePlan {
     plan.keep = found.map((o) => ({ ...o, why: 'DoNotTerminate' }));
     return plan;
   }
-  const removes = REMOVES[policy];
+  if (input.wipe) plan.wipe = input.wipe;
+  const removes = input.wipe ? REMOVES.WipeOut : REMOVES[policy];
   const sorted = [...found].sort(
     (a, b) => rank(name, a) - rank(name, b) || a.name.localeCompare(b.name),
   );
@@ -145,7 +153,7 @@ export function planDelete(input: DeleteInput): DeletePlan {
 /** The plan as lines for a person (no colour). */
 export function formatDeletePlan(plan: DeletePlan): string[] {
   const lines = [
-    `postgres "${plan.name}" in namespace ${plan.namespace}, terminationPolicy ${plan.policy}:`,
+    `postgres "${plan.name}" in namespace ${plan.namespace}, terminationPolicy ${plan.policy}${plan.wipe && !plan.refusal ? `, wiped (${plan.wipe})` : ''}:`,
   ];
   if (plan.refusal) return [...lines, `  refused: ${plan.refusal}`];
   if (plan.remove.length === 0) lines.push('  nothing to remove');

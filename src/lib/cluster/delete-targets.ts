@@ -59,7 +59,7 @@ export function deleteQuestion(acting: DeletePlan[]): string {
   if (acting.length === 1) {
     const p = acting[0]!;
     return removesData(p)
-      ? `Delete postgres "${p.name}" AND ITS DATA (${p.policy})?`
+      ? `Delete postgres "${p.name}" AND ITS DATA (${p.wipe ?? p.policy})?`
       : `Delete postgres "${p.name}" (${p.policy}: the data is kept)?`;
   }
   const withData = acting.filter(removesData).map((p) => p.name);

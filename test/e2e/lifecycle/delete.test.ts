@@ -242,4 +242,59 @@ describe('kpg delete', () => {
     expect(none.code).toBe(0);
     expect(none.stderr).toMatch(new RegExp(`No resources found in ${ns} namespace`));
   });
+
+  // Issue 16, item 4: KubeDB's types and the seed's clean-up line.
+  it("pg, drmn, snap and --force: the guide's clean-up removes every cluster and what Pause kept", async () => {
+    const files = [manifest(ns, 'pgf1', { replicas: 1 }), manifest(ns, 'pgf2', { replicas: 1 })];
+    const created = await Promise.all(files.map((f) => kpg(['create', '-f', f])));
+    for (const c of created) expect(c.code, c.stderr).toBe(0);
+    expect((await kpg(['delete', 'pgf2', '-n', ns, '--yes'])).code).toBe(0);
+
+    // kpg get drmn: what Pause kept (issue 16, item 2).
+    const drmn = await kpg(['get', 'drmn', '-n', ns]);
+    expect(drmn.code, drmn.stderr).toBe(0);
+    expect(drmn.stdout).toMatch(/^NAME\s+VERSION\s+POLICY\s+VOLUMES\s+AGE\n/);
+    expect(drmn.stdout).toMatch(/\npgf2\s+15\s+Pause\s+1\s+\d+[sm]\b/);
+    expect(drmn.stdout).not.toMatch(/\npgf1\s/);
+    const both = await kpg(['get', 'pg,drmn', '-n', ns, '-o', 'name']);
+    expect(both.stdout.split('\n')).toEqual(
+      expect.arrayContaining(['postgres/pgf1', 'dormantdatabase/pgf2']),
+    );
+
+    // Each type finds only its own: pgf2 is dormant now, pgf1 runs.
+    const asPg = await kpg(['delete', 'pg', 'pgf2', '-n', ns, '--yes']);
+    expect(asPg.code).toBe(5);
+    expect(asPg.stderr).toMatch(
+      /postgres "pgf2" not found .*\(a dormant database: kpg delete drmn pgf2\)/,
+    );
+    const asDrmn = await kpg(['delete', 'drmn', 'pgf1', '-n', ns, '--yes']);
+    expect(asDrmn.code).toBe(5);
+    expect(asDrmn.stderr).toMatch(
+      /dormantdatabase "pgf1" not found .*\(postgres "pgf1" runs: kpg delete pg pgf1\)/,
+    );
+    const snap = await kpg(['delete', 'snap', 'nightly', '-n', ns, '--yes']);
+    expect(snap.code).toBe(5);
+    expect(snap.stderr).toMatch(/snapshot "nightly" not found .*kpg makes no snapshots yet/);
+    expect((await kpg(['delete', 'widgets,pg', '-n', ns, '--all'])).code).toBe(2);
+
+    const seed = ['delete', 'pg,drmn,snap', '-n', ns, '--all', '--force'];
+    const dry = await kpg([...seed, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(
+      /postgres "pgf1" in namespace \S+, terminationPolicy Pause, wiped \(--force\):[\s\S]*remove PersistentVolumeClaim data-pgf1-0/,
+    );
+    expect(dry.stdout).toMatch(
+      /postgres "pgf2" in namespace \S+, terminationPolicy Pause, wiped \(--force\):[\s\S]*remove Secret pgf2-auth/,
+    );
+    expect(await leftovers(ns, 'pgf1')).toContain('statefulset.apps/pgf1');
+    // Data goes: without a terminal it needs --yes.
+    expect((await kpg(seed)).code).toBe(2);
+    const r = await kpg([...seed, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/postgres "pgf1" deleted \(wiped\)/);
+    await expectLeft(ns, 'pgf1', []);
+    await expectLeft(ns, 'pgf2', []);
+    const none = await kpg(['get', 'drmn', '-n', ns]);
+    expect(none.stderr).toMatch(new RegExp(`No resources found in ${ns} namespace`));
+  });
 });

@@ -123,6 +123,26 @@ describe('planDelete per terminationPolicy', () => {
     expect(text).toMatch(/remove Secret pg-auth/);
   });
 
+  it('a wipe (--force, a dormant database) removes everything whatever the policy; DoNotTerminate still refuses', () => {
+    const input = {
+      name: 'pg',
+      namespace: 'demo',
+      recordFound: true,
+      found: FOUND,
+      wipe: '--force',
+    };
+    const p = planDelete({ ...input, policy: 'Pause' });
+    expect(refs(p.remove)).toEqual(
+      refs(planDelete({ ...input, policy: 'WipeOut', wipe: undefined }).remove),
+    );
+    expect(p.keep).toEqual([]);
+    expect(formatDeletePlan(p)[0]).toMatch(/terminationPolicy Pause, wiped \(--force\):$/);
+    const refused = planDelete({ ...input, policy: 'DoNotTerminate' });
+    expect(refused.refusal).toMatch(/DoNotTerminate/);
+    expect(refused.remove).toEqual([]);
+    expect(formatDeletePlan(refused)[0]).not.toMatch(/wiped/);
+  });
+
   it('nothing left to remove after a Pause is reported as such', () => {
     const kept = FOUND.filter(
       (o) => ['Secret', 'PersistentVolumeClaim'].includes(o.kind) || o.name === 'pg-kpg',
