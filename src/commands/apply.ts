@@ -4,23 +4,12 @@ import { Interrupt } from '../lib/cli/interrupt.js';
 import { confirmOrRefuse, isInteractive } from '../lib/cli/confirm.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { kubeFlags, kubeFromFlags } from '../lib/cli/kube-flags.js';
-import { agentBundleFor } from '../lib/cluster/agent-bundle.js';
 import { agentEnabled } from '../lib/render/agent.js';
-import {
-  applyAccessChecks,
-  executeApply,
-  readRunning,
-  runsAgent,
-  runsTls,
-} from '../lib/cluster/apply-exec.js';
+import { applyAccessChecks, executeApply, readRunning } from '../lib/cluster/apply-exec.js';
+import { planAgainstCluster } from '../lib/cluster/apply-read.js';
 import { recordEvent } from '../lib/cluster/events.js';
 import { requireAccess } from '../lib/cluster/access.js';
-import {
-  formatApplyPlan,
-  hasChanges,
-  planApply,
-  type ApplyPlan,
-} from '../lib/cluster/apply-plan.js';
+import { formatApplyPlan, hasChanges, type ApplyPlan } from '../lib/cluster/apply-plan.js';
 import {
   ConflictError,
   InterruptedError,
@@ -41,7 +30,7 @@ export interface ApplyResult {
 export default class Apply extends BaseCommand<typeof Apply> {
   static override summary = 'Update running PostgreSQL clusters from changed manifests.';
 
-  static override description = `Compares each manifest with the spec the cluster runs (kept in its record, ConfigMap <name>-kpg) and shows the plan: fields that change, pods added or removed, and a rolling restart when the pod template changes (standbys first, the primary last: a brief outage). Fields a running cluster cannot change (major version, storage class, size or type, databaseSecret, init) are refused and nothing is changed.
+  static override description = `Compares each manifest with the spec the cluster runs (kept in its record, ConfigMap <name>-kpg) and shows the plan: fields that change, pods added or removed, and a rolling restart when the pod template changes (standbys first, the primary last: a brief outage). Fields a running cluster cannot change (major version, storage class, size or type, databaseSecret, init), and turning the in-pod agent (kpg.io/agent) or TLS (kpg.io/tls) on or off, are refused and nothing is changed; recreating the cluster (kpg delete with terminationPolicy Pause, then kpg create) keeps the data and makes those changes.
 
 Scaling down removes the highest ordinals and keeps their PVCs; it is refused when it would remove the primary (run kpg failover first). On a terminal kpg asks before removing pods or restarting the primary; --yes answers for it.
 
@@ -105,22 +94,7 @@ Ctrl-C stops at once (exit 130; a pod restarting comes back by itself), and appl
 
   private async applyOne(kube: Kube, next: PostgresCluster, result: ApplyResult) {
     const namespace = this.namespaceOf(kube, next);
-    const running = await readRunning(kube, namespace, next.name);
-    const live = running.statefulSet?.spec?.replicas;
-    // Read only when the cluster runs, or gets, the in-pod agent.
-    const agentBundle = agentBundleFor([running.old, next]);
-    const render = agentBundle !== undefined ? { agentBundle } : {};
-    const plan = planApply({
-      old: running.old,
-      next,
-      namespace,
-      render,
-      primary: running.record.primary,
-      ...(live !== undefined && live !== running.old.replicas ? { liveReplicas: live } : {}),
-      ...(running.statefulSet
-        ? { liveAgent: runsAgent(running.statefulSet), liveTls: runsTls(running.statefulSet) }
-        : {}),
-    });
+    const { plan, running, render } = await planAgainstCluster(kube, next, namespace);
     result.plans.push(plan);
     this.text(formatApplyPlan(plan));
     if (plan.refusals.length > 0) {

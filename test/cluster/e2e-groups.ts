@@ -126,6 +126,8 @@ export const MEASURED_SECONDS: Record<string, number> = {
   'test/e2e/failover/switchover.test.ts': 69,
   'test/e2e/lifecycle/superuser.test.ts': 57,
   'test/e2e/lifecycle/tls.test.ts': 60,
+  'test/e2e/lifecycle/report.test.ts': 40,
+  'test/e2e/lifecycle/edit.test.ts': 45,
   'test/e2e/failover/ephemeral.test.ts': 45,
   'test/e2e/failover/resume-ask.test.ts': 40,
   'test/e2e/agent/ephemeral.test.ts': 40,

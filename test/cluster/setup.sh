@@ -20,7 +20,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PACKAGES=(postgresql-15 postgresql-client-15 iproute2 util-linux openssl procps tmux curl nftables shellcheck)
+PACKAGES=(postgresql-15 postgresql-client-15 iproute2 util-linux openssl procps tmux curl nftables shellcheck vim-tiny)
 GO_MIN=1.26
 
 say() { echo "setup: $*"; }

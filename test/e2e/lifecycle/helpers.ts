@@ -193,3 +193,21 @@ export async function recordPrimary(ns: string, name: string): Promise<string> {
 }
 
 export { kubectl, kubectlOk, waitFor };
+
+/** A small Ephemeral cluster (PostgreSQL 15, the agent on the machine's Node.js), created and waited for. */
+export async function createEphemeral(ns: string, name: string, replicas: number): Promise<void> {
+  const created = await kpg(['create', '-f', '-', '--timeout', '5m'], {
+    input: withLocalAgentImage(`apiVersion: kubedb.com/v1alpha1
+kind: Postgres
+metadata:
+  name: ${name}
+  namespace: ${ns}
+spec:
+  version: "15"
+  replicas: ${replicas}
+  storageType: Ephemeral
+`),
+  });
+  if (created.code !== 0)
+    throw new Error(`kpg create ${ns}/${name} failed:\n${created.stdout}\n${created.stderr}`);
+}
