@@ -39,9 +39,16 @@ export interface Postgres {
   close(): Promise<void>;
 }
 
-/** wal_status exists from 13; restart_lsn is NULL for an unreserved or invalidated slot. */
+/**
+ * wal_status exists from 13; restart_lsn is NULL for an unreserved or
+ * invalidated slot. `active` counts a walsender only: a checkpoint that
+ * invalidates the slot, or a backend creating or dropping it, holds it for
+ * a moment too (seen in e2e: a slot "streamed again" while its standby was frozen).
+ */
 export function slotsQuery(pgNum: number): string {
-  return `SELECT slot_name, active, restart_lsn::text AS restart_lsn,
+  return `SELECT slot_name,
+  (active AND active_pid IN (SELECT pid FROM pg_stat_replication)) AS active,
+  restart_lsn::text AS restart_lsn,
   ${pgNum >= 1300 ? 'wal_status' : 'NULL::text AS wal_status'}
   FROM pg_replication_slots WHERE slot_type = 'physical' AND slot_name LIKE '${SLOT_PREFIX.replace('_', '\\_')}%'`;
 }

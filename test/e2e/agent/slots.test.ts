@@ -103,9 +103,10 @@ describe('in-pod agent: replication slots', () => {
         slotNow = await one(
           s.ns,
           s.primary,
-          `select coalesce((select active::text || ',' || coalesce(wal_status, '') from pg_replication_slots where slot_name = '${slot}'), 'none')`,
+          `select coalesce((select (active and active_pid in (select pid from pg_stat_replication))::text || ',' || coalesce(wal_status, '') from pg_replication_slots where slot_name = '${slot}'), 'none')`,
         );
         if (slotNow.endsWith(',lost')) lostSeen = true;
+        // Held by a walsender only: the checkpoint that invalidates it holds it for a moment too.
         return !slotNow.endsWith(',unreserved');
       },
       60_000,
