@@ -170,7 +170,7 @@ drmn (dormantdatabase), as KubeDB's CLI has it, lists what terminationPolicy Pau
     if (o === 'json') return this.out(toJson(doc));
     if (o === 'yaml') return this.out(toYaml(doc));
     if (clusters.length === 0) {
-      this.err(all ? 'No resources found' : `No resources found in ${ns} namespace.`);
+      this.noneFound(all, ns);
       return;
     }
     if (o === 'name') return this.out(clusters.map((c) => `postgres/${c.name}`).join('\n'));
@@ -203,11 +203,7 @@ drmn (dormantdatabase), as KubeDB's CLI has it, lists what terminationPolicy Pau
     } else if (f.format === 'json') this.out(toJson(result));
     else if (f.format === 'yaml') this.out(toYaml(result));
     else if (clusters.length === 0 && dormant.length === 0) {
-      this.err(
-        scope.allNamespaces
-          ? 'No resources found'
-          : `No resources found in ${kube.namespace} namespace.`,
-      );
+      this.noneFound(scope.allNamespaces, kube.namespace);
     } else {
       this.out(
         runningAndDormantText(clusters, dormant, {
@@ -220,6 +216,11 @@ drmn (dormantdatabase), as KubeDB's CLI has it, lists what terminationPolicy Pau
       );
     }
     return result;
+  }
+
+  /** kubectl's words for an empty list. */
+  private noneFound(all: boolean, ns: string): void {
+    this.err(all ? 'No resources found' : `No resources found in ${ns} namespace.`);
   }
 
   /** custom-columns: the header row first. */

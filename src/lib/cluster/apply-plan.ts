@@ -8,8 +8,8 @@
 import { jsonEqual } from '../kube/index.js';
 import type { PostgresCluster } from '../manifest/types.js';
 import { quantityValue } from '../manifest/quantity.js';
-import { agentEnabled } from '../render/agent.js';
-import { tlsEnabled } from '../render/tls.js';
+import { AGENT_ANNOTATION, agentEnabled } from '../render/agent.js';
+import { TLS_ANNOTATION, tlsEnabled } from '../render/tls.js';
 import { walSenders } from '../render/config.js';
 import { isCreateOnly, renderCluster } from '../render/index.js';
 import type { KubeObject, RenderOptions } from '../render/types.js';
@@ -383,54 +383,70 @@ function restartStep(input: PlanInput, podsAfter: number): RestartStep | undefin
   return { order, primaryFirst, why };
 }
 
-/**
- * Turning the in-pod agent on or off hands the authority over failover from
- * kpg failover to the agents or back while the pods run: not built, so
- * refused. The live StatefulSet decides what runs (a cluster created before
- * the agent became the default has no annotation and no agent).
- */
-function agentRefusal(input: PlanInput): Refusal[] {
-  const before = input.liveAgent ?? agentEnabled(input.old);
-  const after = agentEnabled(input.next);
-  if (before === after) return [];
-  return [
-    {
-      path: 'metadata.annotations["kpg.io/agent"]',
-      from: before ? 'agent' : 'no agent',
-      to: after ? 'agent' : 'no agent',
-      reason: after
-        ? 'the pods run without the in-pod agent, and turning it on for a running cluster is not supported'
-        : 'the pods run the in-pod agent, and turning it off for a running cluster is not supported',
-      suggestion: after
-        ? 'keep kpg.io/agent: "false" in the manifest for this cluster, or recreate it (data kept with terminationPolicy Pause)'
-        : 'remove kpg.io/agent: "false" from the manifest, or recreate the cluster',
-    },
-  ];
+/** A setting the running pods cannot switch: the annotation, what runs, the words of the refusal. */
+interface Toggle {
+  annotation: string;
+  live: (i: PlanInput) => boolean | undefined;
+  enabled: (c: PostgresCluster) => boolean;
+  words: [on: string, off: string];
+  reason: [turningOn: string, turningOff: string];
+  suggestion: [turningOn: string, turningOff: string];
 }
 
-/**
- * Turning TLS on or off while the pods run cannot be rolled one pod at a
- * time: a standby restarted first would verify a primary that serves no
- * TLS yet, a primary restarted first hands over to a standby still without
- * it. Refused, like the agent; recreating the cluster does it at once.
- */
-function tlsRefusal(input: PlanInput): Refusal[] {
-  const before = input.liveTls ?? tlsEnabled(input.old);
-  const after = tlsEnabled(input.next);
-  if (before === after) return [];
-  return [
-    {
-      path: 'metadata.annotations["kpg.io/tls"]',
-      from: before ? 'TLS' : 'no TLS',
-      to: after ? 'TLS' : 'no TLS',
-      reason: after
-        ? 'the pods run without TLS, and turning it on for a running cluster is not supported'
-        : 'the pods serve TLS, and turning it off for a running cluster is not supported',
-      suggestion: after
-        ? 'keep kpg.io/tls: "false" in the manifest for this cluster, or recreate it with TLS (kpg delete, then kpg create: data kept with terminationPolicy Pause)'
-        : 'remove kpg.io/tls: "false" from the manifest, or recreate the cluster (data kept with terminationPolicy Pause)',
-    },
-  ];
+const TOGGLES: Toggle[] = [
+  // Turning the in-pod agent on or off hands the authority over failover from
+  // kpg failover to the agents or back while the pods run: not built. The
+  // live StatefulSet decides what runs (a cluster created before the agent
+  // became the default has no annotation and no agent).
+  {
+    annotation: AGENT_ANNOTATION,
+    live: (i) => i.liveAgent,
+    enabled: agentEnabled,
+    words: ['agent', 'no agent'],
+    reason: [
+      'the pods run without the in-pod agent, and turning it on for a running cluster is not supported',
+      'the pods run the in-pod agent, and turning it off for a running cluster is not supported',
+    ],
+    suggestion: [
+      'keep kpg.io/agent: "false" in the manifest for this cluster, or recreate it (data kept with terminationPolicy Pause)',
+      'remove kpg.io/agent: "false" from the manifest, or recreate the cluster',
+    ],
+  },
+  // TLS cannot be rolled one pod at a time: a standby restarted first would
+  // verify a primary that serves no TLS yet, a primary restarted first hands
+  // over to a standby still without it. Recreating the cluster does it at once.
+  {
+    annotation: TLS_ANNOTATION,
+    live: (i) => i.liveTls,
+    enabled: tlsEnabled,
+    words: ['TLS', 'no TLS'],
+    reason: [
+      'the pods run without TLS, and turning it on for a running cluster is not supported',
+      'the pods serve TLS, and turning it off for a running cluster is not supported',
+    ],
+    suggestion: [
+      'keep kpg.io/tls: "false" in the manifest for this cluster, or recreate it with TLS (kpg delete, then kpg create: data kept with terminationPolicy Pause)',
+      'remove kpg.io/tls: "false" from the manifest, or recreate the cluster (data kept with terminationPolicy Pause)',
+    ],
+  },
+];
+
+function toggleRefusals(input: PlanInput): Refusal[] {
+  return TOGGLES.flatMap((t) => {
+    const before = t.live(input) ?? t.enabled(input.old);
+    const after = t.enabled(input.next);
+    if (before === after) return [];
+    const k = after ? 0 : 1;
+    return [
+      {
+        path: `metadata.annotations["${t.annotation}"]`,
+        from: before ? t.words[0] : t.words[1],
+        to: after ? t.words[0] : t.words[1],
+        reason: t.reason[k],
+        suggestion: t.suggestion[k],
+      },
+    ];
+  });
 }
 
 /**
@@ -440,7 +456,7 @@ function tlsRefusal(input: PlanInput): Refusal[] {
 export function planApply(input: PlanInput): ApplyPlan {
   const { old, next, namespace, primary } = input;
   const from = input.liveReplicas ?? old.replicas;
-  const refused = [...refusals(old, next), ...agentRefusal(input), ...tlsRefusal(input)];
+  const refused = [...refusals(old, next), ...toggleRefusals(input)];
   const changes = fieldChanges(old, next);
   if (
     input.liveReplicas !== undefined &&
