@@ -6,11 +6,16 @@
 #     pinned by its go.mod/go.sum, into ~/.cache/kpg/<key>/bin/. <key> is a
 #     short sha256 of go.mod + go.sum + the version ldflags, so a warm machine
 #     skips this step entirely (cold: tens of minutes on 2 cores, see README).
-#  2. Our node agent kpg-node (./cmd/kpg-node), always rebuilt (incremental),
+#  2. versitygw, the S3 server that versity/versitygw images run, from its
+#     own small module test/cluster/s3 (a `tool` dependency pinned by its
+#     go.mod/go.sum, so the upstream key above does not change with it), into
+#     ~/.cache/kpg/<s3key>/bin/versitygw, <s3key> a short sha256 of that
+#     go.mod + go.sum + its ldflags; linked to .cluster/bin/versitygw.
+#  3. Our node agent kpg-node (./cmd/kpg-node), always rebuilt (incremental),
 #     into .cluster/bin/kpg-node; kubectl is linked to .cluster/bin/kubectl.
 #
 # Environment: KPG_CACHE (default ~/.cache/kpg), KPG_FORCE_BUILD=1 rebuilds the
-# upstream binaries even when cached.
+# upstream binaries and versitygw even when cached.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -119,6 +124,35 @@ mkdir -p "$state/bin"
 ln -sfn "$bindir/kubectl" "$state/bin/kubectl"
 # cluster.sh reads the binaries' location from here.
 ln -sfn "$bindir" "$state/bin/upstream"
+
+# versitygw (its module pins the version; main.Version is what its Makefile
+# stamps, `versitygw --version` shows it). kpg-node reads the module version
+# from the binary's build info to match versity/versitygw:<tag> images.
+s3mod=$here/s3
+VERSITYGW_VERSION=$(awk '$1 == "github.com/versity/versitygw" {print $2}' "$s3mod/go.mod")
+[[ -n $VERSITYGW_VERSION ]] || { echo "build: $s3mod/go.mod does not require github.com/versity/versitygw" >&2; exit 1; }
+vgw_ldflags="-s -w -X main.Version=$VERSITYGW_VERSION"
+s3key=$( { cat "$s3mod/go.mod" "$s3mod/go.sum"; echo "$vgw_ldflags"; } | sha256sum | cut -c1-12)
+s3bindir=$cache/$s3key/bin
+t0=$(now)
+if [[ ${KPG_FORCE_BUILD:-0} != 1 && -x $s3bindir/versitygw ]]; then
+  step "versitygw (cached $s3key)" "$t0"
+else
+  mkdir -p "$cache/$s3key"
+  tmp=$cache/$s3key/bin.tmp.$$
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  echo "build: compiling versitygw $VERSITYGW_VERSION (cold: ~2 min on 2 cores; log $cache/$s3key/build.log)"
+  # CGO_ENABLED=0 as in versitygw's Dockerfile: a static binary.
+  if ! (cd "$s3mod" && CGO_ENABLED=0 go build -trimpath -ldflags "$vgw_ldflags" -o "$tmp/" \
+          github.com/versity/versitygw/cmd/versitygw) >"$cache/$s3key/build.log" 2>&1; then
+    tail -30 "$cache/$s3key/build.log" >&2
+    exit 1
+  fi
+  [[ -x $tmp/versitygw ]] || { echo "build: versitygw missing in $tmp" >&2; ls -la "$tmp" >&2; exit 1; }
+  rm -rf "$s3bindir"; mv "$tmp" "$s3bindir"
+  step "versitygw ($s3key built)" "$t0"
+fi
+ln -sfn "$s3bindir/versitygw" "$state/bin/versitygw"
 
 t0=$(now)
 # kpg-node is our own code: rebuilt (incrementally, by go) whenever any of

@@ -12,6 +12,9 @@
 #      tmux         `npm run demo`
 #      nftables     nft(8): faults.ts partitionNode/loseNode drop pod traffic
 #                   with a bridge-family table on kpg0
+#      rclone       /usr/bin/rclone (1.60.1), what rclone/rclone:1.60 images
+#                   run (the S3 client of test/e2e/s3.ts and of kpg's WAL
+#                   archiving sidecar)
 #  - Go >= 1.26 (builds the upstream Kubernetes binaries and kpg-node)
 #  - test/cluster/build.sh
 #
@@ -20,7 +23,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PACKAGES=(postgresql-15 postgresql-client-15 iproute2 util-linux openssl procps tmux curl nftables shellcheck vim-tiny)
+PACKAGES=(postgresql-15 postgresql-client-15 iproute2 util-linux openssl procps tmux curl nftables rclone shellcheck vim-tiny)
 GO_MIN=1.26
 
 say() { echo "setup: $*"; }

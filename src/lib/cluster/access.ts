@@ -25,6 +25,7 @@ export const RESOURCES: Record<string, [group: string, resource: string]> = {
   PodDisruptionBudget: ['policy', 'poddisruptionbudgets'],
   Secret: ['', 'secrets'],
   NetworkPolicy: ['networking.k8s.io', 'networkpolicies'],
+  CronJob: ['batch', 'cronjobs'],
 };
 
 /** Throws ForbiddenError (exit 4) naming every verb and resource missing. */

@@ -139,6 +139,9 @@ const MUTABLE: Field[] = [
   { path: 'spec.podTemplate.controller', get: pt('controller'), effect: 'objects' },
   { path: 'spec.serviceTemplate', get: (c) => c.serviceTemplate, effect: 'objects' },
   { path: 'spec.updateStrategy', get: (c) => c.updateStrategy, effect: 'objects' },
+  // The config (archive_mode) and the storage sidecar: the pods roll, standbys first.
+  { path: 'spec.archiver', get: (c) => c.archiver, effect: 'restart' },
+  { path: 'spec.backupSchedule', get: (c) => c.backupSchedule, effect: 'objects' },
   { path: 'spec.terminationPolicy', get: (c) => c.terminationPolicy, effect: 'record' },
   { path: 'spec.monitor', get: (c) => c.monitor, effect: 'record' },
 ];
@@ -208,6 +211,15 @@ function refusals(old: PostgresCluster, next: PostgresCluster): Refusal[] {
       next.initScriptConfigMap,
       'init scripts run once, when the cluster is first created',
       'run the SQL against the primary instead',
+    );
+  }
+  if (JSON.stringify(old.restore) !== JSON.stringify(next.restore)) {
+    refuse(
+      'spec.init.postgresWAL',
+      old.restore ? 'set' : '(none)',
+      next.restore ? 'set' : '(none)',
+      'a cluster is restored once, when it is first created',
+      'restore into a new cluster: kpg create -f with spec.init.postgresWAL and another name',
     );
   }
   return out;

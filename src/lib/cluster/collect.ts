@@ -4,6 +4,8 @@
  * the answer (its error is listed) instead of hanging it. Never throws for a
  * partial failure: errors met on the way end up in `errors`.
  */
+import { archiveProblem, queryArchive, type ArchiveStatus } from '../backup/archive-status.js';
+import { archiveLocation, describeLocation } from '../backup/location.js';
 import { parse as parseYaml } from 'yaml';
 import type { Kube, KubeObject } from '../kube/index.js';
 import { validateText } from '../manifest/index.js';
@@ -87,7 +89,7 @@ function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export function specFromRecord(yamlText: string): SpecSummary | undefined {
+export function specFromRecord(yamlText: string, ns?: string): SpecSummary | undefined {
   if (!yamlText) return undefined;
   const res = validateText(yamlText, 'record');
   const c = res.clusters[0];
@@ -103,6 +105,10 @@ export function specFromRecord(yamlText: string): SpecSummary | undefined {
     };
     if (c.storage?.storageClassName) s.storageClass = c.storage.storageClassName;
     if (c.storage?.size) s.storageSize = c.storage.size;
+    if (c.archiver) {
+      const where = archiveLocation(c.archiver.storage, c.namespace ?? ns ?? '', c.name);
+      s.archive = describeLocation(where);
+    }
     return s;
   }
   // Not valid any more (a newer kpg?): show what can be read.
@@ -149,7 +155,7 @@ async function readRecord(ctx: Ctx): Promise<{ record?: RecordStatus; spec?: Spe
     };
     if (r.operation) record.operation = r.operation;
     if (r.paused) record.paused = r.paused;
-    return { record, spec: specFromRecord(r.spec) };
+    return { record, spec: specFromRecord(r.spec, ctx.ns) };
   } catch (err) {
     ctx.errors.push(`the record ${objectNames(ctx.name).record} is unreadable: ${errText(err)}`);
     return {};
@@ -274,6 +280,23 @@ async function askReplication(
   );
 }
 
+async function askArchive(
+  ctx: Ctx,
+  primary: string,
+  major: string,
+  location: string,
+  timeoutMs: number,
+): Promise<ArchiveStatus> {
+  const a = await attempt(ctx, `reading pg_stat_archiver on ${primary}`, () =>
+    withDeadline(timeoutMs, `asking ${primary}`, (signal) =>
+      queryArchive(ctx.kube, { ns: ctx.ns, pod: primary }, major, location, { timeoutMs, signal }),
+    ),
+  );
+  return (
+    a ?? { location, pod: primary, failing: false, error: 'pg_stat_archiver could not be read' }
+  );
+}
+
 /**
  * Each instance's WAL position, with where it comes from, and the standbys'
  * lag. A warm standby refuses queries, so its position is its row in the
@@ -371,6 +394,7 @@ export async function collectStatus(
           ),
         );
   let replication: ClusterStatus['replication'];
+  let archive: ArchiveStatus | undefined;
   if (opts.queryPostgres !== false) {
     await Promise.all(
       instances
@@ -389,6 +413,8 @@ export async function collectStatus(
           ...(view.slots ? { slots: view.slots } : {}),
         };
       applyLag(instances, view, primary);
+      if (rec.spec?.archive)
+        archive = await askArchive(ctx, primary, major, rec.spec.archive, timeoutMs);
     } else {
       applyLag(instances, undefined, primary ?? '');
     }
@@ -442,6 +468,7 @@ export async function collectStatus(
     services: svc,
     ...(secret ? { secret } : {}),
     ...(tls ? { tls } : {}),
+    ...(archive ? { archive } : {}),
     events: eventsFor(events?.items ?? [], objects, opts.maxEvents ?? 20),
     ...(agents ? { agents } : {}),
     ...(blockers?.length ? { blockers } : {}),
@@ -450,6 +477,12 @@ export async function collectStatus(
     errors: ctx.errors,
   };
   const h = evaluateHealth(status);
+  // A cluster whose WAL no longer reaches its archive serves, but cannot be restored past now.
+  const archiving = archiveProblem(archive);
+  if (archiving) {
+    h.problems.push(archiving);
+    if (h.health === 'healthy') h.health = 'degraded';
+  }
   status.health = h.health;
   status.problems = [
     ...(blockers ?? []).map(

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import type { AccessCheck, Kube, KubeObject } from '../kube/index.js';
 import type { TerminationPolicy } from '../manifest/types.js';
 import { TimeoutError } from '../errors.js';
+import { backupCronJobName } from '../render/backup-job.js';
 import { objectNames } from '../render/labels.js';
 import { tlsSecretNames } from '../render/tls.js';
 import { clusterSelector, isClaimOf, type DeletePlan, type ObjectRef } from './delete-plan.js';
@@ -15,6 +16,7 @@ import { clusterSelector, isClaimOf, type DeletePlan, type ObjectRef } from './d
 /** The kinds kpg creates for a cluster, with their API group and plural (for access checks). */
 export const CLUSTER_KINDS: { kind: string; group: string; resource: string }[] = [
   { kind: 'StatefulSet', group: 'apps', resource: 'statefulsets' },
+  { kind: 'CronJob', group: 'batch', resource: 'cronjobs' },
   { kind: 'PodDisruptionBudget', group: 'policy', resource: 'poddisruptionbudgets' },
   { kind: 'NetworkPolicy', group: 'networking.k8s.io', resource: 'networkpolicies' },
   { kind: 'Pod', group: '', resource: 'pods' },
@@ -31,6 +33,8 @@ export const CLUSTER_KINDS: { kind: string; group: string; resource: string }[] 
 /** Kinds looked up by name instead of listed: reading every Secret of a namespace is not needed. */
 const BY_NAME: Record<string, (name: string) => string[]> = {
   Secret: (name) => [objectNames(name).authSecret, ...Object.values(tlsSecretNames(name))],
+  // spec.backupSchedule's; most clusters have none.
+  CronJob: (name) => [backupCronJobName(name)],
   // kpg failover's lock and the in-pod agents' election; neither carries labels.
   Lease: (name) => [`${name}-failover`, `${name}-primary`],
 };

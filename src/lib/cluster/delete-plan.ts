@@ -78,6 +78,7 @@ const KEEP_WHY: Record<Category, string> = {
 /** Deletion order: the StatefulSet first (it would re-create pods), the record last. */
 const ORDER = [
   'StatefulSet',
+  'CronJob',
   'PodDisruptionBudget',
   'NetworkPolicy',
   'Pod',

@@ -1,4 +1,5 @@
 /** `kpg describe` as text: kubectl-describe-like sections from a ClusterStatus. Pure. */
+import { archiveLines } from '../backup/archive-status.js';
 import {
   colorHealth,
   formatAge,
@@ -210,6 +211,13 @@ function secretSection(s: ClusterStatus): string {
   )}\n  Data:\n${indent(keys || '<empty>', 4)}`;
 }
 
+function archiveSection(s: ClusterStatus): string | undefined {
+  if (s.archive) return `Archive:\n${indent(archiveLines(s.archive).join('\n'))}`;
+  if (s.spec?.archive)
+    return `Archive:\n  Location:       ${s.spec.archive}\n  Status:         unknown: no primary serves writes`;
+  return undefined;
+}
+
 function tlsSection(s: ClusterStatus): string | undefined {
   const t = s.tls;
   if (!t) return undefined;
@@ -339,6 +347,7 @@ export function describeText(s: ClusterStatus, o: FormatOptions): string {
     servicesSection(s),
     secretSection(s),
     tlsSection(s),
+    archiveSection(s),
     agentsSection(s, o),
     historySection(s, o),
     eventsSection(s, o),

@@ -3,6 +3,7 @@
  * JSON/YAML or as sections (describe) or rows (get). Plain data: no classes,
  * no Dates (RFC 3339 strings), so `-o json` is exactly this.
  */
+import type { ArchiveStatus } from '../backup/archive-status.js';
 import type { Blocker } from './blockers.js';
 import type { AgentsStatus } from './agents.js';
 import type { HistoryEntry, PendingOperation } from './record.js';
@@ -20,6 +21,8 @@ export interface SpecSummary {
   storageClass?: string;
   storageSize?: string;
   terminationPolicy?: string;
+  /** spec.archiver's archive (describeLocation), when the cluster archives. */
+  archive?: string;
 }
 
 export interface StatefulSetSummary {
@@ -147,6 +150,8 @@ export interface ClusterStatus {
   services: ServiceStatus[];
   secret?: SecretStatus;
   tls?: TlsStatus;
+  /** WAL archiving as the primary sees it (clusters with spec.archiver only). */
+  archive?: ArchiveStatus;
   events: EventStatus[];
   /** The in-pod agents: their Lease and each pod's last decision (clusters with agents only). */
   agents?: AgentsStatus;

@@ -6,6 +6,7 @@ import type { LineCounter } from 'yaml';
 import { formatPath, locate, type PathSegment, scalarSource } from './locate.js';
 import type { ParsedDocument } from './parse.js';
 import { type Problem, ProblemCode, type Severity } from './problem.js';
+import { readBackupFields } from './backup.js';
 import { quantityValue } from './quantity.js';
 import { schemaIssues } from './schema-errors.js';
 import { closest } from './suggest.js';
@@ -554,6 +555,10 @@ function buildCluster(
   checkResources(spec, r);
   const podTemplate = buildPodTemplate(spec, r);
   const serviceTemplate = buildServiceTemplate(spec, r);
+  const backup = readBackupFields(spec, r, {
+    name: String(meta.name),
+    namespace: str(meta.namespace),
+  });
   if (r.failed || !version) return undefined;
   const cluster: PostgresCluster = {
     name: meta.name as string,
@@ -585,7 +590,7 @@ function buildCluster(
   const config = str(obj(obj(spec.configSource).configMap).name);
   if (config) cluster.configConfigMap = config;
   if (isObj(spec.monitor)) cluster.monitor = spec.monitor;
-  return cluster;
+  return { ...cluster, ...backup };
 }
 
 /** Validates one non-empty document whose YAML parsed cleanly. */

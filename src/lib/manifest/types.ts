@@ -59,6 +59,44 @@ export interface LeaderElectionSpec {
   maximumLagBeforeFailover: number;
 }
 
+/** KubeDB's storage backends (spec.archiver.storage, spec.init.postgresWAL). */
+export type BackendKind = 's3' | 'gcs' | 'azure' | 'swift' | 'local';
+
+export interface StorageBackend {
+  kind: BackendKind;
+  /** The Secret with the backend's credentials (KubeDB's keys); absent for local. */
+  secretName?: string;
+  /** s3/gcs bucket, azure/swift container; absent for local. */
+  bucket?: string;
+  /** The path inside the bucket as written (no leading or trailing '/'). */
+  prefix?: string;
+  /** s3 only: https://host[:port], the scheme added when the manifest gave none. */
+  endpoint?: string;
+  region?: string;
+  /** local only: where the volume is mounted, an optional sub-path and the volume source. */
+  local?: { mountPath: string; subPath?: string; volume: Record<string, unknown> };
+}
+
+/** spec.init.postgresWAL.pitr: at most one of time and xid; neither means the end of the archive. */
+export interface RecoveryTarget {
+  time?: string;
+  xid?: string;
+  /** "latest" unless given. */
+  timeline: string;
+  inclusive: boolean;
+}
+
+/** spec.backupSchedule: base backups by a CronJob, into the archive layout of its storage. */
+export interface BackupScheduleSpec {
+  /** The CronJob's schedule, as written. */
+  schedule: string;
+  storage: StorageBackend;
+  /** spec.backupSchedule.podTemplate: the Job pod's annotations, the Job's, and scheduling fields. */
+  podAnnotations: Record<string, string>;
+  jobAnnotations: Record<string, string>;
+  podSpec: Record<string, unknown>;
+}
+
 export interface PostgresCluster {
   name: string;
   /** Absent when the manifest names none: the command's namespace applies. */
@@ -92,6 +130,11 @@ export interface PostgresCluster {
    * applied); absent only in objects built by hand, meaning the defaults.
    */
   leaderElection?: LeaderElectionSpec;
+  /** spec.archiver: the primary archives every WAL segment there. */
+  archiver?: { storage: StorageBackend };
+  backupSchedule?: BackupScheduleSpec;
+  /** spec.init.postgresWAL: a new cluster restored from an archive (instead of initdb). */
+  restore?: { storage: StorageBackend; target: RecoveryTarget };
   /** Kept as given; kpg does not deploy monitoring itself. */
   monitor?: Record<string, unknown>;
   /** The raw document as given (for the cluster's record of the applied spec). */

@@ -2,7 +2,8 @@ import type { PostgresCluster } from '../manifest/types.js';
 import { baseLabels, objectNames } from './labels.js';
 import { Paths, PG_PORT } from './paths.js';
 import { agentEnabled } from './agent.js';
-import { AGENT_SCRIPTS, SCRIPTS } from './scripts.js';
+import { AGENT_SCRIPTS, SCRIPTS, STORAGE_SCRIPTS } from './scripts.js';
+import { archiveConfLines, storageEnabled } from './storage.js';
 import { slotWalKeepMb } from './slots.js';
 import type { KubeObject } from './types.js';
 import { TlsPaths, tlsEnabled } from './tls.js';
@@ -72,6 +73,7 @@ export function postgresqlConf(c: PostgresCluster): string {
     ...syncLines(c, v.scram),
     ...(v.promoteTriggerFile ? [`promote_trigger_file = ${q(Paths.promoteTrigger)}`] : []),
     '',
+    ...archiveConfLines(c),
     '# Logging goes to the container output (kubectl logs)',
     `logging_collector = off`,
     `log_destination = 'stderr'`,
@@ -147,6 +149,7 @@ export function renderConfigMap(c: PostgresCluster, namespace: string): KubeObje
       ...SCRIPTS,
       // agent-start.sh (the container's command then) and the self-fence it runs beside postgres.
       ...(agentEnabled(c) ? AGENT_SCRIPTS : {}),
+      ...(storageEnabled(c) ? STORAGE_SCRIPTS : {}),
     },
   };
 }

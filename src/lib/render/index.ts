@@ -13,6 +13,7 @@ import { renderRecord } from './record.js';
 import { renderSecret } from './secret.js';
 import { renderServices } from './services.js';
 import { renderStatefulSet } from './statefulset.js';
+import { renderBackupCronJob } from './backup-job.js';
 import { renderNetworkPolicy } from './network-policy.js';
 import { renderTlsSecrets } from './tls.js';
 import type { KubeObject, RenderOptions, RenderResult } from './types.js';
@@ -62,6 +63,7 @@ export function renderCluster(c: PostgresCluster, opts: RenderOptions): RenderRe
     bundle !== undefined ? renderAgentBundle(c, ns, bundle) : undefined,
     ...renderServices(c, ns),
     renderStatefulSet(c, ns, config, bundle),
+    renderBackupCronJob(c, ns),
     renderPdb(c, ns),
     renderNetworkPolicy(c, ns),
   ];

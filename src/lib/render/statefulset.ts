@@ -20,7 +20,15 @@ import {
   postgresAgentEnv,
   postgresAgentMounts,
 } from './agent.js';
-import { AGENT_SCRIPT_NAMES } from './scripts.js';
+import { AGENT_SCRIPT_NAMES, STORAGE_SCRIPT_NAMES } from './scripts.js';
+import {
+  STORAGE_ENV_NAMES,
+  postgresStorageEnv,
+  postgresStorageMounts,
+  storageContainer,
+  storageEnabled,
+  storageVolumes,
+} from './storage.js';
 import { SecretKeys, authSecretName } from './secret.js';
 import type { KubeObject } from './types.js';
 
@@ -46,7 +54,7 @@ export const RESERVED_ENV = [
   'KPG_TLS_DIR',
 ] as const;
 
-function secretEnv(c: PostgresCluster): Obj[] {
+export function secretEnv(c: PostgresCluster): Obj[] {
   const secret = authSecretName(c);
   // A user's own Secret must hold POSTGRES_PASSWORD; the rest is optional
   // (start.sh defaults the user to postgres and replicates as the superuser).
@@ -68,7 +76,11 @@ function env(c: PostgresCluster, agent: boolean): Obj[] {
     name,
     valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } },
   });
-  const reserved = new Set<string>([...RESERVED_ENV, ...(agent ? POSTGRES_AGENT_ENV_NAMES : [])]);
+  const reserved = new Set<string>([
+    ...RESERVED_ENV,
+    ...(agent ? POSTGRES_AGENT_ENV_NAMES : []),
+    ...STORAGE_ENV_NAMES,
+  ]);
   const user = (c.podTemplate.env ?? []).filter((e) => !reserved.has(String(e['name'])));
   return [
     ...secretEnv(c),
@@ -80,11 +92,12 @@ function env(c: PostgresCluster, agent: boolean): Obj[] {
     { name: 'PGDATA', value: Paths.pgdata },
     ...(tlsEnabled(c) ? [{ name: 'KPG_TLS_DIR', value: TlsPaths.dir }] : []),
     ...(agent ? postgresAgentEnv() : []),
+    ...postgresStorageEnv(c),
     ...user,
   ];
 }
 
-function volumes(c: PostgresCluster, agent: boolean): Obj[] {
+function volumes(c: PostgresCluster, ns: string, agent: boolean): Obj[] {
   const config = objectNames(c.name).config;
   const out: Obj[] = [
     {
@@ -105,6 +118,7 @@ function volumes(c: PostgresCluster, agent: boolean): Obj[] {
         items: [
           ...['start.sh', 'ready.sh', 'live.sh', 'kube.sh'],
           ...(agent ? AGENT_SCRIPT_NAMES : []),
+          ...(storageEnabled(c) ? STORAGE_SCRIPT_NAMES : []),
         ].map((k) => ({ key: k, path: k })),
       },
     },
@@ -127,6 +141,7 @@ function volumes(c: PostgresCluster, agent: boolean): Obj[] {
     out.push({ name: 'init-scripts', configMap: { name: c.initScriptConfigMap } });
   }
   if (agent) out.push(...agentVolumes(c));
+  out.push(...storageVolumes(c, ns));
   return out;
 }
 
@@ -145,6 +160,7 @@ function volumeMounts(c: PostgresCluster, agent: boolean): Obj[] {
       ? [{ name: 'init-scripts', mountPath: Paths.initScriptsDir, readOnly: true }]
       : []),
     ...(agent ? postgresAgentMounts() : []),
+    ...postgresStorageMounts(c),
   ];
 }
 
@@ -251,9 +267,14 @@ export const RESTRICTED_CONTAINER = {
   readOnlyRootFilesystem: true,
 } as const;
 
-function podSpec(c: PostgresCluster): Obj {
+function podSpec(c: PostgresCluster, ns: string): Obj {
   const t = c.podTemplate;
   const agent = agentEnabled(c);
+  // The storage sidecar first: a restore needs it before postgres starts.
+  const sidecars = [
+    storageContainer(c, ns, RESTRICTED_CONTAINER),
+    agent ? agentContainer(c) : undefined,
+  ].filter((x): x is Obj => x !== undefined);
   return {
     serviceAccountName: agent ? agentAccountName(c.name) : objectNames(c.name).main,
     // With the agent the token is mounted into its container only (agentVolumes).
@@ -271,9 +292,9 @@ function podSpec(c: PostgresCluster): Obj {
     },
     // No NAME_PORT_5432_TCP… variables for every Service in the namespace.
     enableServiceLinks: false,
-    ...(agent ? { initContainers: [agentContainer(c)] } : {}),
+    ...(sidecars.length > 0 ? { initContainers: sidecars } : {}),
     containers: [container(c, agent)],
-    volumes: volumes(c, agent),
+    volumes: volumes(c, ns, agent),
     affinity: affinity(c),
     ...(t.nodeSelector ? { nodeSelector: t.nodeSelector } : {}),
     ...(t.tolerations ? { tolerations: t.tolerations } : {}),
@@ -353,7 +374,7 @@ export function renderStatefulSet(
               : {}),
           },
         },
-        spec: podSpec(c),
+        spec: podSpec(c, namespace),
       },
       ...(claims.length > 0 ? { volumeClaimTemplates: claims } : {}),
     },

@@ -1,7 +1,9 @@
 // Images other than postgres run as their real image would: node:<major> runs
 // the machine's Node.js when the major matches and fails like a failed pull
-// otherwise; no container finds tools its image lacks; native sidecars start
-// before, restart independently of, and stop after the main containers.
+// otherwise, as do versity/versitygw and rclone/rclone tags of another
+// version (50-s3.test.ts runs the ones that match); no container finds tools
+// its image lacks; native sidecars start before, restart independently of,
+// and stop after the main containers.
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,7 +117,41 @@ describe('images and native sidecars', () => {
     await kubectl(['-n', ns, 'delete', 'pod', 'node-old', '--wait=false']);
   });
 
-  it('a postgres container cannot run node, a node container cannot run psql', async () => {
+  it('versity/versitygw and rclone/rclone of another version fail with an image-pull reason', async () => {
+    const refused = {
+      'vgw-other': [
+        'versity/versitygw:v9.9.9',
+        /versitygw v9\.9\.9 is not available on this local node \(versity\/versitygw:v1\.8\.0 runs here\)/,
+      ],
+      'rclone-other': [
+        'rclone/rclone:9.9',
+        /rclone 9\.9 is not installed on this local node \(rclone\/rclone:1\.60 runs here, rclone 1\.60\.\d+\)/,
+      ],
+    } as const;
+    await apply(
+      ns,
+      list(
+        ...Object.entries(refused).map(([name, [image]]) =>
+          pod(name, { containers: [{ name: 'c', image }] }),
+        ),
+      ),
+    );
+    for (const [name, [, message]] of Object.entries(refused)) {
+      const waiting = await waitFor(
+        async () => {
+          const w = (await status(name)).containerStatuses?.[0]?.state.waiting;
+          return w && /ImagePull/.test(w.reason) ? w : undefined;
+        },
+        30_000,
+        { what: `an image-pull waiting reason for ${name}` },
+      );
+      expect(['ErrImagePull', 'ImagePullBackOff']).toContain(waiting.reason);
+      expect(waiting.message).toMatch(message);
+      await kubectl(['-n', ns, 'delete', 'pod', name, '--wait=false']);
+    }
+  });
+
+  it('a postgres container cannot run node, rclone or versitygw, a node container cannot run psql', async () => {
     await apply(
       ns,
       list(
@@ -143,14 +179,18 @@ describe('images and native sidecars', () => {
       60_000,
       { what: 'both tool pods running' },
     );
-    const inPg = await exec(ns, 'pg-tools', ['bash', '-c', 'command -v node npm; node -v']);
+    const inPg = await exec(ns, 'pg-tools', [
+      'bash',
+      '-c',
+      'command -v node npm rclone versitygw; node -v',
+    ]);
     expect(inPg.code).not.toBe(0);
     expect(inPg.stdout).toBe('');
     expect((await exec(ns, 'pg-tools', ['psql', '--version'])).stdout).toMatch(/PostgreSQL\) 15/);
     const inNode = await exec(ns, 'node-tools', [
       'bash',
       '-c',
-      'command -v psql pg_isready postgres; psql --version',
+      'command -v psql pg_isready postgres rclone versitygw; psql --version',
     ]);
     expect(inNode.code).not.toBe(0);
     expect(inNode.stdout).toBe('');

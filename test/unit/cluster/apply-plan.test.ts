@@ -428,3 +428,50 @@ describe('planApply: TLS', () => {
     expect(plan.restart).toBeUndefined();
   });
 });
+
+describe('planApply: backups', () => {
+  const archiver = `  archiver:
+    storage:
+      storageSecretName: s3-secret
+      s3:
+        bucket: kubedb
+`;
+  const schedule = `  backupSchedule:
+    cronExpression: "@daily"
+    storageSecretName: s3-secret
+    s3:
+      bucket: kubedb
+`;
+  it('adding spec.archiver rolls the pods (archive_mode and the storage sidecar)', () => {
+    const plan = planApply(input(cluster(), cluster({ extraSpec: archiver })));
+    expect(plan.refusals).toEqual([]);
+    expect(plan.changes.map((c) => [c.path, c.effect])).toContainEqual([
+      'spec.archiver',
+      'restart',
+    ]);
+    expect(plan.restart).toBeDefined();
+  });
+
+  it('dropping spec.backupSchedule removes its CronJob', () => {
+    const plan = planApply(
+      input(cluster({ extraSpec: archiver + schedule }), cluster({ extraSpec: archiver })),
+    );
+    expect(plan.changes.map((c) => [c.path, c.effect])).toContainEqual([
+      'spec.backupSchedule',
+      'objects',
+    ]);
+    expect(plan.removeObjects).toContainEqual({ kind: 'CronJob', name: 'pg-backup' });
+  });
+
+  it('spec.init.postgresWAL cannot change: a cluster is restored once', () => {
+    const wal = `  init:
+    postgresWAL:
+      storageSecretName: s3-secret
+      s3:
+        bucket: kubedb
+        prefix: kubedb/demo/old/archive
+`;
+    const plan = planApply(input(cluster(), cluster({ extraSpec: wal })));
+    expect(plan.refusals.map((r) => r.path)).toEqual(['spec.init.postgresWAL']);
+  });
+});

@@ -137,7 +137,7 @@ describe.concurrent('kpg validate (real process)', () => {
     const r = await kpg(['validate', '-f', 'test/fixtures/invalid/19-archiver.yaml']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      'test/fixtures/invalid/19-archiver.yaml:8:3: error: spec.archiver: is not supported: it needs a running KubeDB operator, and kpg has none',
+      'test/fixtures/invalid/19-archiver.yaml:13:7: error: spec.archiver.storage.gcs: is a second backend beside s3: give one storage backend',
     );
     expect(r.stderr).not.toContain('    at ');
   });

@@ -261,8 +261,8 @@ agent_main() {
   wait_for_role "$state"
   log "agent: start as $AGENT_ROLE"
   if [[ $AGENT_ROLE == bootstrap && $state == empty ]]; then
-    # The one initdb: the agent holds the lease and the cluster never had data.
-    bootstrap_primary
+    # The one initdb (or restore): the agent holds the lease and the cluster never had data.
+    new_primary_data
     run_postgres primary
   elif [[ $AGENT_ROLE != replica ]]; then
     case $state in

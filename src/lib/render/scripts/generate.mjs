@@ -22,6 +22,11 @@ const agentFiles = [
 const agentBody = agentFiles
   .map(([n, f]) => `  ${JSON.stringify(n)}: ${JSON.stringify(readFileSync(f, 'utf8'))},`)
   .join('\n');
+// Delivered only to clusters that archive or restore (spec.archiver, spec.init.postgresWAL).
+const storageNames = ['storage.sh', 'wal.sh', 'basebackup.sh'];
+const storageBody = storageNames
+  .map((n) => `  ${JSON.stringify(n)}: ${JSON.stringify(readFileSync(join(here, n), 'utf8'))},`)
+  .join('\n');
 const out = `// Generated from src/lib/render/scripts/*.sh by \`node src/lib/render/scripts/generate.mjs\`.
 // Do not edit: edit the .sh file and run the generator.
 
@@ -38,6 +43,14 @@ export type AgentScriptName = (typeof AGENT_SCRIPT_NAMES)[number];
 /** Only for clusters with the in-pod agent: agent-start.sh and warm-standby.sh (this folder), src/lib/ha/watchdog.sh. */
 export const AGENT_SCRIPTS: Record<AgentScriptName, string> = {
 ${agentBody}
+};
+
+export const STORAGE_SCRIPT_NAMES = ${JSON.stringify(storageNames)} as const;
+export type StorageScriptName = (typeof STORAGE_SCRIPT_NAMES)[number];
+
+/** Only for clusters with spec.archiver or spec.init.postgresWAL: the storage sidecar's script and the postgres side of it. */
+export const STORAGE_SCRIPTS: Record<StorageScriptName, string> = {
+${storageBody}
 };
 `;
 writeFileSync(join(here, '..', 'scripts.ts'), out);

@@ -284,6 +284,125 @@ bootstrap_primary() {
   log "initdb: done"
 }
 
+# --------------------------------------------------------------- restore
+
+# restore_primary: instead of an initdb, the newest base backup that ended
+# before the target and the archived WAL after it (spec.init.postgresWAL),
+# fetched by the storage sidecar. A private server replays the WAL up to the
+# target and starts the cluster's own timeline; only then does PGDATA exist.
+# A target the archive does not reach is refused, never promoted short of it.
+restore_primary() {
+  local stage=$PGDATA.restore
+  if [[ -e $stage ]]; then
+    log "removing $stage: an unfinished restore that never served clients"
+    rm -rf "$stage"
+  fi
+  set_state restoring
+  # shellcheck source=wal.sh
+  source "$KPG_SCRIPTS/wal.sh"
+  local epoch='' target='the end of the archive' info rc=0
+  if [[ -n ${KPG_RESTORE_TIME:-} ]]; then
+    epoch=$(date -u -d "$KPG_RESTORE_TIME" +%s) || die "restore refused: cannot read the target time $KPG_RESTORE_TIME"
+    target="time $KPG_RESTORE_TIME"
+  elif [[ -n ${KPG_RESTORE_XID:-} ]]; then
+    target="transaction $KPG_RESTORE_XID"
+  fi
+  log "restore: fetching the base backup for $target"
+  info=$(spool_request base "$(printf 'dest=%s\ntime_epoch=%s\nxid=%s' "$stage" "$epoch" "${KPG_RESTORE_XID:-}")" 3600) || rc=$?
+  ((rc == 0)) || die "restore refused: $info"
+  log "restore: base backup $(sed -n 's/^id=//p' <<<"$info" | head -n 1), ended $(sed -n 's/^stop_time=//p' <<<"$info" | head -n 1)"
+  chmod 0700 "$stage"
+  write_recovery_config "$stage"
+  replay_archive "$stage" "$target"
+  mv "$stage" "$PGDATA"
+  log "restore: done"
+}
+
+# write_recovery_config DIR: replay from the archive up to the target, then promote.
+write_recovery_config() {
+  local dir=$1 settings
+  settings=$(
+    echo "restore_command = $(conf_quote "bash $KPG_SCRIPTS/wal.sh fetch \"%f\" \"%p\"")"
+    echo "recovery_target_timeline = $(conf_quote "${KPG_RESTORE_TIMELINE:-latest}")"
+    [[ -z ${KPG_RESTORE_TIME:-} ]] || echo "recovery_target_time = $(conf_quote "$KPG_RESTORE_TIME")"
+    [[ -z ${KPG_RESTORE_XID:-} ]] || echo "recovery_target_xid = $(conf_quote "$KPG_RESTORE_XID")"
+    [[ -z ${KPG_RESTORE_TIME:-}${KPG_RESTORE_XID:-} ]] || echo "recovery_target_inclusive = ${KPG_RESTORE_INCLUSIVE:-on}"
+    echo "recovery_target_action = 'promote'"
+  )
+  if ((PGNUM < 1200)); then
+    printf '# Written by kpg for a restore.\n%s\n' "$settings" >"$dir/recovery.conf"
+  else
+    strip_recovery_settings "$dir"
+    printf '%s\n' "$settings" >>"$dir/postgresql.auto.conf"
+    : >"$dir/recovery.signal"
+  fi
+}
+
+# strip_recovery_settings DIR: the restore's settings out of postgresql.auto.conf
+# (a standby cloned later copies that file, and must not stop at the target).
+strip_recovery_settings() {
+  local auto=$1/postgresql.auto.conf
+  [[ -f $auto ]] || return 0
+  sed -i -E '/^[[:space:]]*(restore_command|recovery_target[a-z_]*|primary_conninfo|primary_slot_name)[[:space:]]*=/d' "$auto"
+}
+
+# replay_archive DIR TARGET: a private server (Unix socket in $KPG_TMP only)
+# replays until it promotes; then passwords from this cluster's Secret.
+replay_archive() {
+  local dir=$1 target=$2 pid log=$KPG_TMP/restore.log
+  log "restore: replaying the archive up to $target"
+  env "${NO_SECRETS[@]}" postgres -D "$dir" -c config_file="$KPG_CONFIG" -c listen_addresses='' \
+    -c unix_socket_directories="$KPG_TMP" -c hot_standby=on -c synchronous_standby_names='' \
+    > >(tee "$log" >&2) 2>&1 &
+  pid=$!
+  # shellcheck disable=SC2064  # the pid now
+  trap "kill -INT $pid 2>/dev/null || true" EXIT
+  until [[ $(psql -X -h "$KPG_TMP" -p "$PG_PORT" -U "$SUPERUSER" -d postgres -Atc 'select pg_is_in_recovery()' 2>/dev/null) == f ]]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      trap - EXIT
+      die "restore refused: recovery stopped before it reached $target: $(grep -E 'FATAL|PANIC' "$log" | tail -n 1)"
+    fi
+    sleep 1
+  done
+  if [[ $target != 'the end of the archive' ]] && ! grep -q 'recovery stopping' "$log"; then
+    kill -INT "$pid"
+    wait "$pid" || true
+    trap - EXIT
+    die "restore refused: the archive ends before $target (recovery replayed all of it without reaching the target)"
+  fi
+  log "restore: $(grep -E 'recovery stopping|archive recovery complete|selected new timeline' "$log" | tail -n 2 | tr '\n' ' ')"
+  export PGHOST=$KPG_TMP PGPORT=$PG_PORT PGUSER=$SUPERUSER PGDATABASE=postgres
+  set_restored_passwords
+  psql -X -q -c CHECKPOINT
+  unset PGHOST PGPORT PGUSER PGDATABASE
+  kill -INT "$pid"
+  wait "$pid" || true
+  trap - EXIT
+  ((PGNUM < 1200)) || strip_recovery_settings "$dir"
+}
+
+# The restored roles keep the old cluster's passwords: this cluster's Secret decides.
+set_restored_passwords() {
+  log "restore: setting the passwords of $SUPERUSER and $REPL_USER from this cluster's Secret"
+  KPG_SU=$SUPERUSER KPG_SP=$POSTGRES_PASSWORD KPG_RU=$REPL_USER KPG_RP=$REPL_PASSWORD psql -X -q -v ON_ERROR_STOP=1 <<'EOSQL'
+SET log_statement = 'none';
+SET log_min_error_statement = 'panic';
+\set su `printf '%s' "$KPG_SU"`
+\set sp `printf '%s' "$KPG_SP"`
+\set ru `printf '%s' "$KPG_RU"`
+\set rp `printf '%s' "$KPG_RP"`
+ALTER ROLE :"su" WITH PASSWORD :'sp';
+SELECT format('CREATE ROLE %I WITH LOGIN REPLICATION', :'ru') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'ru') \gexec
+ALTER ROLE :"ru" WITH LOGIN REPLICATION PASSWORD :'rp';
+EOSQL
+}
+
+# new_primary_data: the first primary's data, on an empty PGDATA only: an
+# initdb, or a restore from the archive spec.init.postgresWAL names.
+new_primary_data() {
+  if [[ -n ${KPG_RESTORE:-} ]]; then restore_primary; else bootstrap_primary; fi
+}
+
 # psql without echo of the statements: the password is read by psql itself
 # from the environment (backquote), and the session neither logs statements
 # nor the statement of an error.
@@ -592,7 +711,7 @@ main() {
 
   if [[ $role == primary ]]; then
     if [[ $state == empty ]]; then
-      bootstrap_primary
+      new_primary_data
       [[ $RECORD != found ]] || note_bootstrapped
     fi
     label_role primary

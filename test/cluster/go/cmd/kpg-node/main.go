@@ -55,7 +55,7 @@ func main() {
 	fs.IntVar(&o.nodes, "nodes", 3, "number of fake nodes")
 	fs.StringVar(&o.namePrefix, "name-prefix", "kpg-worker-", "node name prefix; nodes are <prefix>1..N")
 	fs.IntVar(&o.portBase, "kubelet-port-base", 10250, "node i serves its kubelet API on 127.0.0.1:<base+i-1>")
-	fs.StringVar(&o.stateDir, "state-dir", "/work/main/.cluster", "holds pods/ (state files, pod dirs), logs/ and bin/kubectl")
+	fs.StringVar(&o.stateDir, "state-dir", "/work/main/.cluster", "holds pods/ (state files, pod dirs), logs/, bin/kubectl and bin/versitygw")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "kubelet serving certificate")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "kubelet serving key")
 	fs.StringVar(&o.clientCA, "client-ca", "", "CA that signs the apiserver's kubelet client certificate")
@@ -154,11 +154,17 @@ func run(o options) error {
 		}
 	}()
 
+	// What images run: the host's PostgreSQL, Node.js and rclone, and the
+	// kubectl and versitygw that build.sh links into <state-dir>/bin.
+	bin := filepath.Join(o.stateDir, "bin")
+	imgs := images.WithHostRclone(images.WithVersitygw(images.WithHostNode(
+		images.Resolver{PGRoot: o.pgRoot, KubectlDir: bin}), filepath.Join(bin, "versitygw")))
+
 	factory := informers.NewSharedInformerFactory(cs, 0)
 	m := pods.New(pods.Config{
 		CS: cs, Nodes: names, StateDir: o.stateDir, Self: self, APIServer: o.apiserver,
 		RestartBackoff: o.restartBackoff,
-		Images:         images.WithHostNode(images.Resolver{PGRoot: o.pgRoot, KubectlDir: filepath.Join(o.stateDir, "bin")}),
+		Images:         imgs,
 		Hosts:          table,
 		Relay: func(ctx context.Context, nodeName, netnsPath, listenAddr, target string) error {
 			return relay.ListenInNetNS(ctx, netnsPath, listenAddr, target, fstate.RelayFaults(nodeName, netnsPath))

@@ -193,6 +193,7 @@ func (c *ctr) mounts(img *images.Image, vols volumeSet, uid, gid int64, env map[
 		return nil, err
 	}
 	ms = append(ms, hide...)
+	ms = append(ms, fileMounts(img.Files)...)
 	runPG := []string{"/run/postgresql"}
 	if r, err := filepath.EvalSymlinks("/var/run"); err != nil || r != "/run" {
 		runPG = append(runPG, "/var/run/postgresql")
@@ -269,6 +270,31 @@ type volumeSet interface {
 func envvarsExpand(s string, env map[string]string) string { return envvars.Expand(s, env) }
 
 func depth(p string) int { return strings.Count(filepath.Clean(p), "/") }
+
+// fileMounts gives each directory of the image's own programs an empty
+// private tmpfs holding read-only binds of them, and nothing else, as the
+// image's layer would. They follow the hiding overlays, so a directory hidden
+// in an overlay must not be one of these (images leaves it out of Hide).
+func fileMounts(files []images.File) []shim.Mount {
+	byDir := map[string][]images.File{}
+	var dirs []string
+	for _, f := range files {
+		d := filepath.Dir(filepath.Clean(f.Path))
+		if _, ok := byDir[d]; !ok {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], f)
+	}
+	sort.Strings(dirs)
+	var ms []shim.Mount
+	for _, d := range dirs {
+		ms = append(ms, shim.Mount{Type: "tmpfs", Target: d, Mode: 0o755})
+		for _, f := range byDir[d] {
+			ms = append(ms, shim.Mount{Type: "bind", Source: f.Source, Target: filepath.Clean(f.Path), ReadOnly: true})
+		}
+	}
+	return ms
+}
 
 // hideMounts makes the host paths an image lacks absent, not just unusable:
 // each parent directory gets a read-only overlay whose upper layer holds a

@@ -8,6 +8,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"kpg.local/cluster/internal/images"
+	"kpg.local/cluster/internal/shim"
 )
 
 func i64(v int64) *int64 { return &v }
@@ -98,5 +99,26 @@ func TestPhase(t *testing.T) {
 	w.initialized = false
 	if w.phaseLocked() != v1.PodPending {
 		t.Error("uninitialized pod must be Pending")
+	}
+}
+
+func TestFileMounts(t *testing.T) {
+	got := fileMounts([]images.File{
+		{Path: "/usr/local/bin/versitygw", Source: "/c/bin/versitygw"},
+		{Path: "/opt/x/tool", Source: "/h/tool"},
+		{Path: "/usr/local/bin/other", Source: "/h/other"},
+	})
+	want := []shim.Mount{
+		{Type: "tmpfs", Target: "/opt/x", Mode: 0o755},
+		{Type: "bind", Source: "/h/tool", Target: "/opt/x/tool", ReadOnly: true},
+		{Type: "tmpfs", Target: "/usr/local/bin", Mode: 0o755},
+		{Type: "bind", Source: "/c/bin/versitygw", Target: "/usr/local/bin/versitygw", ReadOnly: true},
+		{Type: "bind", Source: "/h/other", Target: "/usr/local/bin/other", ReadOnly: true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+	if fileMounts(nil) != nil {
+		t.Error("no files, no mounts")
 	}
 }
