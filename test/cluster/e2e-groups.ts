@@ -144,6 +144,7 @@ export const MEASURED_SECONDS: Record<string, number> = {
   'test/e2e/backup/archive-failing.test.ts': 106,
   'test/e2e/backup/schedule.test.ts': 97,
   'test/e2e/backup/pitr-local.test.ts': 82,
+  'test/e2e/backup/failover-gap.test.ts': 150,
   'test/e2e/plugin/pack.test.ts': 90,
   'test/e2e/plugin/kubectl-plugin.test.ts': 5,
   'test/e2e/cluster/00-control-plane.test.ts': 0,

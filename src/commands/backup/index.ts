@@ -8,7 +8,7 @@ import { runBackup, type BackupResult } from '../../lib/cluster/backup.js';
 export default class Backup extends BaseCommand<typeof Backup> {
   static override summary = 'Take a base backup of a cluster into its WAL archive.';
 
-  static override description = `Runs pg_basebackup as a Job (NAME-backup-ID) that streams one tar of the primary's data, with the WAL it needs, into the archive of spec.archiver (basebackups/ID/ beside wal/), and waits for it. A backup is complete only once its backup.info is stored: a failed one is removed and reported with the Job's own words (exit 8). Prints the backup's id, start and end LSN, size and duration.
+  static override description = `Runs pg_basebackup as a Job (NAME-backup-ID) that streams one tar of the data (read from a Ready hot standby when there is one, else the primary), with the WAL it needs, into the archive of spec.archiver (basebackups/ID/ beside wal/), and waits for it. A backup is complete only once its backup.info is stored: a failed one is removed and reported with the Job's own words (exit 8). Prints the backup's id, start and end LSN, size and duration.
 
 A new cluster restores from it with spec.init.postgresWAL (the archive's path as prefix, and pitr for a point in time): the newest backup that ended before the target, then the archived WAL up to it. kpg backup list NAME shows the backups.`;
 

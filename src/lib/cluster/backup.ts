@@ -10,6 +10,7 @@ import { backupFromLog, backupId, parseBackupList, type BackupInfo } from '../ba
 import { planPrune, type PrunePlan } from '../backup/prune.js';
 import { ClusterFailureError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Kube } from '../kube/index.js';
+import { runSql } from '../postgres/psql.js';
 import type { PostgresCluster } from '../manifest/types.js';
 import {
   BACKUP_LABEL,
@@ -17,7 +18,7 @@ import {
   backupJobName,
   renderBackupJob,
 } from '../render/backup-job.js';
-import { objectNames, selectorLabels, selectorString } from '../render/labels.js';
+import { ROLE_LABEL, objectNames, selectorLabels, selectorString } from '../render/labels.js';
 import { STORAGE_CONTAINER, backupStorage } from '../render/storage.js';
 import { readRunning } from './apply-exec.js';
 import type { K8sPod } from './objects.js';
@@ -72,12 +73,8 @@ export async function runBackup(
   const started = opts.now();
   const id = backupId(started);
   const archive = archiveLocation(backupStorage(c)!, t.namespace, c.name);
-  // The primary: a warm standby takes no connections, and a hot one may lag.
-  const job = renderBackupJob(c, t.namespace, {
-    id,
-    archive,
-    host: objectNames(c.name).primaryService,
-  });
+  const host = await backupSource(kube, t, c);
+  const job = renderBackupJob(c, t.namespace, { id, archive, host });
   const name = backupJobName(c.name, id);
   await kube.create(job);
   const done = await kube.waitFor<JobObject>('Job', t.namespace, name, finished, {
@@ -110,6 +107,27 @@ export async function runBackup(
     job: name,
     durationSeconds: Math.round((opts.now().getTime() - started.getTime()) / 100) / 10,
   };
+}
+
+/**
+ * Where pg_basebackup reads: a Ready hot standby (through the pods' headless
+ * Service, a name the server certificate has), so the primary serves on
+ * undisturbed; else the primary. A warm standby takes no connections.
+ */
+async function backupSource(kube: Kube, t: BackupTarget, c: PostgresCluster): Promise<string> {
+  if (c.standbyMode !== 'hot') return objectNames(c.name).primaryService;
+  const { items } = await kube.list<K8sPod>('Pod', {
+    namespace: t.namespace,
+    labelSelector: `${selectorString(selectorLabels(c))},${ROLE_LABEL}=replica`,
+  });
+  const ready = items
+    .filter((p) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))
+    .map((p) => p.metadata?.name ?? '')
+    .filter(Boolean)
+    .sort();
+  return ready[0]
+    ? `${ready[0]}.${objectNames(c.name).podsService}.${t.namespace}`
+    : objectNames(c.name).primaryService;
 }
 
 /** The running pod whose storage sidecar reads the archive: the primary first. */
@@ -193,4 +211,47 @@ export async function runBackupPrune(
     );
   }
   return r.stdout.trim().split('\n').filter(Boolean);
+}
+
+/**
+ * Removes the whole archive (WAL and base backups): kpg delete of a WipeOut
+ * cluster. Every pod stops archiving first (archive_command 'true', reloaded:
+ * a segment of the shutdown, or a .history file of a standby promoted while
+ * the pods go, would otherwise land after the purge).
+ */
+export async function purgeArchive(
+  kube: Kube,
+  t: BackupTarget,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { items } = await kube.list<K8sPod>('Pod', {
+    namespace: t.namespace,
+    labelSelector: selectorString(selectorLabels({ name: t.name })),
+  });
+  await Promise.all(
+    items.map((p) =>
+      runSql(
+        kube,
+        { ns: t.namespace, pod: p.metadata?.name ?? '' },
+        ["ALTER SYSTEM SET archive_command TO 'true'", 'SELECT pg_reload_conf()'],
+        { timeoutMs: 15_000, ...(signal ? { signal } : {}) },
+      ).catch(() => undefined),
+    ),
+  );
+  const pod = await storagePod(kube, t);
+  const r = await kube.exec(
+    t.namespace,
+    pod,
+    STORAGE_CONTAINER,
+    ['sh', '/scripts/storage.sh', 'purge'],
+    {
+      timeoutMs: 600_000,
+      ...(signal ? { signal } : {}),
+    },
+  );
+  if (r.exitCode !== 0) {
+    throw new ClusterFailureError(
+      r.stderr.trim().split('\n').slice(-2).join('; ') || `exit ${r.exitCode}`,
+    );
+  }
 }

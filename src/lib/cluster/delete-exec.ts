@@ -11,6 +11,10 @@ import { TimeoutError } from '../errors.js';
 import { backupCronJobName } from '../render/backup-job.js';
 import { objectNames } from '../render/labels.js';
 import { tlsSecretNames } from '../render/tls.js';
+import { archiveLocation, describeLocation } from '../backup/location.js';
+import { validateText } from '../manifest/index.js';
+import { backupStorage } from '../render/storage.js';
+import { purgeArchive } from './backup.js';
 import { clusterSelector, isClaimOf, type DeletePlan, type ObjectRef } from './delete-plan.js';
 
 /** The kinds kpg creates for a cluster, with their API group and plural (for access checks). */
@@ -43,6 +47,16 @@ export interface Inventory {
   found: ObjectRef[];
   recordFound: boolean;
   policy?: TerminationPolicy;
+  /** The archive's place (describeLocation), when the applied spec has one. */
+  archive?: string;
+}
+
+/** Where the applied spec (the record's) archives, if anywhere. */
+function archiveOf(specYaml: string | undefined, namespace: string): string | undefined {
+  if (!specYaml) return undefined;
+  const c = validateText(specYaml, 'record').clusters[0];
+  const storage = c && backupStorage(c);
+  return storage && c ? describeLocation(archiveLocation(storage, namespace, c.name)) : undefined;
 }
 
 const POLICIES: TerminationPolicy[] = ['DoNotTerminate', 'Pause', 'Delete', 'WipeOut'];
@@ -104,7 +118,13 @@ export async function takeInventory(
     objectNames(name).record,
   );
   const policy = policyFromSpec(record?.data?.['spec']);
-  return { found, recordFound: record !== undefined, ...(policy ? { policy } : {}) };
+  const archive = archiveOf(record?.data?.['spec'], namespace);
+  return {
+    found,
+    recordFound: record !== undefined,
+    ...(policy ? { policy } : {}),
+    ...(archive ? { archive } : {}),
+  };
 }
 
 /** Access checks for the plan: delete on every kind it removes (list was needed to plan it). */
@@ -135,6 +155,8 @@ export async function executeDelete(
   plan: DeletePlan,
   wait: boolean,
 ): Promise<void> {
+  // While the pods run: the storage sidecar of one of them removes it.
+  if (plan.archive?.remove) await removeArchive(ctx, plan);
   for (const o of plan.remove) {
     ctx.signal?.throwIfAborted();
     const r = await ctx.kube.delete(o.kind, ctx.namespace, o.name, {
@@ -189,5 +211,20 @@ async function pollGone(ctx: DeleteContext, kind: string, name: string): Promise
       );
     }
     await clock.sleep(250, ctx.signal);
+  }
+}
+
+/** The archive goes first; a failure is said and the rest of the delete goes on. */
+async function removeArchive(ctx: DeleteContext, plan: DeletePlan): Promise<void> {
+  const where = plan.archive?.location ?? '';
+  try {
+    await purgeArchive(ctx.kube, { namespace: plan.namespace, name: plan.name }, ctx.signal);
+    ctx.onStep?.(`removed the archive ${where}`);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    plan.notes.push(
+      `the archive ${where} was not removed (${why}): remove it with the storage's own tools`,
+    );
+    ctx.onStep?.(`the archive ${where} was NOT removed: ${why}`);
   }
 }

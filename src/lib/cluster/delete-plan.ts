@@ -35,6 +35,8 @@ export interface DeletePlan {
   notes: string[];
   /** Why everything goes whatever the policy says (see DeleteInput.wipe). */
   wipe?: string;
+  /** The WAL archive and base backups (spec.archiver, spec.backupSchedule): WipeOut removes them. */
+  archive?: { location: string; remove: boolean };
 }
 
 /** Label selector of everything kpg made for the cluster (PVCs included: they inherit it). */
@@ -112,6 +114,8 @@ export interface DeleteInput {
    * refuses): `--force`, or a dormant cluster deleted as such (drmn).
    */
   wipe?: string;
+  /** Where the cluster's archive is (describeLocation), when it has one. */
+  archive?: string;
 }
 
 export function planDelete(input: DeleteInput): DeletePlan {
@@ -140,6 +144,8 @@ export function planDelete(input: DeleteInput): DeletePlan {
   }
   if (input.wipe) plan.wipe = input.wipe;
   const removes = input.wipe ? REMOVES.WipeOut : REMOVES[policy];
+  // KubeDB: only WipeOut deletes the archived WAL and the backups.
+  if (input.archive) plan.archive = { location: input.archive, remove: removes.includes('secret') };
   const sorted = [...found].sort(
     (a, b) => rank(name, a) - rank(name, b) || a.name.localeCompare(b.name),
   );
@@ -160,11 +166,21 @@ export function formatDeletePlan(plan: DeletePlan): string[] {
   if (plan.remove.length === 0) lines.push('  nothing to remove');
   for (const o of plan.remove) lines.push(`  remove ${o.kind} ${o.name}`);
   for (const o of plan.keep) lines.push(`  keep   ${o.kind} ${o.name} (${o.why})`);
+  if (plan.archive) {
+    lines.push(
+      plan.archive.remove
+        ? `  remove the archive ${plan.archive.location} (its WAL and base backups)`
+        : `  keep   the archive ${plan.archive.location} (a new cluster restores from it: spec.init.postgresWAL)`,
+    );
+  }
   for (const n of plan.notes) lines.push(`  note: ${n}`);
   return lines;
 }
 
 /** True when the plan removes data (PVCs) or the Secret: asked for on a terminal. */
 export function removesData(plan: DeletePlan): boolean {
-  return plan.remove.some((o) => o.kind === 'PersistentVolumeClaim' || o.kind === 'Secret');
+  return (
+    plan.archive?.remove === true ||
+    plan.remove.some((o) => o.kind === 'PersistentVolumeClaim' || o.kind === 'Secret')
+  );
 }

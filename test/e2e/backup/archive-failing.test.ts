@@ -55,6 +55,7 @@ describe('an archive that fails, then recovers', () => {
         endpoint: ${s3.endpoint}
         bucket: ${BUCKET}
 `,
+        'Delete',
       ),
     ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
@@ -101,5 +102,16 @@ describe('an archive that fails, then recovers', () => {
     const d = await kpg(['describe', NAME, '-n', ns, '--exit-code']);
     expect(d.code, d.stdout).toBe(0);
     expect(d.stdout).toMatch(/Status:\s+ok/);
+  }, 300_000);
+
+  it('kpg delete with terminationPolicy Delete keeps the archive, and says so', async () => {
+    const before = await archived();
+    const r = await kpg(['delete', NAME, '-n', ns, '--yes']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(
+      /keep {3}the archive s3:\/\/kpg-fail\/.* \(a new cluster restores from it/,
+    );
+    // The shutdown may archive one more segment; nothing is removed.
+    expect(await archived()).toEqual(expect.arrayContaining(before));
   }, 300_000);
 });

@@ -9,8 +9,8 @@ import { withLocalAgentImage } from '../../cluster/manifests.js';
 import { podSql, waitFor } from '../lifecycle/helpers.js';
 
 export function backupHelpers(ns: string) {
-  /** A Postgres manifest file: version 15, hot standbys, WipeOut, then BODY (spec fields). */
-  function manifest(name: string, body: string): string {
+  /** A Postgres manifest file: version 15, hot standbys, the policy (WipeOut), then BODY (spec fields). */
+  function manifest(name: string, body: string, policy = 'WipeOut'): string {
     const file = join(tmpdir(), `kpg-backup-${ns}-${name}-${Date.now()}.yaml`);
     writeFileSync(
       file,
@@ -22,7 +22,7 @@ metadata:
 spec:
   version: "15"
   standbyMode: Hot
-  terminationPolicy: WipeOut
+  terminationPolicy: ${policy}
   storage:
     storageClassName: standard
     accessModes: [ReadWriteOnce]
@@ -53,14 +53,24 @@ ${body}`),
     return pods[0]!;
   }
 
-  /** Switches to a new segment and waits until the archiver reports it stored. */
+  /**
+   * Writes a WAL record and switches segments (so the switch is never a
+   * no-op that names the previous segment), then waits until the archiver
+   * reports that segment stored (.backup/.partial names compared by their segment).
+   */
   async function archiveNow(pod: string, timeoutMs = 60_000): Promise<string> {
-    const seg = await sql(pod, 'select pg_walfile_name(pg_switch_wal())');
-    await waitFor(
-      async () =>
-        (await sql(pod, "select coalesce(last_archived_wal, '') from pg_stat_archiver")) >= seg,
-      timeoutMs,
-    );
+    const seg = (
+      await sql(
+        pod,
+        "select pg_logical_emit_message(false, 'kpg-test', 'switch'); select pg_walfile_name(pg_switch_wal())",
+      )
+    )
+      .split('\n')
+      .pop()!;
+    await waitFor(async () => {
+      const last = await sql(pod, "select coalesce(last_archived_wal, '') from pg_stat_archiver");
+      return /^[0-9A-F]{24}/.test(last) && last.slice(0, 24) >= seg;
+    }, timeoutMs);
     return seg;
   }
 

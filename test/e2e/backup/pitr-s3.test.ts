@@ -77,6 +77,7 @@ describe('archive, backup, failover, point-in-time restore (s3 over TLS)', () =>
     const r = await kpg(['backup', SRC, '-n', ns, '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const b = JSON.parse(r.stdout) as {
+      source: string;
       id: string;
       startLsn: string;
       stopLsn: string;
@@ -87,6 +88,11 @@ describe('archive, backup, failover, point-in-time restore (s3 over TLS)', () =>
     expect(b.startLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     expect(b.bytes).toBeGreaterThan(1_000_000);
     expect(b.timeline).toBe(1);
+    // From the hot standby, through the pods' headless Service (TLS verify-full).
+    const standby = (
+      await h.sql(await h.primaryOf(SRC), 'select application_name from pg_stat_replication')
+    ).trim();
+    expect(b.source).toBe(`${standby}.${SRC}-pods.${ns}`);
     const keys = await s3.list(BUCKET, `kubedb/${ns}/${SRC}/archive/basebackups/${b.id}/`);
     expect(keys.map((k) => k.split('/').pop())).toEqual(
       expect.arrayContaining(['base.tar', 'backup.info']),
@@ -175,4 +181,13 @@ describe('archive, backup, failover, point-in-time restore (s3 over TLS)', () =>
       /restore refused: recovery stopped before it reached time 2099-01-01 00:00:00\+00/,
     );
   }, 600_000);
+
+  it('kpg delete of the WipeOut cluster removes its archive, and says so', async () => {
+    const r = await kpg(['delete', SRC, '-n', ns, '--yes']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(
+      /remove the archive s3:\/\/kpg-archive\/kubedb\/.*\/arc\/archive/,
+    );
+    expect(await s3.list(BUCKET, `kubedb/${ns}/${SRC}/archive/`)).toEqual([]);
+  }, 300_000);
 });

@@ -205,3 +205,37 @@ describe('what belongs to the cluster', () => {
     expect(deleteAccessChecks(plan('WipeOut')).map((c) => c.resource)).toContain('secrets');
   });
 });
+
+describe('the archive (spec.archiver): only WipeOut removes it, as KubeDB', () => {
+  const input = {
+    name: 'pg',
+    namespace: 'demo',
+    recordFound: true,
+    found: FOUND,
+    archive: 's3://kubedb/kubedb/demo/pg/archive',
+  };
+  it.each(['Pause', 'Delete'] as const)('%s keeps it and says so', (policy) => {
+    const p = planDelete({ ...input, policy });
+    expect(p.archive).toEqual({ location: input.archive, remove: false });
+    expect(formatDeletePlan(p)).toContain(
+      '  keep   the archive s3://kubedb/kubedb/demo/pg/archive (a new cluster restores from it: spec.init.postgresWAL)',
+    );
+  });
+
+  it('WipeOut and --force remove it, which counts as removing data', () => {
+    for (const p of [
+      planDelete({ ...input, policy: 'WipeOut' }),
+      planDelete({ ...input, policy: 'Pause', wipe: '--force' }),
+    ]) {
+      expect(p.archive?.remove).toBe(true);
+      expect(removesData(p)).toBe(true);
+      expect(formatDeletePlan(p)).toContain(
+        '  remove the archive s3://kubedb/kubedb/demo/pg/archive (its WAL and base backups)',
+      );
+    }
+  });
+
+  it('DoNotTerminate: nothing, the archive neither', () => {
+    expect(planDelete({ ...input, policy: 'DoNotTerminate' }).archive).toBeUndefined();
+  });
+});

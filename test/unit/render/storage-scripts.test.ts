@@ -76,6 +76,25 @@ describe('archive_command through the sidecar', () => {
   });
 });
 
+describe('a promotion (its .history file archived)', () => {
+  it("stores the former timeline's segments the archive lacks, not the new timeline's", async () => {
+    const w = (f: string) => writeFileSync(join(dir, 'pgdata/pg_wal', f), f);
+    // ...01 and ...02 were archived above; ...03 never was (the old primary died first).
+    w('000000010000000000000003');
+    w('000000010000000000000004.partial');
+    w('000000020000000000000004');
+    w('00000002.history');
+    expect((await wal('archive pg_wal/00000002.history 00000002.history')).code).toBe(0);
+    const stored = (f: string) => existsSync(join(dir, 'arc/wal', `${f}.gz`));
+    for (let i = 0; i < 100 && !stored('000000010000000000000004.partial'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(stored('00000002.history')).toBe(true);
+    expect(stored('000000010000000000000003')).toBe(true);
+    expect(stored('000000010000000000000004.partial')).toBe(true);
+    expect(stored('000000020000000000000004')).toBe(false);
+  });
+});
+
 describe('restore_command through the sidecar', () => {
   it('restores a file of the source archive (gunzipped), 1 for one it lacks', async () => {
     writeFileSync(

@@ -329,6 +329,9 @@ write_recovery_config() {
     [[ -z ${KPG_RESTORE_TIME:-}${KPG_RESTORE_XID:-} ]] || echo "recovery_target_inclusive = ${KPG_RESTORE_INCLUSIVE:-on}"
     echo "recovery_target_action = 'promote'"
   )
+  # A backup taken from a standby holds its standby.signal: this server must
+  # end its recovery at the target, not follow a primary.
+  rm -f "$dir/standby.signal"
   if ((PGNUM < 1200)); then
     printf '# Written by kpg for a restore.\n%s\n' "$settings" >"$dir/recovery.conf"
   else

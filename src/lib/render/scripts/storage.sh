@@ -6,6 +6,7 @@
 #   list              print every complete base backup's backup.info
 #   upload-base [ID]  the uploader of a base backup Job (kpg backup)
 #   prune BEFORE ID.. remove base backups and the WAL before a segment (kpg backup prune)
+#   purge             remove the whole archive (kpg delete, WipeOut)
 #
 # The postgres container (official image, no rclone) asks through files in
 # the shared spool directory, one request at a time (wal.sh, start.sh):
@@ -117,6 +118,7 @@ archive_one() {
     rm -f "$gz" "$SPOOL/last-error"
     printf '%s %s\n' "$f" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$SPOOL/last-archived"
     answer "$req" ok
+    case $f in *.history) catch_up "${f%.history}" ;; esac
   else
     why=$(tr '\n' ' ' <"$SPOOL/err")
     log "!!! archiving $f failed, PostgreSQL keeps it and retries: $why"
@@ -124,6 +126,39 @@ archive_one() {
     rm -f "$gz"
     answer "$req" err "$why"
   fi
+}
+
+# catch_up TIMELINE: this pod was just promoted onto TIMELINE (its .history
+# file is stored). Only a primary archives, so the segments of the older
+# timelines the former primary had not archived yet, which this pod has
+# streamed (or kpg failover salvaged into its pg_wal), would be missing from
+# the archive and no restore could cross the switch: store them now.
+catch_up() {
+  tl=$1 n=0
+  set +e
+  rc ARC lsf --files-only "$(root ARC)/wal/" >"$SPOOL/catch-up-list" 2>"$SPOOL/err"
+  code=$?
+  set -e
+  if [ "$code" -ne 0 ] && [ "$code" -ne 3 ]; then
+    log "!!! cannot list the archive to store the former timeline's segments: $(tr '\n' ' ' <"$SPOOL/err")"
+    return 0
+  fi
+  for p in "$PGDATA"/pg_wal/*; do
+    f=${p##*/}
+    case $f in *.history | *.backup | archive_status) continue ;; esac
+    [ "${#f}" -ge 24 ] || continue
+    # Upper-case hex of equal length: the smaller sorts first.
+    older=$(printf '%s\n%s\n' "$(printf '%s' "$f" | cut -c1-8)" "$tl" | sort | head -n 1)
+    [ "$older" != "$tl" ] || continue
+    grep -qx "$f.gz" "$SPOOL/catch-up-list" && continue
+    if gzip -1 -c "$p" >"$SPOOL/catch-up.gz" && rc ARC copyto "$SPOOL/catch-up.gz" "$(root ARC)/wal/$f.gz" 2>"$SPOOL/err"; then
+      n=$((n + 1))
+    else
+      log "!!! storing $f of the former timeline failed: $(tr '\n' ' ' <"$SPOOL/err")"
+    fi
+  done
+  rm -f "$SPOOL/catch-up.gz"
+  log "promoted onto timeline $tl: stored $n segment(s) of the former timeline the archive lacked"
 }
 
 fetch_one() {
@@ -287,10 +322,29 @@ prune() {
   echo "removed $(wc -l <"$SPOOL/wal-old" | tr -d ' ') WAL files before $before"
 }
 
+# purge: the whole archive (kpg delete of a WipeOut cluster, which has set
+# every pod's archive_command to 'true' first). An upload still under way
+# would put its object back: wait until the spool is idle (30 s at most).
+purge() {
+  i=0
+  while [ "$i" -lt 150 ] && ls "$SPOOL"/*.req >/dev/null 2>&1; do
+    sleep 0.2
+    i=$((i + 1))
+  done
+  set +e
+  rc ARC purge "$(root ARC)" 2>"$SPOOL/err"
+  code=$?
+  set -e
+  # Nothing there (never archived, or removed before) is done too.
+  [ "$code" -eq 0 ] || [ "$code" -eq 3 ] || { cat "$SPOOL/err" >&2; return 1; }
+  echo "removed $(root ARC)"
+}
+
 case ${1:-} in
   serve) serve ;;
   list) list_infos "${2:-ARC}" ;;
   upload-base) upload_base "${2:-}" ;;
   prune) shift; prune "$@" ;;
-  *) echo "usage: storage.sh serve | list [ARC|SRC] | upload-base [ID] | prune BEFORE [ID...]" >&2; exit 2 ;;
+  purge) purge ;;
+  *) echo "usage: storage.sh serve | list [ARC|SRC] | upload-base [ID] | prune BEFORE [ID...] | purge" >&2; exit 2 ;;
 esac
