@@ -130,18 +130,22 @@ async function backupSource(kube: Kube, t: BackupTarget, c: PostgresCluster): Pr
     : objectNames(c.name).primaryService;
 }
 
+const clusterPods = async (kube: Kube, t: BackupTarget) =>
+  (
+    await kube.list<K8sPod>('Pod', {
+      namespace: t.namespace,
+      labelSelector: selectorString(selectorLabels({ name: t.name })),
+    })
+  ).items;
+
 /** The running pod whose storage sidecar reads the archive: the primary first. */
-async function storagePod(kube: Kube, t: BackupTarget): Promise<string> {
-  const { items: pods } = await kube.list<K8sPod>('Pod', {
-    namespace: t.namespace,
-    labelSelector: selectorString(selectorLabels({ name: t.name })),
-  });
-  const ready = pods.filter((p) =>
+async function storagePod(kube: Kube, t: BackupTarget, pods?: K8sPod[]): Promise<string> {
+  const ready = (pods ?? (await clusterPods(kube, t))).filter((p) =>
     p.status?.initContainerStatuses?.some(
       (s) => s.name === STORAGE_CONTAINER && s.state?.running !== undefined,
     ),
   );
-  const primary = ready.find((p) => p.metadata?.labels?.['kubedb.com/role'] === 'primary');
+  const primary = ready.find((p) => p.metadata?.labels?.[ROLE_LABEL] === 'primary');
   const pod = (primary ?? ready[0])?.metadata?.name;
   if (!pod) {
     throw new NotFoundError(
@@ -224,10 +228,7 @@ export async function purgeArchive(
   t: BackupTarget,
   signal?: AbortSignal,
 ): Promise<void> {
-  const { items } = await kube.list<K8sPod>('Pod', {
-    namespace: t.namespace,
-    labelSelector: selectorString(selectorLabels({ name: t.name })),
-  });
+  const items = await clusterPods(kube, t);
   await Promise.all(
     items.map((p) =>
       runSql(
@@ -238,7 +239,7 @@ export async function purgeArchive(
       ).catch(() => undefined),
     ),
   );
-  const pod = await storagePod(kube, t);
+  const pod = await storagePod(kube, t, items);
   const r = await kube.exec(
     t.namespace,
     pod,

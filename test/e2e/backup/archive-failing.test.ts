@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace } from '../../cluster/kube.js';
 import { kpg, waitFor } from '../lifecycle/helpers.js';
-import { deployS3, type S3 } from '../s3.js';
-import { backupHelpers } from './helpers.js';
+import type { S3 } from '../s3.js';
+import { backupHelpers, s3Archive } from './helpers.js';
 
 const NAME = 'arcfail';
 const BUCKET = 'kpg-fail';
@@ -19,9 +19,7 @@ let h: ReturnType<typeof backupHelpers>;
 beforeAll(async () => {
   ns = await createNamespace('arc-fail');
   h = backupHelpers(ns);
-  s3 = await deployS3(ns);
-  await s3.createBucket(BUCKET);
-  await s3.storageSecret('s3-secret', { secretKey: 'not-the-secret-key' });
+  ({ s3 } = await s3Archive(ns, BUCKET, { secretKey: 'not-the-secret-key' }));
 }, 300_000);
 
 afterAll(async () => {

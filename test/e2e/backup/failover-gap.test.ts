@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freezeContainer, freezePod, thawPod } from '../../cluster/faults.js';
 import { createNamespace, deleteNamespace } from '../../cluster/kube.js';
 import { kpg, waitFor } from '../lifecycle/helpers.js';
-import { deployS3, type S3 } from '../s3.js';
-import { backupHelpers } from './helpers.js';
+import type { S3 } from '../s3.js';
+import { backupHelpers, s3Archive } from './helpers.js';
 
 const NAME = 'gap';
 const BUCKET = 'kpg-gap';
@@ -19,18 +19,12 @@ let s3: S3;
 let h: ReturnType<typeof backupHelpers>;
 let frozen = '';
 
-const storage = () => `      storageSecretName: s3-secret
-      s3:
-        endpoint: ${s3.endpoint}
-        bucket: ${BUCKET}
-`;
+let storage = '';
 
 beforeAll(async () => {
   ns = await createNamespace('bk-gap');
   h = backupHelpers(ns);
-  s3 = await deployS3(ns);
-  await s3.createBucket(BUCKET);
-  await s3.storageSecret('s3-secret');
+  ({ s3, storage } = await s3Archive(ns, BUCKET));
 }, 300_000);
 
 afterAll(async () => {
@@ -50,7 +44,7 @@ describe('an automatic failover while the primary could not archive', () => {
     const r = await kpg([
       'create',
       '-f',
-      h.manifest(NAME, `  replicas: 2\n  archiver:\n    storage:\n${storage()}`),
+      h.manifest(NAME, `  replicas: 2\n  archiver:\n    storage:\n${storage}`),
     ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const old = await h.primaryOf(NAME);
@@ -92,7 +86,7 @@ describe('an automatic failover while the primary could not archive', () => {
       '-f',
       h.manifest(
         'after-gap',
-        `  replicas: 1\n  init:\n    postgresWAL:\n${storage()}        prefix: kubedb/${ns}/${NAME}/archive\n`,
+        `  replicas: 1\n  init:\n    postgresWAL:\n${storage}        prefix: kubedb/${ns}/${NAME}/archive\n`,
       ),
     ]);
     expect(restored.code, restored.stderr + restored.stdout).toBe(0);

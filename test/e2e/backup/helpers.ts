@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { podNames } from '../../cluster/kube.js';
 import { withLocalAgentImage } from '../../cluster/manifests.js';
 import { podSql, waitFor } from '../lifecycle/helpers.js';
+import { deployS3, type S3, type StorageSecretOptions } from '../s3.js';
 
 export function backupHelpers(ns: string) {
   /** A Postgres manifest file: version 15, hot standbys, the policy (WipeOut), then BODY (spec fields). */
@@ -85,3 +86,24 @@ ${body}`),
 }
 
 export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * An S3 server in ns with BUCKET and the storage Secret s3-secret (its keys
+ * from SECRET, else the server's own); `storage` is that backend as a
+ * manifest's storage block (six spaces in: under `storage:` or `postgresWAL:`).
+ */
+export async function s3Archive(
+  ns: string,
+  bucket: string,
+  secret: StorageSecretOptions = {},
+): Promise<{ s3: S3; storage: string }> {
+  const s3 = await deployS3(ns);
+  await s3.createBucket(bucket);
+  await s3.storageSecret('s3-secret', secret);
+  const storage = `      storageSecretName: s3-secret
+      s3:
+        endpoint: ${s3.endpoint}
+        bucket: ${bucket}
+`;
+  return { s3, storage };
+}

@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace, podNames } from '../../cluster/kube.js';
 import { kpg } from '../lifecycle/helpers.js';
-import { backupHelpers, pause } from './helpers.js';
-import { deployS3, type S3 } from '../s3.js';
+import { backupHelpers, pause, s3Archive } from './helpers.js';
+import type { S3 } from '../s3.js';
 
 const SRC = 'arc';
 const BUCKET = 'kpg-archive';
@@ -35,9 +35,7 @@ let xid = '';
 beforeAll(async () => {
   ns = await createNamespace('pitr-s3');
   h = backupHelpers(ns);
-  s3 = await deployS3(ns);
-  await s3.createBucket(BUCKET);
-  await s3.storageSecret('s3-secret');
+  ({ s3 } = await s3Archive(ns, BUCKET));
 }, 300_000);
 
 afterAll(async () => {

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace, getJson, kubectlOk } from '../../cluster/kube.js';
 import { kpg, waitFor } from '../lifecycle/helpers.js';
-import { deployS3, type S3 } from '../s3.js';
-import { backupHelpers } from './helpers.js';
+import type { S3 } from '../s3.js';
+import { backupHelpers, s3Archive } from './helpers.js';
 
 const NAME = 'sched';
 const BUCKET = 'kpg-sched';
@@ -14,18 +14,12 @@ let ns = '';
 let s3: S3;
 let h: ReturnType<typeof backupHelpers>;
 
-const storage = () => `      storageSecretName: s3-secret
-      s3:
-        endpoint: ${s3.endpoint}
-        bucket: ${BUCKET}
-`;
+let storage = '';
 
 beforeAll(async () => {
   ns = await createNamespace('bk-sched');
   h = backupHelpers(ns);
-  s3 = await deployS3(ns);
-  await s3.createBucket(BUCKET);
-  await s3.storageSecret('s3-secret');
+  ({ s3, storage } = await s3Archive(ns, BUCKET));
 }, 300_000);
 
 afterAll(async () => {
@@ -44,11 +38,11 @@ describe('scheduled base backups and prune', () => {
   let manual = '';
 
   it('the CronJob takes a base backup on its own; kpg backup list shows it beside one of kpg backup', async () => {
-    const schedule = `  backupSchedule:\n    cronExpression: "@every 1m"\n${storage().replace(/^ {2}/gm, '')}`;
+    const schedule = `  backupSchedule:\n    cronExpression: "@every 1m"\n${storage.replace(/^ {2}/gm, '')}`;
     const r = await kpg([
       'create',
       '-f',
-      h.manifest(NAME, `  replicas: 1\n  archiver:\n    storage:\n${storage()}${schedule}`),
+      h.manifest(NAME, `  replicas: 1\n  archiver:\n    storage:\n${storage}${schedule}`),
     ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const cron = await getJson<{ spec: { schedule: string; concurrencyPolicy: string } }>([
@@ -122,7 +116,7 @@ describe('scheduled base backups and prune', () => {
         `  replicas: 1
   init:
     postgresWAL:
-${storage()}        prefix: ${root()}
+${storage}        prefix: ${root()}
 `,
       ),
     ]);
